@@ -1,0 +1,33 @@
+/**
+ * The root of atresolve's closed set of error classes.
+ *
+ * Every error the library throws or rejects with is an `AtresolveError`
+ * subclass with a stable `code` (upper snake case, safe as a metric label),
+ * `name` equal to the class name, and the underlying failure in `cause`.
+ * Callers branch on `instanceof` or on `code`, never on `message`.
+ */
+export abstract class AtresolveError extends Error {
+  /** Stable machine-readable code, e.g. `TIMEOUT`. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An options object passed to a constructor or function was invalid: an
+ * unknown key, a value of the wrong type, or a number outside its range.
+ * The message names the option.
+ */
+export class InvalidOptionsError extends AtresolveError {
+  readonly code = 'INVALID_OPTIONS';
+  /** The dotted name of the offending option, e.g. `transport.maxConnections`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`invalid option ${option}: ${message}`);
+    this.option = option;
+  }
+}

@@ -1,0 +1,296 @@
+import { ConnectToMap, type ConnectTarget } from './connect-to.js';
+import {
+  AbortError,
+  InvalidUrlError,
+  RedirectError,
+  TimeoutError,
+  TransportClosedError,
+  TransportDestroyedError,
+  TransportError,
+  InternalTransportError,
+} from './errors.js';
+import type { ResolvedTransportOptions } from './options.js';
+import type {
+  Transport,
+  TransportKind,
+  TransportMethod,
+  TransportRequestOptions,
+  TransportResponse,
+  TransportStats,
+  TransportTiming,
+} from './types.js';
+
+/**
+ * One HTTP exchange (one hop) as the base class hands it to an
+ * implementation. Everything is already validated and defaulted.
+ */
+export interface DispatchRequest {
+  url: URL;
+  method: TransportMethod;
+  /** Header names lower-cased; includes `user-agent`. */
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+  /** Time left for this hop (the request's total budget minus earlier hops). */
+  timeoutMs: number;
+  /** The request's total `timeoutMs`, for error messages. */
+  totalTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxResponseBytes: number;
+  maxHeaderBytes: number;
+  /** Where to connect instead of resolving the URL's host, from `connectTo`. */
+  connectTo: ConnectTarget | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** What an implementation returns for one hop. */
+export interface DispatchResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  timing: TransportTiming;
+  reusedConnection: boolean;
+}
+
+/** The gauges and counters only the implementation can know. */
+export interface PoolStats {
+  inFlight: number;
+  queued: number;
+  openConnections: number;
+  newConnections: number;
+  reusedConnections: number;
+  bytesIn: number;
+  dnsCacheEntries: number | null;
+  tlsSessionCacheEntries: number | null;
+}
+
+type LifecycleState = 'open' | 'closed' | 'destroyed';
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The lifecycle, policy and accounting shared by every transport, written
+ * once: URL rules, redirects (each hop re-checked against every rule),
+ * `connectTo`, the total time budget across hops, counters by outcome,
+ * `recycleAfterRequests`, and idempotent `clearConnections()` / `reset()` /
+ * `close()` / `destroy()`.
+ *
+ * Implementations provide one hop (`dispatch`) and the pool operations.
+ */
+export abstract class BaseTransport implements Transport {
+  abstract readonly kind: TransportKind;
+
+  protected readonly options: ResolvedTransportOptions;
+  readonly #connectTo: ConnectToMap;
+
+  #state: LifecycleState = 'open';
+  #closing: Promise<void> | undefined;
+  #requestsSinceReset = 0;
+  readonly #counters = {
+    requests: 0,
+    ok: 0,
+    failed: 0,
+    recycles: 0,
+    resets: 0,
+    connectionClears: 0,
+  };
+  readonly #errorsByCode: Record<string, number> = {};
+
+  protected constructor(options: ResolvedTransportOptions) {
+    this.options = options;
+    this.#connectTo = new ConnectToMap(options.connectTo);
+  }
+
+  /** One hop: send the request and read the whole response, or reject with a `TransportError`. */
+  protected abstract dispatch(request: DispatchRequest): Promise<DispatchResponse>;
+  /** Close pooled connections now; in-flight ones close when their request ends. Keep DNS/TLS caches. */
+  protected abstract clearPool(): Promise<void>;
+  /** Serve new requests from fresh state at once; free the old state when its requests end. */
+  protected abstract resetPool(): Promise<void>;
+  /** Wait for in-flight requests, then free everything. Called once. */
+  protected abstract closePool(): Promise<void>;
+  /** Cancel in-flight requests with `TransportDestroyedError`, then free everything. Called once. */
+  protected abstract destroyPool(): Promise<void>;
+  /** Gauges and counters of the pool. */
+  protected abstract poolStats(): PoolStats;
+
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  async request(url: string, options: TransportRequestOptions = {}): Promise<TransportResponse> {
+    this.#assertOpen();
+    this.#counters.requests += 1;
+    this.#countTowardsRecycle();
+    try {
+      const response = await this.#requestWithRedirects(url, options);
+      this.#counters.ok += 1;
+      return response;
+    } catch (error) {
+      const typed = error instanceof TransportError
+        ? error
+        : new InternalTransportError(`unexpected failure: ${String(error)}`, { cause: error });
+      this.#counters.failed += 1;
+      this.#errorsByCode[typed.code] = (this.#errorsByCode[typed.code] ?? 0) + 1;
+      throw typed;
+    }
+  }
+
+  stats(): TransportStats {
+    return {
+      kind: this.kind,
+      ...this.#counters,
+      errorsByCode: { ...this.#errorsByCode },
+      ...this.poolStats(),
+    };
+  }
+
+  async clearConnections(): Promise<void> {
+    if (this.closed) return;
+    this.#counters.connectionClears += 1;
+    await this.clearPool();
+  }
+
+  async reset(): Promise<void> {
+    if (this.closed) return;
+    this.#counters.resets += 1;
+    this.#requestsSinceReset = 0;
+    await this.resetPool();
+  }
+
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#state = 'closed';
+      this.#closing = this.closePool();
+    }
+    return this.#closing;
+  }
+
+  destroy(): Promise<void> {
+    if (this.#state === 'destroyed') return this.#closing ?? Promise.resolve();
+    const wasClosing = this.#closing;
+    this.#state = 'destroyed';
+    // destroy() after close() still cancels whatever close() is waiting for.
+    const destroying = this.destroyPool();
+    this.#closing = wasClosing ? Promise.all([wasClosing, destroying]).then(() => undefined) : destroying;
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#state === 'closed') throw new TransportClosedError('transport is closed');
+    if (this.#state === 'destroyed') throw new TransportDestroyedError('transport was destroyed');
+  }
+
+  #countTowardsRecycle(): void {
+    const limit = this.options.recycleAfterRequests;
+    if (limit === 0) return;
+    this.#requestsSinceReset += 1;
+    if (this.#requestsSinceReset < limit) return;
+    this.#requestsSinceReset = 0;
+    this.#counters.recycles += 1;
+    // The request that crossed the limit is dispatched on the fresh state;
+    // requests already in flight finish on the old one.
+    this.resetPool().catch((error: unknown) => {
+      process.emitWarning(`atresolve: automatic transport recycle failed: ${String(error)}`, 'AtresolveWarning');
+    });
+  }
+
+  async #requestWithRedirects(rawUrl: string, options: TransportRequestOptions): Promise<TransportResponse> {
+    const o = this.options;
+    const timeoutMs = options.timeoutMs ?? o.timeoutMs;
+    const maxRedirects = options.maxRedirects ?? o.maxRedirects;
+    const deadline = performance.now() + timeoutMs;
+    let url = this.#checkUrl(rawUrl, InvalidUrlError);
+    let method: TransportMethod = options.method ?? 'GET';
+    let body = toBody(options.body, method);
+    const headers = lowerCaseHeaders(options.headers);
+    headers['user-agent'] ??= o.userAgent;
+
+    for (let redirects = 0; ; redirects += 1) {
+      const signal = options.signal;
+      if (signal?.aborted) throw new AbortError('request aborted', { cause: signal.reason });
+      const remaining = Math.floor(deadline - performance.now());
+      if (remaining <= 0) {
+        throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
+      }
+      const hop = await this.dispatch({
+        url,
+        method,
+        headers,
+        body,
+        timeoutMs: remaining,
+        totalTimeoutMs: timeoutMs,
+        connectTimeoutMs: options.connectTimeoutMs ?? o.connectTimeoutMs,
+        maxResponseBytes: options.maxResponseBytes ?? o.maxResponseBytes,
+        maxHeaderBytes: o.maxHeaderBytes,
+        connectTo: this.#connectTo.lookup(url.hostname.replace(/^\[|\]$/g, ''), effectivePort(url)),
+        signal,
+      });
+      const location = hop.headers['location'];
+      if (maxRedirects === 0 || !REDIRECT_STATUSES.has(hop.status) || location === undefined) {
+        return { ...hop, url: url.href, redirects };
+      }
+      if (redirects >= maxRedirects) {
+        throw new RedirectError(`too many redirects: more than ${maxRedirects} from ${rawUrl}`);
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch (cause) {
+        throw new RedirectError(`redirect from ${url.href} has an invalid Location`, { cause });
+      }
+      next = this.#checkUrl(next.href, RedirectError);
+      if (next.origin !== url.origin) {
+        delete headers['authorization'];
+        delete headers['cookie'];
+      }
+      if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+      url = next;
+    }
+  }
+
+  /** Parse and check a URL against the scheme and credential rules. */
+  #checkUrl(raw: string, ErrorClass: typeof InvalidUrlError | typeof RedirectError): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch (cause) {
+      throw new ErrorClass(`invalid URL: ${truncate(raw)}`, { cause });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.options.allowHttp)) {
+      const allowed = this.options.allowHttp ? 'https: or http:' : 'https: (set allowHttp for http:)';
+      throw new ErrorClass(`URL scheme ${url.protocol} is not allowed, only ${allowed}: ${truncate(raw)}`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new ErrorClass(`URLs with credentials are not allowed: ${url.protocol}//…@${url.host}`);
+    }
+    return url;
+  }
+}
+
+function effectivePort(url: URL): number {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
+}
+
+function lowerCaseHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function toBody(body: Uint8Array | string | undefined, method: TransportMethod): Buffer | undefined {
+  if (body === undefined || method !== 'POST') return undefined;
+  return typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function truncate(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

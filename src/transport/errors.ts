@@ -1,0 +1,131 @@
+import { AtresolveError } from '../errors.js';
+
+/**
+ * The transport's closed set of errors. Both `CurlTransport` and
+ * `UndiciTransport` reject with exactly these classes for the same failure,
+ * so resolvers and metrics never care which transport ran.
+ *
+ * Every class extends `TransportError`; `code` is stable and is the key used
+ * in `stats().errorsByCode`.
+ */
+export abstract class TransportError extends AtresolveError {}
+
+/** The URL could not be parsed, or its scheme is not allowed (HTTPS only unless `allowHttp`). */
+export class InvalidUrlError extends TransportError {
+  readonly code = 'INVALID_URL';
+}
+
+/**
+ * The connection was refused by the SSRF guard: the socket address is
+ * loopback, private, link-local, CGNAT, multicast, unspecified, reserved, or
+ * an IPv4-mapped / NAT64 form of one of those, and `allowPrivateNetwork` is
+ * off. The check is made on the address a socket is about to connect to, so
+ * DNS answers, redirects and `connectTo` are all covered.
+ */
+export class ForbiddenAddressError extends TransportError {
+  readonly code = 'FORBIDDEN_ADDRESS';
+  /** The refused address (IP literal), when known. */
+  readonly address: string | undefined;
+  /** The class of the refused address, e.g. `loopback`, when known. */
+  readonly addressClass: string | undefined;
+
+  constructor(message: string, details: { address?: string; addressClass?: string; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.address = details.address;
+    this.addressClass = details.addressClass;
+  }
+}
+
+/** The host name did not resolve to any address. */
+export class DnsError extends TransportError {
+  readonly code = 'DNS';
+}
+
+/** A TCP connection could not be established (refused, unreachable). */
+export class ConnectError extends TransportError {
+  readonly code = 'CONNECT';
+}
+
+/**
+ * A time limit passed. `phase` says which: `connect` for
+ * `connectTimeoutMs`, `total` for `timeoutMs` (which covers queueing,
+ * connecting, TLS, redirects and reading the body).
+ */
+export class TimeoutError extends TransportError {
+  readonly code = 'TIMEOUT';
+  readonly phase: 'connect' | 'total';
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, details: { phase: 'connect' | 'total'; timeoutMs: number; cause?: unknown }) {
+    super(message, { cause: details.cause });
+    this.phase = details.phase;
+    this.timeoutMs = details.timeoutMs;
+  }
+}
+
+/** The TLS handshake failed or the peer's certificate was not trusted. */
+export class TlsError extends TransportError {
+  readonly code = 'TLS';
+}
+
+/**
+ * The response exceeded a size limit: `part` is `body` (after content
+ * decoding, so a decompression bomb stops at the cap) or `headers`.
+ */
+export class ResponseTooLargeError extends TransportError {
+  readonly code = 'RESPONSE_TOO_LARGE';
+  readonly part: 'body' | 'headers';
+  /** The limit in bytes that was exceeded. */
+  readonly limit: number;
+
+  constructor(message: string, details: { part: 'body' | 'headers'; limit: number; cause?: unknown }) {
+    super(message, { cause: details.cause });
+    this.part = details.part;
+    this.limit = details.limit;
+  }
+}
+
+/** The connection broke: reset by the peer, closed mid-body, or nothing received. */
+export class NetworkError extends TransportError {
+  readonly code = 'NETWORK';
+}
+
+/** The server spoke invalid HTTP or sent an undecodable content encoding. */
+export class ProtocolError extends TransportError {
+  readonly code = 'PROTOCOL';
+}
+
+/**
+ * A redirect was not followed: too many hops, a `Location` that is missing
+ * or invalid, or a target that breaks a rule (e.g. `http:` without
+ * `allowHttp`). A redirect is only followed when `maxRedirects > 0`.
+ */
+export class RedirectError extends TransportError {
+  readonly code = 'REDIRECT';
+}
+
+/** The request was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
+export class AbortError extends TransportError {
+  readonly code = 'ABORTED';
+}
+
+/** Too many requests are already waiting for a connection (`maxQueuedRequests`). */
+export class QueueFullError extends TransportError {
+  readonly code = 'QUEUE_FULL';
+}
+
+/** The transport was closed with `close()`; no new requests are accepted. */
+export class TransportClosedError extends TransportError {
+  readonly code = 'TRANSPORT_CLOSED';
+}
+
+/** The transport was destroyed with `destroy()`; in-flight requests were cancelled. */
+export class TransportDestroyedError extends TransportError {
+  readonly code = 'TRANSPORT_DESTROYED';
+}
+
+/** A failure inside the transport that is not the peer's fault (e.g. out of memory). */
+export class InternalTransportError extends TransportError {
+  readonly code = 'INTERNAL';
+}

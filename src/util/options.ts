@@ -1,0 +1,161 @@
+import { InvalidOptionsError } from '../errors.js';
+
+/**
+ * Table-driven option validation. Every options interface in atresolve is
+ * described by one `OptionSpec` table that holds each field's kind, range and
+ * default; `resolveOptions()` validates the caller's object against it and
+ * returns a fully-populated copy. One table per class means one place where a
+ * check can be wrong, instead of forty copy-pasted checks.
+ */
+
+interface IntegerSpec {
+  kind: 'integer';
+  default: number;
+  min: number;
+  max: number;
+}
+
+interface BooleanSpec {
+  kind: 'boolean';
+  default: boolean;
+}
+
+interface StringSpec {
+  kind: 'string';
+  default: string;
+  /** When set, the value must be one of these. */
+  oneOf?: readonly string[];
+}
+
+interface OptionalStringSpec {
+  kind: 'optional-string';
+}
+
+interface StringRecordSpec {
+  kind: 'string-record';
+}
+
+interface StringListSpec {
+  kind: 'string-list';
+  default: readonly string[];
+}
+
+/** Anything the table cannot describe; the caller validates it itself. */
+interface OpaqueSpec {
+  kind: 'opaque';
+}
+
+export type FieldSpec =
+  | IntegerSpec
+  | BooleanSpec
+  | StringSpec
+  | OptionalStringSpec
+  | StringRecordSpec
+  | StringListSpec
+  | OpaqueSpec;
+
+export type OptionSpec = Readonly<Record<string, FieldSpec>>;
+
+/** Milliseconds in a day; the upper bound for every `...Ms` option. */
+export const DAY_MS = 86_400_000;
+
+/** A large but finite ceiling for counts, so arithmetic stays exact. */
+export const MAX_COUNT = 2 ** 31 - 1;
+
+/**
+ * Validate `input` against `spec` and fill in defaults.
+ *
+ * @param spec the table describing every accepted field
+ * @param input the caller's options (may be `undefined`)
+ * @param prefix dotted prefix used in error messages, e.g. `transport`
+ * @throws InvalidOptionsError naming the first offending option
+ */
+export function resolveOptions<T>(spec: OptionSpec, input: unknown, prefix: string): T {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidOptionsError(prefix, 'expected an options object');
+  }
+  const source = input as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    if (!Object.hasOwn(spec, key)) {
+      throw new InvalidOptionsError(`${prefix}.${key}`, 'unknown option');
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(spec)) {
+    const name = `${prefix}.${key}`;
+    const value = source[key];
+    out[key] = resolveField(name, field, value);
+  }
+  return out as T;
+}
+
+function resolveField(name: string, field: FieldSpec, value: unknown): unknown {
+  switch (field.kind) {
+    case 'integer': {
+      if (value === undefined) return field.default;
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        throw new InvalidOptionsError(name, `expected an integer, got ${describe(value)}`);
+      }
+      if (value < field.min || value > field.max) {
+        throw new InvalidOptionsError(name, `must be between ${field.min} and ${field.max}, got ${value}`);
+      }
+      return value;
+    }
+    case 'boolean': {
+      if (value === undefined) return field.default;
+      if (typeof value !== 'boolean') {
+        throw new InvalidOptionsError(name, `expected a boolean, got ${describe(value)}`);
+      }
+      return value;
+    }
+    case 'string': {
+      if (value === undefined) return field.default;
+      if (typeof value !== 'string') {
+        throw new InvalidOptionsError(name, `expected a string, got ${describe(value)}`);
+      }
+      if (field.oneOf && !field.oneOf.includes(value)) {
+        throw new InvalidOptionsError(name, `must be one of ${field.oneOf.map((v) => `'${v}'`).join(', ')}, got '${value}'`);
+      }
+      return value;
+    }
+    case 'optional-string': {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string' || value.length === 0) {
+        throw new InvalidOptionsError(name, `expected a non-empty string, got ${describe(value)}`);
+      }
+      return value;
+    }
+    case 'string-record': {
+      if (value === undefined) return {};
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new InvalidOptionsError(name, `expected an object of strings, got ${describe(value)}`);
+      }
+      const copy: Record<string, string> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'string') {
+          throw new InvalidOptionsError(`${name}.${k}`, `expected a string, got ${describe(v)}`);
+        }
+        copy[k] = v;
+      }
+      return copy;
+    }
+    case 'string-list': {
+      if (value === undefined) return [...field.default];
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+        throw new InvalidOptionsError(name, `expected an array of strings, got ${describe(value)}`);
+      }
+      return [...value];
+    }
+    case 'opaque':
+      return value;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
+  return `a ${typeof value}`;
+}
