@@ -1,0 +1,67 @@
+/**
+ * The cache seam. A `CacheStore` only stores; the policy (freshness,
+ * stale-while-revalidate, negative entries, coalescing) lives in one place
+ * above it, so the in-memory store and a shared store (Redis) behave the
+ * same. `DidCache` and `HandleCache` are the two stores a resolver uses.
+ */
+
+/**
+ * One stored resolution. `value === null` is a negative entry: the
+ * authority said "not found" (never a timeout or transport failure).
+ */
+export interface StoredEntry<V> {
+  value: V | null;
+  /** When the value was fetched from its origin, ms since the epoch. Freshness is computed from this. */
+  fetchedAt: number;
+  /** Approximate size in bytes, used for the store's byte bound. */
+  size: number;
+}
+
+/** Counters and gauges of one store. Counters are cumulative. */
+export interface CacheStoreStats {
+  /** Gauge: entries held. */
+  entries: number;
+  /** Gauge: bytes held (sum of entry sizes). */
+  bytes: number;
+  /** Limit on entries. */
+  maxEntries: number;
+  /** Limit on bytes. */
+  maxBytes: number;
+  /** Counter: entries dropped to stay within the bounds. */
+  evictions: number;
+}
+
+/** Storage for resolved values, keyed by normalized DID or handle. */
+export interface CacheStore<V> {
+  get(key: string): Promise<StoredEntry<V> | undefined>;
+  set(key: string, entry: StoredEntry<V>): Promise<void>;
+  delete(key: string): Promise<void>;
+  clear(): Promise<void>;
+  /**
+   * Claim the right to refresh a stale key for `ttlMs`. A shared store
+   * grants it to one process at a time; an in-process store always grants.
+   * Optional: absent means always granted.
+   */
+  claimRefresh?(key: string, ttlMs: number): Promise<boolean>;
+  stats(): CacheStoreStats;
+  /** Release resources (connections, timers). Optional. */
+  close?(): Promise<void>;
+}
+
+/** Policy-level counters for one cache (DID or handle). */
+export interface CacheStats extends CacheStoreStats {
+  /** Fresh hits. */
+  hits: number;
+  /** Hits on an entry past `staleTtlMs`, served while refreshing. */
+  staleHits: number;
+  /** Hits on a negative (not-found) entry. */
+  negativeHits: number;
+  /** Lookups that had to go to the origin. */
+  misses: number;
+  /** Lookups that joined an identical request already in flight. */
+  coalesced: number;
+  /** Background refreshes started. */
+  refreshes: number;
+  /** Background refreshes that failed (the stale entry kept being served). */
+  refreshErrors: number;
+}

@@ -1,0 +1,35 @@
+import type { CacheStats } from '../cache/types.js';
+import type { TransportStats } from '../transport/types.js';
+
+/** What was resolved: a did:plc document, a did:web document, a handle, or a verified identity. */
+export type ResolutionMethod = 'plc' | 'web' | 'handle' | 'identity';
+
+/**
+ * How a resolution ended: `ok`; `not_found` (the authority said so);
+ * `invalid` (bad input or a bad document); `error` (transient: network,
+ * timeout, server error).
+ */
+export type ResolutionOutcome = 'ok' | 'not_found' | 'invalid' | 'error';
+
+/** Where the answer came from. */
+export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'bypass';
+
+/** Emitted once per finished resolution to listeners added with `addResolutionListener()`. */
+export interface ResolutionEvent {
+  method: ResolutionMethod;
+  outcome: ResolutionOutcome;
+  cache: CacheOutcome;
+  /** Wall time of the resolution in milliseconds. */
+  durationMs: number;
+  /** The error `code` when `outcome` is not `ok`. */
+  errorCode?: string;
+}
+
+/** A snapshot of a resolver and everything it owns. */
+export interface ResolverStats {
+  /** Finished resolutions by method and outcome (counters). */
+  resolutions: Record<ResolutionMethod, Record<ResolutionOutcome, number>>;
+  /** Cache statistics, `null` when caching is off. */
+  cache: { did: CacheStats | null; handle: CacheStats | null };
+  transport: TransportStats;
+}
