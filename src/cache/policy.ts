@@ -75,7 +75,7 @@ export interface ResolutionCacheOptions<V> {
    * `3600000` (1 h): identities change rarely (a handle or PDS move), the
    * firehose's `#identity` events purge entries that did change, and one
    * refresh per identity per hour keeps origin load at a few percent of
-   * the resolution rate.
+   * the resolution rate. Must not exceed `maxTtlMs`; the default shrinks to it.
    */
   staleTtlMs?: number;
   /**
@@ -91,7 +91,8 @@ export interface ResolutionCacheOptions<V> {
    * lookup loads and waits (a stale not-found is never served). Default
    * `300000` (5 min): a new account's DID or handle becomes visible within
    * minutes, while repeated lookups of a missing name stay off the origin.
-   * `0` disables negative caching.
+   * `0` disables negative caching. Must not exceed `maxTtlMs`; the default
+   * shrinks to it.
    */
   negativeTtlMs?: number;
   /**
@@ -146,14 +147,16 @@ export function resolveResolutionCacheOptions<V>(
 ): ResolvedResolutionCacheOptions<V> {
   type Raw = Omit<ResolvedResolutionCacheOptions<V>, 'store' | 'now'> & { store: unknown; now: unknown };
   const raw = resolveOptions<Raw>(resolutionCacheOptionSpec, input, prefix);
-  if (raw.staleTtlMs > raw.maxTtlMs) {
-    throw new InvalidOptionsError(`${prefix}.staleTtlMs`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw.staleTtlMs}`);
-  }
-  if (raw.negativeTtlMs > raw.maxTtlMs) {
-    throw new InvalidOptionsError(
-      `${prefix}.negativeTtlMs`,
-      `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw.negativeTtlMs}`,
-    );
+  // A default never conflicts with an explicit maxTtlMs: it shrinks to fit.
+  // Only values the caller chose are held to staleTtlMs, negativeTtlMs <= maxTtlMs.
+  const given = (input ?? {}) as Record<string, unknown>;
+  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
+    if (raw[field] <= raw.maxTtlMs) continue;
+    if (given[field] === undefined) {
+      raw[field] = raw.maxTtlMs;
+    } else {
+      throw new InvalidOptionsError(`${prefix}.${field}`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw[field]}`);
+    }
   }
   if (raw.now !== undefined && typeof raw.now !== 'function') {
     throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
@@ -186,12 +189,12 @@ const ignore = (): void => {};
  * A read-through cache with stale-while-revalidate over a `CacheStore`.
  * The resolvers wrap every origin lookup in `resolve()`.
  *
- * | entry                                 | `resolve()` does                                  |
- * |---------------------------------------|---------------------------------------------------|
- * | positive, age < `staleTtlMs`          | return it (`hit`)                                  |
- * | positive, `staleTtlMs` ≤ age < `maxTtlMs` | return it (`stale`) and start one background refresh |
- * | negative, age < `negativeTtlMs`       | return `null` (`hit`)                              |
- * | none, or older than the above         | load, coalescing with a load in flight (`miss`)    |
+ * | entry found                                 | `resolve()` does                                      |
+ * |---------------------------------------------|-------------------------------------------------------|
+ * | positive, age < `staleTtlMs`                | return it (`hit`)                                     |
+ * | positive, `staleTtlMs` ≤ age < `maxTtlMs`   | return it (`stale`) and start one background refresh  |
+ * | negative, age < `negativeTtlMs`             | return `null` (`hit`)                                 |
+ * | none, expired, or `forceRefresh`            | load, joining a load in flight (`miss` / `bypass`)    |
  *
  * Only values and authoritative not-founds (`value: null`) are stored; a
  * load that throws is never cached, so the next call loads again. A failed
