@@ -33,3 +33,16 @@ export {
   TransportDestroyedError,
   InternalTransportError,
 } from './transport/errors.js';
+
+export type { CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';
+export { MemoryCacheStore } from './cache/memory.js';
+export type { MemoryCacheStoreOptions } from './cache/memory.js';
+export { ResolutionCache } from './cache/policy.js';
+export type {
+  CacheLoader,
+  CacheLoadResult,
+  CacheResolveOptions,
+  CacheResolveResult,
+  ResolutionCacheOptions,
+} from './cache/policy.js';
+export { CacheError, CacheClosedError } from './cache/errors.js';

@@ -1,0 +1,167 @@
+import { LRUCache } from 'lru-cache';
+import { InvalidOptionsError } from '../errors.js';
+import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import type { CacheStore, CacheStoreStats, StoredEntry } from './types.js';
+
+/**
+ * Options of `MemoryCacheStore`. The defaults size the store for a relay
+ * resolving ~1,000 identities a second; each field says why.
+ */
+export interface MemoryCacheStoreOptions {
+  /**
+   * Most entries held. Default `100000`: a relay's working set within the
+   * one-hour stale TTL is dominated by a heavy tail of active accounts, and
+   * 100k covers it with the hot set never evicted; it is also where the
+   * byte bound binds for typical documents (100k × ~650 B ≈ 64 MiB).
+   * lru-cache preallocates ~24 bytes per slot, so 100k costs ~2.4 MB up front
+   * and the ceiling (2^24) ~400 MB.
+   */
+  maxEntries?: number;
+  /**
+   * Most bytes held, counted as the sum of `StoredEntry.size`. Default
+   * `67108864` (64 MiB): a did:plc document is ~500–800 bytes of JSON, so
+   * this holds ~100k of them, while a burst of large did:web documents (up
+   * to the transport's 1 MiB body cap each) evicts older entries instead of
+   * growing the heap: without it 100k hostile 1 MiB documents would be ~100 GiB.
+   */
+  maxBytes?: number;
+  /**
+   * An entry whose `fetchedAt` is this old or older is never returned (it is
+   * deleted when read). Default `86400000` (24 h), the policy's default
+   * `maxTtlMs`: a hard backstop so no answer older than a day is ever served,
+   * whatever policy sits above the store.
+   */
+  maxTtlMs?: number;
+  /**
+   * The clock, in ms since the epoch (the unit of `StoredEntry.fetchedAt`).
+   * Default `Date.now`; tests inject a fake clock.
+   */
+  now?: () => number;
+}
+
+/** `MemoryCacheStoreOptions` with every default filled in. */
+export type ResolvedMemoryCacheStoreOptions = Required<MemoryCacheStoreOptions>;
+
+/** Entry count ceiling: lru-cache preallocates its slots, ~24 bytes each. */
+const MAX_ENTRIES_CEILING = 2 ** 24;
+
+/** The single table that validates and defaults `MemoryCacheStoreOptions`. */
+export const memoryCacheStoreOptionSpec = {
+  maxEntries: { kind: 'integer', default: 100_000, min: 1, max: MAX_ENTRIES_CEILING },
+  maxBytes: { kind: 'integer', default: 64 * 1024 * 1024, min: 1, max: 2 ** 40 },
+  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
+  now: { kind: 'opaque' },
+} as const satisfies OptionSpec;
+
+/**
+ * Validate `MemoryCacheStoreOptions` and fill in defaults.
+ *
+ * @param input the caller's options (may be `undefined`)
+ * @param prefix dotted prefix used in error messages
+ * @throws InvalidOptionsError naming the first offending option
+ */
+export function resolveMemoryCacheStoreOptions(
+  input: unknown,
+  prefix = 'memoryCacheStore',
+): ResolvedMemoryCacheStoreOptions {
+  const resolved = resolveOptions<Omit<ResolvedMemoryCacheStoreOptions, 'now'> & { now: unknown }>(
+    memoryCacheStoreOptionSpec,
+    input,
+    prefix,
+  );
+  if (resolved.now !== undefined && typeof resolved.now !== 'function') {
+    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
+  }
+  return { ...resolved, now: (resolved.now as (() => number) | undefined) ?? Date.now };
+}
+
+/**
+ * The in-process `CacheStore`: an LRU bounded both by entry count and by
+ * bytes (the sum of each entry's `size`), on `lru-cache`.
+ *
+ * Every operation is O(1). Entries whose `fetchedAt` is `maxTtlMs` old or
+ * older are never returned: they are deleted when read, and otherwise age
+ * out of the LRU (they still count toward the bounds until then, so memory
+ * stays bounded either way). No timer is ever started, so the store never
+ * keeps the event loop alive and needs no `close()`.
+ *
+ * An entry is charged `max(1, ceil(size))` bytes; an entry whose size is not
+ * a finite number, or is larger than `maxBytes`, is not stored (any older
+ * entry under that key is removed, since it is being replaced) and counts
+ * as an eviction. `claimRefresh` is not implemented: in one process the
+ * policy's own in-flight bookkeeping already allows one refresh per key.
+ */
+export class MemoryCacheStore<V> implements CacheStore<V> {
+  readonly #lru: LRUCache<string, StoredEntry<V>>;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #maxTtlMs: number;
+  readonly #now: () => number;
+  #evictions = 0;
+
+  /**
+   * @param options bounds and clock; every field is optional
+   * @throws InvalidOptionsError naming the first offending option
+   */
+  constructor(options?: MemoryCacheStoreOptions) {
+    const resolved = resolveMemoryCacheStoreOptions(options);
+    this.#maxEntries = resolved.maxEntries;
+    this.#maxBytes = resolved.maxBytes;
+    this.#maxTtlMs = resolved.maxTtlMs;
+    this.#now = resolved.now;
+    this.#lru = new LRUCache<string, StoredEntry<V>>({
+      max: resolved.maxEntries,
+      maxSize: resolved.maxBytes,
+      // Called for inserts, replacements and deletions alike; only the
+      // drops made to stay within the bounds are evictions.
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#evictions++;
+      },
+    });
+  }
+
+  /** The entry under `key`, or `undefined` if absent or `maxTtlMs` old. Marks it recently used. */
+  get(key: string): Promise<StoredEntry<V> | undefined> {
+    const entry = this.#lru.get(key);
+    if (entry !== undefined && this.#now() - entry.fetchedAt >= this.#maxTtlMs) {
+      this.#lru.delete(key);
+      return Promise.resolve(undefined);
+    }
+    return Promise.resolve(entry);
+  }
+
+  /** Store `entry` under `key`, evicting least recently used entries to stay within the bounds. */
+  set(key: string, entry: StoredEntry<V>): Promise<void> {
+    const size = Number.isFinite(entry.size) ? Math.max(1, Math.ceil(entry.size)) : Infinity;
+    if (size > this.#maxBytes) {
+      this.#lru.delete(key);
+      this.#evictions++;
+    } else {
+      this.#lru.set(key, entry, { size });
+    }
+    return Promise.resolve();
+  }
+
+  /** Remove the entry under `key`, if any. */
+  delete(key: string): Promise<void> {
+    this.#lru.delete(key);
+    return Promise.resolve();
+  }
+
+  /** Remove every entry. Counters are cumulative and are not reset. */
+  clear(): Promise<void> {
+    this.#lru.clear();
+    return Promise.resolve();
+  }
+
+  /** A snapshot of the store's gauges, limits and eviction counter. */
+  stats(): CacheStoreStats {
+    return {
+      entries: this.#lru.size,
+      bytes: this.#lru.calculatedSize,
+      maxEntries: this.#maxEntries,
+      maxBytes: this.#maxBytes,
+      evictions: this.#evictions,
+    };
+  }
+}

@@ -1,0 +1,504 @@
+import { InvalidOptionsError } from '../errors.js';
+import type { CacheOutcome } from '../resolve/types.js';
+import { AbortError } from '../transport/errors.js';
+import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { CacheClosedError } from './errors.js';
+import { MemoryCacheStore } from './memory.js';
+import type { CacheStats, CacheStore, StoredEntry } from './types.js';
+
+/**
+ * The freshness policy of atresolve's caches, in one place: fresh and stale
+ * TTLs, stale-while-revalidate with a bounded number of background
+ * refreshes, negative (not-found) entries, in-flight coalescing, per-caller
+ * cancellation, and purge that wins over loads already running. Stores
+ * (`MemoryCacheStore`, later a Redis store) only store.
+ */
+
+/**
+ * What a loader returns. `value: null` means the authority answered "not
+ * found" — an answer that is cached for `negativeTtlMs`. Anything else that
+ * goes wrong (timeout, abort, transport failure, server error) must be
+ * thrown, and is never cached.
+ */
+export interface CacheLoadResult<V> {
+  /** The resolved value, or `null` for an authoritative not-found. */
+  value: V | null;
+  /** Approximate bytes the value holds in memory, for the store's byte bound. */
+  size: number;
+}
+
+/**
+ * Fetches one key from its origin. It takes no signal: a load is shared by
+ * every caller waiting on the key, so no single caller may cancel it; it
+ * must settle on its own (the transport's `timeoutMs` bounds it).
+ */
+export type CacheLoader<V> = () => Promise<CacheLoadResult<V>>;
+
+/** Per-call options of `ResolutionCache.resolve()`. */
+export interface CacheResolveOptions {
+  /**
+   * Skip reading the cache: join the load already in flight for the key,
+   * or start one, and store its result. The outcome is `bypass`.
+   * Default `false`.
+   */
+  forceRefresh?: boolean;
+  /**
+   * Cancels this caller's wait only: the call rejects with `AbortError`
+   * (`cause` is the signal's reason), while the shared load, the other
+   * waiters and the write to the store carry on. Default none.
+   */
+  signal?: AbortSignal;
+}
+
+/** What `ResolutionCache.resolve()` returns. */
+export interface CacheResolveResult<V> {
+  /** The value, or `null` for an authoritative not-found (fresh from the origin or a cached negative entry). */
+  value: V | null;
+  /**
+   * Where it came from: `hit` (fresh entry, positive or negative), `stale`
+   * (served while a background refresh runs), `miss` (loaded, possibly by
+   * joining a load in flight) or `bypass` (`forceRefresh`).
+   */
+  cache: CacheOutcome;
+}
+
+/** Options of `ResolutionCache`. */
+export interface ResolutionCacheOptions<V> {
+  /**
+   * Where entries live. Default: a new `MemoryCacheStore` with its default
+   * bounds and this cache's `maxTtlMs`. The cache owns the store: `close()`
+   * closes it.
+   */
+  store?: CacheStore<V>;
+  /**
+   * A positive entry younger than this is fresh and served as is. Default
+   * `3600000` (1 h): identities change rarely (a handle or PDS move), the
+   * firehose's `#identity` events purge entries that did change, and one
+   * refresh per identity per hour keeps origin load at a few percent of
+   * the resolution rate. Must not exceed `maxTtlMs`; the default shrinks to it.
+   */
+  staleTtlMs?: number;
+  /**
+   * An entry this old or older is never served: the next lookup loads and
+   * waits. Between `staleTtlMs` and this, the entry is served at once while
+   * one background refresh runs, and keeps being served if refreshes fail.
+   * Default `86400000` (24 h): a PLC directory or PDS outage of up to a day
+   * does not take resolution down, but no answer older than a day is used.
+   */
+  maxTtlMs?: number;
+  /**
+   * A not-found entry younger than this is served; after that the next
+   * lookup loads and waits (a stale not-found is never served). Default
+   * `300000` (5 min): a new account's DID or handle becomes visible within
+   * minutes, while repeated lookups of a missing name stay off the origin.
+   * `0` disables negative caching. Must not exceed `maxTtlMs`; the default
+   * shrinks to it.
+   */
+  negativeTtlMs?: number;
+  /**
+   * Background refreshes running at once; a stale hit beyond this is served
+   * without starting one. Default `32`: with 100k entries and a 1 h stale
+   * TTL the steady refresh rate is ~30/s, a few in flight at ~100 ms each,
+   * so 32 is ~10× headroom while refreshes can never take more than a small
+   * share of the transport's 256 connections or fill its request queue.
+   */
+  maxConcurrentRefreshes?: number;
+  /**
+   * How long a refresh claim (`CacheStore.claimRefresh`) holds, so that in a
+   * fleet sharing one store only one process refreshes a key. Default
+   * `30000` (30 s): three times the transport's default 10 s `timeoutMs`, so
+   * a claim outlives the slowest load it guards.
+   */
+  refreshClaimTtlMs?: number;
+  /**
+   * The clock, in ms since the epoch (the unit of `StoredEntry.fetchedAt`).
+   * Default `Date.now`; tests inject a fake clock.
+   */
+  now?: () => number;
+}
+
+/** `ResolutionCacheOptions` with every default filled in. */
+export type ResolvedResolutionCacheOptions<V> = Required<ResolutionCacheOptions<V>>;
+
+/** The single table that validates and defaults `ResolutionCacheOptions`. */
+export const resolutionCacheOptionSpec = {
+  store: { kind: 'opaque' },
+  staleTtlMs: { kind: 'integer', default: 3_600_000, min: 0, max: DAY_MS },
+  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
+  negativeTtlMs: { kind: 'integer', default: 300_000, min: 0, max: DAY_MS },
+  maxConcurrentRefreshes: { kind: 'integer', default: 32, min: 1, max: 65_536 },
+  refreshClaimTtlMs: { kind: 'integer', default: 30_000, min: 1, max: DAY_MS },
+  now: { kind: 'opaque' },
+} as const satisfies OptionSpec;
+
+const STORE_METHODS = ['get', 'set', 'delete', 'clear', 'stats'] as const;
+
+/**
+ * Validate `ResolutionCacheOptions` and fill in defaults (creating the
+ * default `MemoryCacheStore` when no store is given).
+ *
+ * @param input the caller's options (may be `undefined`)
+ * @param prefix dotted prefix used in error messages, e.g. `cache.did`
+ * @throws InvalidOptionsError naming the first offending option
+ */
+export function resolveResolutionCacheOptions<V>(
+  input: unknown,
+  prefix = 'cache',
+): ResolvedResolutionCacheOptions<V> {
+  type Raw = Omit<ResolvedResolutionCacheOptions<V>, 'store' | 'now'> & { store: unknown; now: unknown };
+  const raw = resolveOptions<Raw>(resolutionCacheOptionSpec, input, prefix);
+  // A default never conflicts with an explicit maxTtlMs: it shrinks to fit.
+  // Only values the caller chose are held to staleTtlMs, negativeTtlMs <= maxTtlMs.
+  const given = (input ?? {}) as Record<string, unknown>;
+  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
+    if (raw[field] <= raw.maxTtlMs) continue;
+    if (given[field] === undefined) {
+      raw[field] = raw.maxTtlMs;
+    } else {
+      throw new InvalidOptionsError(`${prefix}.${field}`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw[field]}`);
+    }
+  }
+  if (raw.now !== undefined && typeof raw.now !== 'function') {
+    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
+  }
+  const now = (raw.now as (() => number) | undefined) ?? Date.now;
+  if (raw.store !== undefined) {
+    const store = raw.store as Record<string, unknown> | null;
+    const missing =
+      typeof store !== 'object' || store === null
+        ? 'get'
+        : STORE_METHODS.find((method) => typeof store[method] !== 'function');
+    if (missing !== undefined) {
+      throw new InvalidOptionsError(`${prefix}.store`, `expected a CacheStore (no ${missing}() method)`);
+    }
+  }
+  const store = (raw.store as CacheStore<V> | undefined) ?? new MemoryCacheStore<V>({ maxTtlMs: raw.maxTtlMs, now });
+  return { ...raw, store, now };
+}
+
+/** One load in flight for a key, shared by every caller waiting on it. */
+interface Flight<V> {
+  promise: Promise<V | null>;
+  /** False once `purge()`/`clear()`/`close()` ran after the load started: its result must not be written. */
+  current: boolean;
+}
+
+const ignore = (): void => {};
+
+/**
+ * A read-through cache with stale-while-revalidate over a `CacheStore`.
+ * The resolvers wrap every origin lookup in `resolve()`.
+ *
+ * | entry found                                 | `resolve()` does                                      |
+ * |---------------------------------------------|-------------------------------------------------------|
+ * | positive, age < `staleTtlMs`                | return it (`hit`)                                     |
+ * | positive, `staleTtlMs` ≤ age < `maxTtlMs`   | return it (`stale`) and start one background refresh  |
+ * | negative, age < `negativeTtlMs`             | return `null` (`hit`)                                 |
+ * | none, expired, or `forceRefresh`            | load, joining a load in flight (`miss` / `bypass`)    |
+ *
+ * Only values and authoritative not-founds (`value: null`) are stored; a
+ * load that throws is never cached, so the next call loads again. A failed
+ * background refresh leaves the stale entry served until `maxTtlMs`; a
+ * refresh that finds nothing replaces it with a negative entry. A store that
+ * fails to read or write is treated as a miss or skipped: the cache degrades
+ * to no caching rather than failing resolutions. `purge()` and `clear()`
+ * pass store errors to their caller.
+ *
+ * Memory: besides the store, the cache holds one record per load in flight
+ * and one per background refresh (at most `maxConcurrentRefreshes`); both
+ * are dropped when the load settles. No timers are used.
+ */
+export class ResolutionCache<V> {
+  readonly #store: CacheStore<V>;
+  readonly #staleTtlMs: number;
+  readonly #maxTtlMs: number;
+  readonly #negativeTtlMs: number;
+  readonly #maxConcurrentRefreshes: number;
+  readonly #refreshClaimTtlMs: number;
+  readonly #now: () => number;
+
+  /** Loads in flight whose result may still be written, by key. */
+  readonly #flights = new Map<string, Flight<V>>();
+  /** Keys with a background refresh claiming or loading. */
+  readonly #refreshing = new Set<string>();
+  /** Store writes in progress, awaited by `close()`. */
+  readonly #writes = new Set<Promise<void>>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  #hits = 0;
+  #staleHits = 0;
+  #negativeHits = 0;
+  #misses = 0;
+  #coalesced = 0;
+  #refreshes = 0;
+  #refreshErrors = 0;
+
+  /**
+   * @param options store, TTLs, refresh cap and clock; every field is optional
+   * @throws InvalidOptionsError naming the first offending option
+   */
+  constructor(options?: ResolutionCacheOptions<V>) {
+    const resolved = resolveResolutionCacheOptions<V>(options);
+    this.#store = resolved.store;
+    this.#staleTtlMs = resolved.staleTtlMs;
+    this.#maxTtlMs = resolved.maxTtlMs;
+    this.#negativeTtlMs = resolved.negativeTtlMs;
+    this.#maxConcurrentRefreshes = resolved.maxConcurrentRefreshes;
+    this.#refreshClaimTtlMs = resolved.refreshClaimTtlMs;
+    this.#now = resolved.now;
+  }
+
+  /**
+   * Look `key` up, loading it with `load` when the cache has no usable
+   * entry (see the class table). Concurrent callers of the same key share
+   * one `load()`; each caller's `signal` cancels only its own wait.
+   *
+   * @param key a normalized DID or handle
+   * @param load fetches the key from its origin; throws on any failure that
+   *   is not an authoritative not-found
+   * @returns the value (`null` = not found) and where it came from
+   * @throws whatever `load` threw (never cached); `AbortError` when `signal`
+   *   aborts, with the signal's reason as `cause`; `CacheClosedError` after `close()`
+   */
+  resolve(key: string, load: CacheLoader<V>, options: CacheResolveOptions = {}): Promise<CacheResolveResult<V>> {
+    const { signal, forceRefresh = false } = options;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#closed) return Promise.reject(new CacheClosedError('the cache is closed'));
+    return raceSignal(this.#resolve(key, load, forceRefresh, signal), signal);
+  }
+
+  /**
+   * Drop `key` from the store. A load for `key` already in flight still
+   * settles its waiters but no longer writes its (possibly outdated) result,
+   * and later callers start a new load instead of joining it.
+   *
+   * @throws the store's error if the delete fails
+   */
+  async purge(key: string): Promise<void> {
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      flight.current = false;
+      this.#flights.delete(key);
+    }
+    if (this.#closed) return;
+    await this.#store.delete(key);
+  }
+
+  /**
+   * Drop every entry. Loads in flight settle their waiters but write
+   * nothing. Counters are cumulative and are not reset.
+   *
+   * @throws the store's error if clearing fails
+   */
+  async clear(): Promise<void> {
+    this.#detachFlights();
+    if (this.#closed) return;
+    await this.#store.clear();
+  }
+
+  /**
+   * Stop caching: later `resolve()` calls reject with `CacheClosedError`;
+   * loads in flight settle their waiters but write nothing; background
+   * refreshes start no new load. Waits for store writes already issued,
+   * then closes the store. Idempotent: every call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#detachFlights();
+      await Promise.all(this.#writes);
+      await this.#store.close?.();
+    })();
+    return this.#closing;
+  }
+
+  /** A snapshot of the policy counters and the store's gauges. */
+  stats(): CacheStats {
+    return {
+      ...this.#store.stats(),
+      hits: this.#hits,
+      staleHits: this.#staleHits,
+      negativeHits: this.#negativeHits,
+      misses: this.#misses,
+      coalesced: this.#coalesced,
+      refreshes: this.#refreshes,
+      refreshErrors: this.#refreshErrors,
+    };
+  }
+
+  /** Gauge: loads in flight that may still write their result (foreground and background). */
+  get loadsInFlight(): number {
+    return this.#flights.size;
+  }
+
+  /** Gauge: background refreshes claiming or loading (at most `maxConcurrentRefreshes`). */
+  get refreshesInFlight(): number {
+    return this.#refreshing.size;
+  }
+
+  async #resolve(
+    key: string,
+    load: CacheLoader<V>,
+    forceRefresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<CacheResolveResult<V>> {
+    if (!forceRefresh) {
+      const entry = await this.#read(key);
+      if (entry !== undefined) {
+        switch (this.#freshness(entry)) {
+          case 'fresh':
+            if (entry.value === null) this.#negativeHits++;
+            else this.#hits++;
+            return { value: entry.value, cache: 'hit' };
+          case 'stale':
+            this.#staleHits++;
+            this.#startRefresh(key, load);
+            return { value: entry.value, cache: 'stale' };
+          case 'expired':
+            break;
+        }
+      }
+      // The caller may have gone while the store was read; its rejection
+      // is already delivered, so start no load on its behalf.
+      if (signal?.aborted) throw abortError(signal);
+      if (this.#closed) throw new CacheClosedError('the cache is closed');
+    }
+    let flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      this.#coalesced++;
+    } else {
+      this.#misses++;
+      flight = this.#startLoad(key, load);
+    }
+    const value = await flight.promise;
+    return { value, cache: forceRefresh ? 'bypass' : 'miss' };
+  }
+
+  /** The policy's one freshness decision. A clock that went backwards counts as age 0. */
+  #freshness(entry: StoredEntry<V>): 'fresh' | 'stale' | 'expired' {
+    const age = Math.max(0, this.#now() - entry.fetchedAt);
+    if (age >= this.#maxTtlMs) return 'expired';
+    if (entry.value === null) return age < this.#negativeTtlMs ? 'fresh' : 'expired';
+    return age < this.#staleTtlMs ? 'fresh' : 'stale';
+  }
+
+  async #read(key: string): Promise<StoredEntry<V> | undefined> {
+    try {
+      return await this.#store.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Start a load for `key` and register it so later callers join it. */
+  #startLoad(key: string, load: CacheLoader<V>): Flight<V> {
+    const flight: Flight<V> = { promise: Promise.resolve(null), current: true };
+    this.#flights.set(key, flight);
+    flight.promise = this.#runLoad(key, flight, load);
+    // Every waiter handles the rejection; this keeps a load nobody awaits
+    // any more (all waiters aborted) from becoming an unhandled rejection.
+    flight.promise.catch(ignore);
+    return flight;
+  }
+
+  async #runLoad(key: string, flight: Flight<V>, load: CacheLoader<V>): Promise<V | null> {
+    try {
+      // Called a microtask later, so the flight is registered before any
+      // of the loader's code runs, and a loader that throws synchronously
+      // rejects like any other.
+      const result = await Promise.resolve().then(load);
+      if (typeof result !== 'object' || result === null || result.value === undefined) {
+        throw new TypeError('a cache loader must resolve to { value, size } (value null for not found)');
+      }
+      if (flight.current) await this.#write(key, result.value, result.size);
+      return result.value;
+    } finally {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    }
+  }
+
+  /** Store a load's result; a store failure only means the result is not cached. */
+  async #write(key: string, value: V | null, size: number): Promise<void> {
+    const write = (async () => {
+      if (value === null && this.#negativeTtlMs === 0) {
+        await this.#store.delete(key);
+      } else {
+        await this.#store.set(key, { value, fetchedAt: this.#now(), size });
+      }
+    })().catch(ignore);
+    this.#writes.add(write);
+    try {
+      await write;
+    } finally {
+      this.#writes.delete(write);
+    }
+  }
+
+  /** Start one background refresh of a stale key, unless one runs or the cap is reached. */
+  #startRefresh(key: string, load: CacheLoader<V>): void {
+    if (
+      this.#closed ||
+      this.#flights.has(key) ||
+      this.#refreshing.has(key) ||
+      this.#refreshing.size >= this.#maxConcurrentRefreshes
+    ) {
+      return;
+    }
+    this.#refreshing.add(key);
+    void this.#refresh(key, load).finally(() => this.#refreshing.delete(key));
+  }
+
+  /** Never rejects: a refresh failure is counted and the stale entry stays. */
+  async #refresh(key: string, load: CacheLoader<V>): Promise<void> {
+    let granted = true;
+    if (this.#store.claimRefresh !== undefined) {
+      try {
+        granted = await this.#store.claimRefresh(key, this.#refreshClaimTtlMs);
+      } catch {
+        granted = false;
+      }
+    }
+    // A foreground load may have started while the claim was pending.
+    if (!granted || this.#closed || this.#flights.has(key)) return;
+    this.#refreshes++;
+    try {
+      await this.#startLoad(key, load).promise;
+    } catch {
+      this.#refreshErrors++;
+    }
+  }
+
+  /** Make every load in flight write nothing, and let later callers start fresh ones. */
+  #detachFlights(): void {
+    for (const flight of this.#flights.values()) flight.current = false;
+    this.#flights.clear();
+  }
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('the caller stopped waiting for the resolution', { cause: signal.reason });
+}
+
+/**
+ * Settle with `promise`, or reject with `AbortError` as soon as `signal`
+ * aborts. The listener is removed when `promise` settles, so a long-lived
+ * signal does not collect one listener per call.
+ */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
