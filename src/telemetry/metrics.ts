@@ -82,7 +82,7 @@ export interface RegisterMetricsOptions {
   client?: unknown;
   /**
    * Register the malloc and process memory gauges, read with
-   * `probe.snapshot()` at every scrape (a few µs). Default `true`: memory is
+   * `probe.snapshot()` at every scrape (12–200 µs). Default `true`: memory is
    * the figure that matters most for a process that runs for weeks.
    */
   memory?: boolean;

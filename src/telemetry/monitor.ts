@@ -88,9 +88,10 @@ export interface MemoryMonitorEvents {
 export interface MemoryMonitorOptions {
   /**
    * Time between timer samples, ms. Default `10000` (10 s): a sample costs
-   * ~10 µs (`npm run bench:memory`), about a millionth of a core at this
-   * pace, and gives 60 points per default window — plenty for a stable
-   * slope — at a finer grain than typical Prometheus scrapes (15–60 s).
+   * 12–200 µs depending on heap fragmentation (`npm run bench:memory`), at
+   * most 0.002% of a core at this pace, and 60 points per default window
+   * give a stable slope at a finer grain than typical Prometheus scrapes
+   * (15–60 s).
    */
   intervalMs?: number;
   /**
