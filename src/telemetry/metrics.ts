@@ -576,6 +576,8 @@ export function registerMetrics(registry: MetricsRegistry, sources: MetricsSourc
       });
       registered.push(histogram);
       removeListener = resolver.addResolutionListener((event) => {
+        // Never throw into the resolver: prom-client rejects a non-finite value.
+        if (!Number.isFinite(event.durationMs) || event.durationMs < 0) return;
         histogram.observe({ method: event.method, cache: event.cache }, event.durationMs / 1000);
       });
     }

@@ -274,6 +274,12 @@ export class MemoryMonitor extends EventEmitter<MemoryMonitorEvents> {
    */
   start(): void {
     if (this.#timer !== undefined) return;
+    // A series with a gap longer than a window says nothing about the
+    // current trend: start over (peaks and counters are kept).
+    if (this.#length > 0 && this.#clock() - this.#at[this.#slot(this.#length - 1)]! > this.#options.windowMs) {
+      this.#head = 0;
+      this.#length = 0;
+    }
     this.sample();
     this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs);
     this.#timer.unref();
@@ -282,7 +288,8 @@ export class MemoryMonitor extends EventEmitter<MemoryMonitorEvents> {
   /**
    * Stop the timer (idempotent). The returned promise resolves once a
    * running remedy has settled; it never rejects. Samples are kept, so
-   * `start()` continues the same series.
+   * `start()` continues the same series, unless the newest sample is older
+   * than `windowMs` by then, in which case the series starts over.
    */
   stop(): Promise<void> {
     if (this.#timer !== undefined) {

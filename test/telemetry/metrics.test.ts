@@ -49,6 +49,8 @@ describe('registerMetrics', () => {
     resolver.emit({ method: 'plc', outcome: 'ok', cache: 'miss', durationMs: 40 });
     resolver.emit({ method: 'plc', outcome: 'ok', cache: 'miss', durationMs: 120 });
     resolver.emit({ method: 'handle', outcome: 'ok', cache: 'hit', durationMs: 0.2 });
+    // A bad duration is skipped, never thrown into the resolver.
+    resolver.emit({ method: 'handle', outcome: 'ok', cache: 'hit', durationMs: Number.NaN });
 
     const text = await registry.metrics();
     const samples = parse(text);
@@ -89,6 +91,7 @@ describe('registerMetrics', () => {
     expect(samples.get('atresolve_resolution_duration_seconds_sum{method="plc",cache="miss"}')).toBeCloseTo(0.16, 12);
     expect(samples.get('atresolve_resolution_duration_seconds_bucket{le="0.05",method="plc",cache="miss"}')).toBe(1);
     expect(samples.get('atresolve_resolution_duration_seconds_bucket{le="0.0005",method="handle",cache="hit"}')).toBe(1);
+    expect(samples.get('atresolve_resolution_duration_seconds_count{method="handle",cache="hit"}')).toBe(1);
   });
 
   it('reads one consistent memory snapshot per scrape', async () => {

@@ -273,6 +273,26 @@ describe('MemoryMonitor timer', () => {
     expect(monitor.stats().samples).toBe(n);
   });
 
+  it('continues the series after a short stop, and starts over after a gap longer than a window', async () => {
+    let now = 0;
+    const monitor = new MemoryMonitor({
+      intervalMs: 60_000,
+      windowMs: 120_000,
+      clock: () => now,
+      sampler: () => ({ malloc: { inUse: now }, process: { rss: 1 } }),
+    });
+    monitor.start();
+    await monitor.stop();
+    now = 100_000;
+    monitor.start();
+    await monitor.stop();
+    expect(monitor.stats().samples).toBe(2);
+    now = 300_000;
+    monitor.start();
+    await monitor.stop();
+    expect(monitor.stats()).toMatchObject({ samples: 1, growthBytesPerSecond: null, peak: { mallocInUse: 300_000, rss: 1 } });
+  });
+
   it('emits sampleError when the sampler throws during a tick', async () => {
     let calls = 0;
     const monitor = new MemoryMonitor({
