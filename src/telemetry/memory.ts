@@ -179,7 +179,7 @@ function readProcess(): ProcessMemoryFigures {
  * Cost: `snapshot()` is ~12 µs on a compact heap, of which ~9 µs is
  * `process.memoryUsage()` reading `/proc`. `mallinfo2()` walks every free
  * chunk of every arena while holding that arena's lock, so it grows with
- * fragmentation: ~190 µs with 10,000 free chunks (`npm run bench:memory`).
+ * fragmentation: ~0.2 ms with 10,000 free chunks (`npm run bench:memory`).
  * Each arena is locked only while it is walked, so the transport's worker
  * thread, which allocates in its own arena, is rarely held up.
  */
