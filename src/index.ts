@@ -46,3 +46,41 @@ export type {
   ResolutionCacheOptions,
 } from './cache/policy.js';
 export { CacheError, CacheClosedError } from './cache/errors.js';
+
+export { memory, MemoryProbe } from './telemetry/memory.js';
+export type {
+  MallocFigures,
+  MemoryProbeOptions,
+  MemorySnapshot,
+  ProcessMemoryFigures,
+  TrimFigures,
+  TrimResult,
+} from './telemetry/memory.js';
+export { MemoryMonitor } from './telemetry/monitor.js';
+export type {
+  GrowthBasis,
+  GrowthEvent,
+  MemoryMonitorEvents,
+  MemoryMonitorOptions,
+  MemoryMonitorStats,
+  MemorySampleInput,
+  RemedyDecision,
+  RemedyErrorEvent,
+  RemedyEvent,
+} from './telemetry/monitor.js';
+export { registerMetrics, snapshotMetrics, metricNames, histogramMetricNames, METRIC_PREFIX } from './telemetry/metrics.js';
+export type {
+  GrowthFigures,
+  MemoryFigures,
+  MemorySnapshotSource,
+  MetricsRegistry,
+  MetricsSnapshot,
+  MetricsSource,
+  MetricsSources,
+  MonitorStatsSource,
+  RegisterMetricsOptions,
+  SnapshotMetricsOptions,
+  SnapshotSources,
+  TransportStatsSource,
+} from './telemetry/metrics.js';
+export { MetricsConflictError, MetricsUnavailableError } from './telemetry/errors.js';
