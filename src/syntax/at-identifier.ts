@@ -38,7 +38,8 @@ export type AtIdentifierResolutionOptions = DidResolutionOptions;
 
 /** Whether `input` would be classified as a DID (starts with `did:`, any case). */
 export function looksLikeDid(input: string): boolean {
-  return input.length >= 4 && input.slice(0, 4).toLowerCase() === 'did:';
+  // Without the `u` flag, `i` never folds a non-ASCII character to ASCII.
+  return /^did:/i.test(input);
 }
 
 /** Whether `input` is a syntactically valid DID or handle. Never throws. */
