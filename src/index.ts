@@ -84,3 +84,71 @@ export type {
   TransportStatsSource,
 } from './telemetry/metrics.js';
 export { MetricsConflictError, MetricsUnavailableError } from './telemetry/errors.js';
+
+export type { InvalidDidReason, InvalidHandleReason } from './syntax/errors.js';
+export { InvalidDidError, InvalidHandleError } from './syntax/errors.js';
+export type { DidResolutionOptions, PlcDidInfo, ResolvableDid, WebDidInfo } from './syntax/did.js';
+export {
+  DID_MAX_LENGTH,
+  SUPPORTED_DID_METHODS,
+  isValidDid,
+  ensureValidDid,
+  getDidMethod,
+  isPlcDid,
+  parseDidWeb,
+  isResolvableDid,
+  ensureResolvableDid,
+} from './syntax/did.js';
+export type { HandleResolutionOptions } from './syntax/handle.js';
+export {
+  HANDLE_MAX_LENGTH,
+  HANDLE_LABEL_MAX_LENGTH,
+  INVALID_HANDLE,
+  RESERVED_TLDS,
+  TEST_TLD,
+  isValidHandle,
+  ensureValidHandle,
+  normalizeHandle,
+  isResolvableHandle,
+  ensureResolvableHandle,
+} from './syntax/handle.js';
+export type { AtIdentifier, AtIdentifierResolutionOptions, ResolvableAtIdentifier } from './syntax/at-identifier.js';
+export {
+  looksLikeDid,
+  isValidAtIdentifier,
+  parseAtIdentifier,
+  ensureResolvableAtIdentifier,
+} from './syntax/at-identifier.js';
+
+export { InvalidDidDocumentError, DidDocumentMismatchError } from './document/errors.js';
+export type { DidDocument, DidDocumentOptions, DidService, DidVerificationMethod } from './document/did-document.js';
+export { parseDidDocument } from './document/did-document.js';
+export type { KeyCurve, PublicKey } from './document/did-key.js';
+export {
+  DID_KEY_PREFIX,
+  MULTIKEY_TYPE,
+  LEGACY_K256_TYPE,
+  LEGACY_P256_TYPE,
+  publicKeyFromBytes,
+  parseMultikey,
+  parseDidKey,
+  parseLegacyMultibaseKey,
+  parseVerificationMethodKey,
+  formatMultikey,
+  formatDidKey,
+} from './document/did-key.js';
+export type { AtprotoData } from './document/atproto-data.js';
+export {
+  ATPROTO_KEY_FRAGMENT,
+  ATPROTO_PDS_FRAGMENT,
+  ATPROTO_PDS_TYPE,
+  atprotoData,
+  getHandle,
+  getSigningKey,
+  getSigningPublicKey,
+  getVerificationKey,
+  getPdsEndpoint,
+  getServiceEndpoint,
+  idMatchesFragment,
+  originOnlyUrl,
+} from './document/atproto-data.js';
