@@ -86,7 +86,7 @@ export type {
 export { MetricsConflictError, MetricsUnavailableError } from './telemetry/errors.js';
 
 export type { InvalidDidReason, InvalidHandleReason } from './syntax/errors.js';
-export { InvalidDidError, InvalidHandleError } from './syntax/errors.js';
+export { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from './syntax/errors.js';
 export type { DidResolutionOptions, PlcDidInfo, ResolvableDid, WebDidInfo } from './syntax/did.js';
 export {
   DID_MAX_LENGTH,

@@ -1,5 +1,5 @@
 import { resolveOptions, type OptionSpec } from '../util/options.js';
-import { InvalidDidError } from './errors.js';
+import { InvalidDidError, UnsupportedDidMethodError } from './errors.js';
 import { isValidHandle, normalizeHandle, tldRestriction } from './handle.js';
 
 /**
@@ -233,7 +233,8 @@ export function resolveDidResolutionOptions(options: DidResolutionOptions | unde
  * `allowLocalhost`.
  *
  * @throws InvalidDidError with reason `syntax`, `method-syntax`,
- *   `unsupported-method`, `reserved-tld`, `test-tld` or `localhost`
+ *   `reserved-tld`, `test-tld` or `localhost`
+ * @throws UnsupportedDidMethodError for a valid DID of another method
  * @throws InvalidOptionsError for bad `options`
  */
 export function ensureResolvableDid(input: unknown, options?: DidResolutionOptions): ResolvableDid {
@@ -263,8 +264,7 @@ export function ensureResolvableDid(input: unknown, options?: DidResolutionOptio
     }
     return web;
   }
-  const shown = method.length > 32 ? `${method.slice(0, 32)}…` : method;
-  throw new InvalidDidError(input, 'unsupported-method', `the DID method "${shown}" is not supported (only plc and web)`);
+  throw new UnsupportedDidMethodError(input, method);
 }
 
 /**
@@ -277,7 +277,7 @@ export function isResolvableDid(input: unknown, options?: DidResolutionOptions):
     ensureResolvableDid(input, options);
     return true;
   } catch (err) {
-    if (err instanceof InvalidDidError) return false;
+    if (err instanceof InvalidDidError || err instanceof UnsupportedDidMethodError) return false;
     throw err;
   }
 }

@@ -10,9 +10,6 @@ import { keptInput, previewInput } from '../util/preview.js';
  *   method-specific part is malformed (a `did:plc` that is not 24 base32
  *   characters, a `did:web` with a path, a port on a host other than
  *   `localhost`, a host that is not a valid hostname or not lowercase).
- * - `unsupported-method`: a well-formed DID of a method atproto does not
- *   resolve (only `plc` and `web` are supported). The atproto DID spec asks
- *   implementations to keep this case distinct from bad syntax.
  * - `reserved-tld`: a `did:web` host under a reserved top-level domain
  *   (`.local`, `.onion`, …) that must fail resolution.
  * - `test-tld`: a `did:web` host under `.test` while `allowTestTlds` is off.
@@ -21,7 +18,6 @@ import { keptInput, previewInput } from '../util/preview.js';
 export type InvalidDidReason =
   | 'syntax'
   | 'method-syntax'
-  | 'unsupported-method'
   | 'reserved-tld'
   | 'test-tld'
   | 'localhost';
@@ -93,5 +89,25 @@ export class InvalidHandleError extends AtresolveError {
     this.reason = reason;
     this.input = keptInput(input);
     this.inputLength = typeof input === 'string' ? input.length : 0;
+  }
+}
+
+/**
+ * A well-formed DID of a method atproto does not resolve (only `plc` and
+ * `web` are supported). The atproto DID spec asks implementations to keep
+ * this case distinct from bad syntax, so it is its own class.
+ */
+export class UnsupportedDidMethodError extends AtresolveError {
+  readonly code = 'UNSUPPORTED_DID_METHOD';
+  /** The DID, truncated like `InvalidDidError.input`. */
+  readonly input: string | undefined;
+  /** The method name, at most 32 characters. */
+  readonly method: string;
+
+  constructor(did: string, method: string) {
+    const shown = method.length > 32 ? `${method.slice(0, 32)}…` : method;
+    super(`unsupported DID method "${shown}" in ${previewInput(did)} (only plc and web)`);
+    this.input = keptInput(did);
+    this.method = shown;
   }
 }
