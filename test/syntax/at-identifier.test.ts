@@ -6,7 +6,7 @@ import {
   parseAtIdentifier,
 } from '../../src/syntax/at-identifier.js';
 import { InvalidOptionsError } from '../../src/errors.js';
-import { InvalidDidError, InvalidHandleError } from '../../src/syntax/errors.js';
+import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../../src/syntax/errors.js';
 
 describe('parseAtIdentifier', () => {
   it('classifies DIDs and leaves them unchanged', () => {
@@ -68,7 +68,7 @@ describe('ensureResolvableAtIdentifier', () => {
       port: 5000,
     });
     expect(() => ensureResolvableAtIdentifier('did:key:zQ3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6N')).toThrow(
-      /not supported/,
+      UnsupportedDidMethodError,
     );
   });
 
