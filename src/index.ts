@@ -33,3 +33,5 @@ export {
   TransportDestroyedError,
   InternalTransportError,
 } from './transport/errors.js';
+export { CurlTransport } from './transport/curl.js';
+export { loadNativeAddon, type NativeAddonLoad } from './transport/native-addon.js';
