@@ -81,8 +81,12 @@ struct generation {
    command until its completion is posted. libcurl callbacks find it via
    CURLOPT_PRIVATE / their clientp. */
 struct transfer {
-  struct transfer *prev;
+  struct transfer *prev;       /* engine->transfers: every transfer */
   struct transfer *next;
+  struct transfer *wprev;      /* engine->wait_*: not yet in libcurl */
+  struct transfer *wnext;
+  int active;                  /* added to a multi handle */
+  engine_error_t fail_error;   /* set when it could not be started */
   struct engine *engine;
   struct generation *gen;
   CURL *easy;
@@ -156,6 +160,9 @@ struct engine {
   struct generation *current;
   struct transfer *transfers;
   size_t transfer_count;
+  struct transfer *wait_head;  /* FIFO of transfers waiting for a slot */
+  struct transfer *wait_tail;
+  size_t active_count;         /* transfers inside libcurl */
   CURL **pool;
   size_t pool_len;
   size_t pool_cap;
@@ -1036,7 +1043,8 @@ static void transfer_finish(struct engine *e, struct transfer *t,
   d->kind = ENGINE_DONE_TRANSFER;
   d->id = t->req->id;
   d->curl_code = (int)code;
-  d->error = engine_map_error((int)code, flags);
+  d->error = t->fail_error ? t->fail_error
+                           : engine_map_error((int)code, flags);
   if(t->easy) {
     long status = 0;
     long connects = 0;
@@ -1132,16 +1140,36 @@ static void transfer_finish(struct engine *e, struct transfer *t,
 }
 
 /* Take a transfer out of its multi handle and finish it with flags. */
+static void wait_remove(struct engine *e, struct transfer *t)
+{
+  if(t->wprev)
+    t->wprev->wnext = t->wnext;
+  else
+    e->wait_head = t->wnext;
+  if(t->wnext)
+    t->wnext->wprev = t->wprev;
+  else
+    e->wait_tail = t->wprev;
+  t->wprev = t->wnext = NULL;
+}
+
 static void transfer_cancel(struct engine *e, struct transfer *t,
                             unsigned flag)
 {
   t->flags |= flag;
-  if(curl_multi_remove_handle(t->gen->multi, t->easy) != CURLM_OK) {
-    /* Cannot happen for a handle we added; never reuse it then. */
-    curl_easy_cleanup(t->easy);
-    t->easy = NULL;
+  if(t->active) {
+    if(curl_multi_remove_handle(t->gen->multi, t->easy) != CURLM_OK) {
+      /* Cannot happen for a handle we added; never reuse it then. */
+      curl_easy_cleanup(t->easy);
+      t->easy = NULL;
+    }
+    t->gen->transfers--;
+    t->active = 0;
+    e->active_count--;
   }
-  t->gen->transfers--;
+  else {
+    wait_remove(e, t);
+  }
   transfer_unlink(e, t);
   transfer_finish(e, t, CURLE_OK);
 }
@@ -1163,6 +1191,62 @@ static void fail_request(struct engine *e, engine_request_t *req,
   post(e, d);
 }
 
+/* Hand a transfer to libcurl in the current generation. Returns 0, or
+   an error with t->errbuf set (the caller finishes the transfer). */
+static engine_error_t transfer_activate(struct engine *e,
+                                        struct transfer *t)
+{
+  t->gen = e->current;
+  t->easy = pool_take(e);
+  if(!t->easy) {
+    snprintf(t->errbuf, sizeof t->errbuf, "out of memory");
+    return ENGINE_E_INTERNAL;
+  }
+  if(configure(e, t) != 0) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "libcurl refused the request's options");
+    goto fail;
+  }
+  if(curl_multi_add_handle(t->gen->multi, t->easy) != CURLM_OK) {
+    snprintf(t->errbuf, sizeof t->errbuf, "curl_multi_add_handle failed");
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    return ENGINE_E_INTERNAL;
+  }
+  t->gen->transfers++;
+  t->active = 1;
+  e->active_count++;
+  return ENGINE_OK;
+fail:
+  curl_easy_cleanup(t->easy);
+  t->easy = NULL;
+  return ENGINE_E_INVALID_REQUEST;
+}
+
+static void activate_or_fail(struct engine *e, struct transfer *t)
+{
+  engine_error_t err = transfer_activate(e, t);
+  if(err == ENGINE_OK)
+    return;
+  t->fail_error = err;
+  transfer_unlink(e, t);
+  transfer_finish(e, t, CURLE_OK);
+}
+
+/* Start waiting transfers, oldest first, while fewer than max_connections
+   are inside libcurl. libcurl's own pending queue (7.88) wakes one
+   transfer per finished one and re-queues those that still cannot
+   connect, which can starve a transfer for seconds; this FIFO cannot. */
+static void pump(struct engine *e)
+{
+  while(!e->destroying && e->wait_head &&
+        e->active_count < (size_t)e->config.max_connections) {
+    struct transfer *t = e->wait_head;
+    wait_remove(e, t);
+    activate_or_fail(e, t);
+  }
+}
+
 static void transfer_start(struct engine *e, engine_request_t *req,
                            engine_completion_t *done)
 {
@@ -1180,30 +1264,8 @@ static void transfer_start(struct engine *e, engine_request_t *req,
   t->engine = e;
   t->req = req;
   t->done = done;
-  t->gen = e->current;
   t->started_at = now_ms();
   t->deadline_at = t->started_at + req->timeout_ms + 1;
-  t->easy = pool_take(e);
-  if(!t->easy || configure(e, t) != 0) {
-    curl_slist_free_all(t->headers);
-    curl_slist_free_all(t->connect_to);
-    if(t->easy)
-      curl_easy_cleanup(t->easy);
-    free(t);
-    fail_request(e, req, done, ENGINE_E_INVALID_REQUEST,
-                 "libcurl refused the request's options");
-    return;
-  }
-  if(curl_multi_add_handle(t->gen->multi, t->easy) != CURLM_OK) {
-    curl_slist_free_all(t->headers);
-    curl_slist_free_all(t->connect_to);
-    curl_easy_cleanup(t->easy);
-    free(t);
-    fail_request(e, req, done, ENGINE_E_INTERNAL,
-                 "curl_multi_add_handle failed");
-    return;
-  }
-  t->gen->transfers++;
   t->next = e->transfers;
   if(t->next)
     t->next->prev = t;
@@ -1212,6 +1274,16 @@ static void transfer_start(struct engine *e, engine_request_t *req,
   e->idle_since = -1;
   if(e->next_deadline < 0 || t->deadline_at < e->next_deadline)
     e->next_deadline = t->deadline_at;
+  if(e->active_count < (size_t)e->config.max_connections && !e->wait_head) {
+    activate_or_fail(e, t);
+    return;
+  }
+  t->wprev = e->wait_tail;
+  if(e->wait_tail)
+    e->wait_tail->wnext = t;
+  else
+    e->wait_head = t;
+  e->wait_tail = t;
 }
 
 /* Collect finished transfers of every generation. */
@@ -1237,6 +1309,8 @@ static void collect_done(struct engine *e)
         t->easy = NULL;
       }
       g->transfers--;
+      t->active = 0;
+      e->active_count--;
       transfer_unlink(e, t);
       transfer_finish(e, t, result);
     }
@@ -1535,6 +1609,7 @@ static void *worker_main(void *arg)
     run_timers(e, now);
     collect_done(e);
     check_deadlines(e, now);
+    pump(e);
     idle_check(e, now);
     reap_generations(e);
     if(e->closing && e->transfer_count == 0)
