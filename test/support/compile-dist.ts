@@ -76,7 +76,7 @@ export function runChild(options: {
           }
         }
         resolveResult({
-          code: failure ? (failure.code ?? null) : 0,
+          code: failure ? (typeof failure.code === 'number' ? failure.code : null) : 0,
           signal: failure?.signal ?? null,
           stdout,
           stderr,
