@@ -61,7 +61,8 @@ describe('committed prebuild', () => {
   });
 
   it('reports the loader error for an addon that cannot be loaded', async () => {
-    const broken = join(empty, 'build', 'Release');
+    // Under prebuilds/ so it is found with and without PREBUILDS_ONLY.
+    const broken = join(empty, 'prebuilds', `${process.platform}-${process.arch}`);
     await mkdir(broken, { recursive: true });
     await writeFile(join(broken, 'atresolve.node'), 'not an ELF file');
     const child = await runChild({ dist: dist.index, scenario: 'load-reason', env: { ...env, ATRESOLVE_NATIVE_DIR: empty } });
