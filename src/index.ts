@@ -152,3 +152,6 @@ export {
   idMatchesFragment,
   originOnlyUrl,
 } from './document/atproto-data.js';
+
+export { CurlTransport } from './transport/curl.js';
+export { loadNativeAddon, type NativeAddonLoad } from './transport/native-addon.js';

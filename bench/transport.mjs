@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// Transport benchmark: CurlTransport vs undici's Agent on one local HTTPS
+// server (a child process, so its CPU is not counted), two scenarios:
+//   keep-alive  — every request to one host over pooled connections
+//   new-host    — every request to a distinct host name (h<i>.web.test,
+//                 mapped to 127.0.0.1: connectTo for curl, a custom
+//                 lookup for undici), so every request needs a new
+//                 TCP + TLS connection
+// Prints requests/s, CPU µs per request (process.cpuUsage over the run,
+// all threads), peak open sockets (socket fds in /proc/self/fd) and malloc
+// growth (glibc mallinfo2 uordblks + hblkhd via koffi) per contender, and
+// the curl/undici ratios. Contenders run alternately, twice each. Figures
+// only, no thresholds. Run with `npm run bench:transport`.
+//
+// Environment: BENCH_KEEPALIVE (default 20000 requests), BENCH_NEWHOST
+// (default 4000), BENCH_CONCURRENCY (default 64), BENCH_ROUNDS (default 2).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+import { Agent, request as undiciRequest } from 'undici';
+import { CurlTransport, loadNativeAddon } from '../dist/index.js';
+
+const KEEPALIVE = Number(process.env.BENCH_KEEPALIVE ?? 20_000);
+const NEWHOST = Number(process.env.BENCH_NEWHOST ?? 4_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const BODY = 256;
+
+// ---- malloc accounting (glibc) -------------------------------------------
+const libc = koffi.load('libc.so.6');
+const MallInfo2 = koffi.struct('mallinfo2', {
+  arena: 'size_t', ordblks: 'size_t', smblks: 'size_t', hblks: 'size_t', hblkhd: 'size_t',
+  usmblks: 'size_t', fsmblks: 'size_t', uordblks: 'size_t', fordblks: 'size_t', keepcost: 'size_t',
+});
+const mallinfo2 = libc.func('mallinfo2', MallInfo2, []);
+const mallocInUse = () => {
+  const m = mallinfo2();
+  return Number(m.uordblks) + Number(m.hblkhd);
+};
+
+function socketFds() {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
+
+// ---- the server (child process) ------------------------------------------
+const serverScript = fileURLToPath(new URL('../native/test/server.mjs', import.meta.url));
+const server = spawn(process.execPath, [serverScript], { stdio: ['pipe', 'pipe', 'inherit'] });
+const [line] = await once(createInterface({ input: server.stdout }), 'line');
+const { port, ca } = JSON.parse(line);
+const caPem = readFileSync(ca);
+
+// ---- contenders: add one entry to compare another transport --------------
+/**
+ * Each contender makes a client with the same connection cap and returns
+ * { get(url) → Promise<body length>, close() }.
+ */
+const contenders = [
+  {
+    name: 'curl',
+    make: () => {
+      const t = new CurlTransport({
+        caFile: ca,
+        allowPrivateNetwork: true,
+        maxConnections: CONCURRENCY,
+        maxConnectionsPerHost: CONCURRENCY,
+        maxIdleConnections: CONCURRENCY,
+        maxQueuedRequests: 100_000,
+        timeoutMs: 120_000,
+        connectTo: { [`*.web.test:${port}`]: `127.0.0.1:${port}` },
+      });
+      return { get: async (url) => (await t.request(url)).body.length, close: () => t.close() };
+    },
+  },
+  {
+    name: 'undici',
+    make: () => {
+      const lookup = (hostname, options, callback) => {
+        if (options?.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+        else callback(null, '127.0.0.1', 4);
+      };
+      const agent = new Agent({
+        connections: CONCURRENCY, // per origin; the JS window caps in-flight requests overall
+        keepAliveTimeout: 30_000,
+        connect: { ca: caPem, lookup },
+      });
+      return {
+        get: async (url) => {
+          const res = await undiciRequest(url, { dispatcher: agent });
+          return (await res.body.arrayBuffer()).byteLength;
+        },
+        close: () => agent.close(),
+      };
+    },
+  },
+];
+
+const scenarios = [
+  { name: 'keep-alive one host', count: KEEPALIVE, url: () => `https://h0.web.test:${port}/bytes/${BODY}` },
+  { name: 'new host per request', count: NEWHOST, url: (i) => `https://n${i}-${Math.random().toString(36).slice(2, 8)}.web.test:${port}/bytes/${BODY}` },
+];
+
+async function measure(contender, scenario) {
+  globalThis.gc?.();
+  const client = contender.make();
+  const baseFds = socketFds();
+  const mallocBefore = mallocInUse();
+  let peakSockets = 0;
+  let peakMalloc = 0;
+  const sampler = setInterval(() => {
+    peakSockets = Math.max(peakSockets, socketFds() - baseFds);
+    peakMalloc = Math.max(peakMalloc, mallocInUse() - mallocBefore);
+  }, 10);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  let next = 0;
+  let bytes = 0;
+  const worker = async () => {
+    while (next < scenario.count) {
+      const i = next++;
+      const n = await client.get(scenario.url(i));
+      bytes += n;
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(sampler);
+  peakSockets = Math.max(peakSockets, socketFds() - baseFds);
+  const mallocEnd = mallocInUse() - mallocBefore;
+  await client.close();
+  if (bytes !== scenario.count * BODY) throw new Error(`${contender.name}: got ${bytes} bytes`);
+  return {
+    seconds,
+    cpuUs: cpu.user + cpu.system,
+    peakSockets,
+    peakMalloc: Math.max(peakMalloc, mallocEnd),
+    mallocEnd,
+  };
+}
+
+const load = loadNativeAddon();
+console.log(`node ${process.version}, libcurl ${load.ok ? load.addon.curlVersion : `unavailable: ${load.reason}`}, ` +
+  `concurrency ${CONCURRENCY}, rounds ${ROUNDS} (alternating order), body ${BODY} B`);
+
+const results = new Map();
+for (const scenario of scenarios) {
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const contender of order) {
+      const r = await measure(contender, scenario);
+      const key = `${scenario.name}|${contender.name}`;
+      const acc = results.get(key) ?? { seconds: 0, cpuUs: 0, count: 0, peakSockets: 0, peakMalloc: 0, mallocEnd: 0 };
+      acc.seconds += r.seconds;
+      acc.cpuUs += r.cpuUs;
+      acc.count += scenario.count;
+      acc.peakSockets = Math.max(acc.peakSockets, r.peakSockets);
+      acc.peakMalloc = Math.max(acc.peakMalloc, r.peakMalloc);
+      acc.mallocEnd = Math.max(acc.mallocEnd, r.mallocEnd);
+      results.set(key, acc);
+    }
+  }
+}
+
+const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+for (const scenario of scenarios) {
+  console.log(`\n${scenario.name} (${scenario.count} requests × ${ROUNDS} rounds per contender)`);
+  console.log('  contender   req/s    CPU µs/req  peak sockets  peak malloc growth  malloc growth at end');
+  const figures = {};
+  for (const contender of contenders) {
+    const r = results.get(`${scenario.name}|${contender.name}`);
+    const rps = r.count / r.seconds;
+    const cpu = r.cpuUs / r.count;
+    figures[contender.name] = { rps, cpu, sockets: r.peakSockets, malloc: r.peakMalloc };
+    console.log(`  ${contender.name.padEnd(10)} ${rps.toFixed(0).padStart(6)}  ${cpu.toFixed(1).padStart(10)}  ` +
+      `${String(r.peakSockets).padStart(12)}  ${mib(r.peakMalloc).padStart(18)}  ${mib(r.mallocEnd).padStart(20)}`);
+  }
+  const [a, b] = [figures['curl'], figures['undici']];
+  if (a && b) {
+    console.log(`  ratio curl/undici: req/s ${(a.rps / b.rps).toFixed(2)}, CPU/req ${(a.cpu / b.cpu).toFixed(2)}, ` +
+      `peak sockets ${(a.sockets / Math.max(1, b.sockets)).toFixed(2)}, peak malloc ${(a.malloc / Math.max(1, b.malloc)).toFixed(2)}`);
+  }
+}
+
+server.stdin.end();
+await once(server, 'exit');

@@ -1,0 +1,1882 @@
+/*
+ * engine.c - one worker thread driving libcurl's multi interface over
+ * epoll, with generations for clear/reset. See engine.h for the API and
+ * docs/native-engine.md for the design (threads, ownership, lifecycle).
+ *
+ * Only the worker thread calls libcurl (except curl_global_init, once, and
+ * curl_version). Public engine_* functions called from other threads only
+ * touch the command queue, the completion list and the stats, all under
+ * engine->mu.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* epoll data of the eventfd; sockets use (generation id << 32) | fd and
+   generation ids never reach 0xffffffff. */
+#define WAKE_TAG UINT64_MAX
+#define MAX_EVENTS 64
+/* Idle easy handles kept for reuse: min(max_connections, POOL_MAX). Each
+   holds ~20 KB (mostly its 16 KB receive buffer); 64 covers a relay's
+   steady concurrency without keeping a burst's worth of handles. */
+#define POOL_MAX 64
+/* How long the OpenSSL CA store parsed from caFile/CAPATH is cached in a
+   multi handle (CURLOPT_CA_CACHE_TIMEOUT, seconds). A day: the store only
+   changes when the system's CA bundle is updated. */
+#define CA_CACHE_SECONDS 86400L
+#define BODY_INITIAL 16384
+
+/* ------------------------------------------------------------------ */
+/* Data structures                                                      */
+/* ------------------------------------------------------------------ */
+
+/* An operation (clear/reset/close/destroy) waiting for state to be freed.
+   Made on the caller's thread with its completion preallocated (so
+   completing it never fails), owned by the worker from the command until
+   the state it waits for is gone. */
+struct pending_op {
+  struct pending_op *next;
+  engine_completion_t *done;
+};
+
+/* A share handle (DNS cache + TLS session cache) and how many generations
+   use it. Worker thread only; lives until the last generation using it is
+   freed, then its reset operations complete. */
+struct shared {
+  CURLSH *sh;
+  int refs;
+  struct pending_op *ops;      /* reset ops waiting for this share */
+};
+
+/* A generation: one multi handle (connection pool) + a share. Worker
+   thread only; lives from its creation (engine start, clear, reset, idle
+   clear) until it is no longer current and has no transfers, then
+   curl_multi_cleanup() closes its connections and its clear operations
+   complete. */
+struct generation {
+  struct generation *next;
+  struct engine *engine;
+  uint32_t id;
+  CURLM *multi;
+  struct shared *shared;
+  size_t transfers;
+  int64_t timer_at;            /* monotonic ms for socket_action, -1 */
+  struct pending_op *ops;      /* clear ops waiting for this generation */
+};
+
+/* One request in flight. Worker thread only; lives from the submit
+   command until its completion is posted. libcurl callbacks find it via
+   CURLOPT_PRIVATE / their clientp. */
+struct transfer {
+  struct transfer *prev;       /* engine->transfers: every transfer */
+  struct transfer *next;
+  struct transfer *wprev;      /* engine->wait_*: not yet in libcurl */
+  struct transfer *wnext;
+  int active;                  /* added to a multi handle */
+  engine_error_t fail_error;   /* set when it could not be started */
+  struct engine *engine;
+  struct generation *gen;
+  CURL *easy;
+  engine_request_t *req;
+  engine_completion_t *done;   /* preallocated */
+  struct curl_slist *headers;
+  struct curl_slist *connect_to;
+  int64_t started_at;
+  int64_t deadline_at;
+  unsigned flags;
+  unsigned char *body;
+  size_t body_len;
+  size_t body_cap;
+  char *hdr;
+  size_t hdr_len;
+  size_t hdr_cap;
+  size_t hdr_bytes;            /* header bytes of the current response */
+  char errbuf[CURL_ERROR_SIZE];
+  char address[64];
+  engine_address_class_t address_class;
+};
+
+enum command_kind {
+  CMD_SUBMIT,
+  CMD_ABORT,
+  CMD_CLEAR,
+  CMD_RESET,
+  CMD_CLOSE,
+  CMD_DESTROY
+};
+
+/* A command from the caller's thread. Allocated there, owned by the queue
+   (under engine->mu) until the worker takes it, freed by the worker. */
+struct command {
+  struct command *next;
+  enum command_kind kind;
+  uint64_t id;
+  engine_request_t *req;       /* CMD_SUBMIT */
+  engine_completion_t *done;   /* preallocated, all but CMD_ABORT */
+};
+
+/* The engine. Created and freed on the caller's thread. Fields under "mu"
+   are shared; fields under "worker" are only touched by the worker thread
+   between its start and its exit. */
+struct engine {
+  engine_config_t config;
+  char *ca_file;
+  engine_notify_fn notify;
+  void *notify_arg;
+  int epfd;
+  int evfd;
+  pthread_t thread;
+  int thread_started;
+  int joined;
+  pthread_mutex_t mu;
+  pthread_cond_t started_cond;
+
+  /* mu */
+  struct command *cmd_head;
+  struct command *cmd_tail;
+  engine_completion_t *done_head;
+  engine_completion_t *done_tail;
+  engine_stats_t stats;
+  int accepting;               /* 0 once close/destroy was requested */
+  int destroy_requested;
+  int exited;                  /* worker posted its last completion */
+  int init_state;              /* 0 starting, 1 running, -1 failed */
+
+  /* worker */
+  struct generation *gens;
+  struct generation *current;
+  struct transfer *transfers;
+  size_t transfer_count;
+  struct transfer *wait_head;  /* FIFO of transfers waiting for a slot */
+  struct transfer *wait_tail;
+  size_t active_count;         /* transfers inside libcurl */
+  CURL **pool;
+  size_t pool_len;
+  size_t pool_cap;
+  struct pending_op *exit_ops; /* close/destroy ops, completed at exit */
+  int closing;
+  int destroying;
+  uint32_t next_gen_id;
+  int64_t idle_since;          /* -1 while transfers are in flight */
+  int64_t next_deadline;       /* earliest transfer deadline or -1 */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long ms_to_seconds_ceil(long ms)
+{
+  return ms <= 0 ? 0 : (ms + 999) / 1000;
+}
+
+static void wake(struct engine *e)
+{
+  uint64_t one = 1;
+  ssize_t n;
+  do {
+    n = write(e->evfd, &one, sizeof one);
+  } while(n < 0 && errno == EINTR);
+  /* EAGAIN means the counter is saturated: the worker is woken anyway. */
+}
+
+static void set_message(engine_completion_t *d, const char *text)
+{
+  snprintf(d->message, sizeof d->message, "%s", text);
+}
+
+/* Append completions (a list) and notify on empty -> non-empty. */
+static void post_list(struct engine *e, engine_completion_t *head,
+                      engine_completion_t *tail)
+{
+  int was_empty;
+  if(!head)
+    return;
+  pthread_mutex_lock(&e->mu);
+  was_empty = e->done_head == NULL;
+  if(e->done_tail)
+    e->done_tail->next = head;
+  else
+    e->done_head = head;
+  e->done_tail = tail;
+  pthread_mutex_unlock(&e->mu);
+  if(was_empty && e->notify)
+    e->notify(e->notify_arg);
+}
+
+static void post(struct engine *e, engine_completion_t *d)
+{
+  d->next = NULL;
+  post_list(e, d, d);
+}
+
+static void complete_ops(struct engine *e, struct pending_op *op)
+{
+  while(op) {
+    struct pending_op *next = op->next;
+    op->done->kind = ENGINE_DONE_OP;
+    post(e, op->done);
+    free(op);
+    op = next;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Names, error mapping, address classifier (pure)                      */
+/* ------------------------------------------------------------------ */
+
+const char *engine_error_name(engine_error_t error)
+{
+  switch(error) {
+  case ENGINE_OK: return "OK";
+  case ENGINE_E_DNS: return "DNS";
+  case ENGINE_E_CONNECT: return "CONNECT";
+  case ENGINE_E_CONNECT_TIMEOUT: return "CONNECT_TIMEOUT";
+  case ENGINE_E_TIMEOUT: return "TIMEOUT";
+  case ENGINE_E_TLS: return "TLS";
+  case ENGINE_E_FORBIDDEN_ADDRESS: return "FORBIDDEN_ADDRESS";
+  case ENGINE_E_BODY_TOO_LARGE: return "BODY_TOO_LARGE";
+  case ENGINE_E_HEADERS_TOO_LARGE: return "HEADERS_TOO_LARGE";
+  case ENGINE_E_NETWORK: return "NETWORK";
+  case ENGINE_E_PROTOCOL: return "PROTOCOL";
+  case ENGINE_E_ABORTED: return "ABORTED";
+  case ENGINE_E_DESTROYED: return "DESTROYED";
+  case ENGINE_E_QUEUE_FULL: return "QUEUE_FULL";
+  case ENGINE_E_CLOSED: return "CLOSED";
+  case ENGINE_E_INVALID_URL: return "INVALID_URL";
+  case ENGINE_E_INVALID_REQUEST: return "INVALID_REQUEST";
+  case ENGINE_E_INTERNAL: return "INTERNAL";
+  }
+  return "INTERNAL";
+}
+
+engine_error_t engine_map_error(int curl_code, unsigned flags)
+{
+  CURLcode code = (CURLcode)curl_code;
+  /* Our own reasons first: they explain the CURLcode they caused. */
+  if(flags & ENGINE_F_DESTROYED)
+    return ENGINE_E_DESTROYED;
+  if(flags & ENGINE_F_ABORTED)
+    return ENGINE_E_ABORTED;
+  if(flags & ENGINE_F_DEADLINE)
+    return ENGINE_E_TIMEOUT;
+  if(code == CURLE_OK)
+    return ENGINE_OK;
+  if(flags & ENGINE_F_HEADER_CAP)
+    return ENGINE_E_HEADERS_TOO_LARGE;
+  if(flags & ENGINE_F_BODY_CAP)
+    return ENGINE_E_BODY_TOO_LARGE;
+  if((flags & ENGINE_F_FORBIDDEN) && code == CURLE_COULDNT_CONNECT)
+    return ENGINE_E_FORBIDDEN_ADDRESS;
+  switch(code) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return ENGINE_E_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return ENGINE_E_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    /* Before a connection exists and before the total limit passed, only
+       the connect limit can have fired. */
+    if(!(flags & ENGINE_F_CONNECTED) && !(flags & ENGINE_F_TOTAL_ELAPSED))
+      return ENGINE_E_CONNECT_TIMEOUT;
+    return ENGINE_E_TIMEOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_CLIENTCERT:
+  case CURLE_USE_SSL_FAILED:
+    return ENGINE_E_TLS;
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2_STREAM:
+    return ENGINE_E_NETWORK;
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_BAD_CONTENT_ENCODING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP3:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return ENGINE_E_PROTOCOL;
+  case CURLE_URL_MALFORMAT:
+    return ENGINE_E_INVALID_URL;
+  default:
+    return ENGINE_E_INTERNAL;
+  }
+}
+
+const char *engine_address_class_name(engine_address_class_t cls)
+{
+  switch(cls) {
+  case ENGINE_ADDR_PUBLIC: return "public";
+  case ENGINE_ADDR_UNSPECIFIED: return "unspecified";
+  case ENGINE_ADDR_LOOPBACK: return "loopback";
+  case ENGINE_ADDR_PRIVATE: return "private";
+  case ENGINE_ADDR_LINK_LOCAL: return "link-local";
+  case ENGINE_ADDR_CGNAT: return "cgnat";
+  case ENGINE_ADDR_MULTICAST: return "multicast";
+  case ENGINE_ADDR_DOCUMENTATION: return "documentation";
+  case ENGINE_ADDR_BENCHMARKING: return "benchmarking";
+  case ENGINE_ADDR_RESERVED: return "reserved";
+  }
+  return "reserved";
+}
+
+/* Does the address (host order) lie in prefix/len? */
+static int v4_in(uint32_t a, uint32_t prefix, unsigned len)
+{
+  uint32_t mask = len == 0 ? 0 : 0xffffffffu << (32 - len);
+  return (a & mask) == (prefix & mask);
+}
+
+static engine_address_class_t classify_v4(uint32_t a)
+{
+  if(v4_in(a, 0x00000000u, 8))
+    return ENGINE_ADDR_UNSPECIFIED;        /* 0.0.0.0/8 this network */
+  if(v4_in(a, 0x0a000000u, 8))
+    return ENGINE_ADDR_PRIVATE;            /* 10/8 */
+  if(v4_in(a, 0x64400000u, 10))
+    return ENGINE_ADDR_CGNAT;              /* 100.64/10 */
+  if(v4_in(a, 0x7f000000u, 8))
+    return ENGINE_ADDR_LOOPBACK;           /* 127/8 */
+  if(v4_in(a, 0xa9fe0000u, 16))
+    return ENGINE_ADDR_LINK_LOCAL;         /* 169.254/16 */
+  if(v4_in(a, 0xac100000u, 12))
+    return ENGINE_ADDR_PRIVATE;            /* 172.16/12 */
+  if(v4_in(a, 0xc0000000u, 24))
+    return ENGINE_ADDR_RESERVED;           /* 192.0.0/24 IETF */
+  if(v4_in(a, 0xc0000200u, 24))
+    return ENGINE_ADDR_DOCUMENTATION;      /* 192.0.2/24 TEST-NET-1 */
+  if(v4_in(a, 0xc0586300u, 24))
+    return ENGINE_ADDR_RESERVED;           /* 192.88.99/24 6to4 relay */
+  if(v4_in(a, 0xc0a80000u, 16))
+    return ENGINE_ADDR_PRIVATE;            /* 192.168/16 */
+  if(v4_in(a, 0xc6120000u, 15))
+    return ENGINE_ADDR_BENCHMARKING;       /* 198.18/15 */
+  if(v4_in(a, 0xc6336400u, 24))
+    return ENGINE_ADDR_DOCUMENTATION;      /* 198.51.100/24 TEST-NET-2 */
+  if(v4_in(a, 0xcb007100u, 24))
+    return ENGINE_ADDR_DOCUMENTATION;      /* 203.0.113/24 TEST-NET-3 */
+  if(v4_in(a, 0xe0000000u, 4))
+    return ENGINE_ADDR_MULTICAST;          /* 224/4 */
+  if(v4_in(a, 0xf0000000u, 4))
+    return ENGINE_ADDR_RESERVED;           /* 240/4 incl. broadcast */
+  return ENGINE_ADDR_PUBLIC;
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+/* Do the first len bits of b equal those of prefix (16 bytes)? */
+static int v6_in(const uint8_t *b, const uint8_t *prefix, unsigned len)
+{
+  unsigned full = len / 8;
+  unsigned rest = len % 8;
+  if(memcmp(b, prefix, full) != 0)
+    return 0;
+  if(rest) {
+    uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+    if((b[full] & mask) != (prefix[full] & mask))
+      return 0;
+  }
+  return 1;
+}
+
+static engine_address_class_t classify_v6(const uint8_t *b)
+{
+  static const uint8_t zero[16] = {0};
+  static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0xff, 0xff};
+  static const uint8_t nat64[16] = {0x00, 0x64, 0xff, 0x9b};
+  static const uint8_t nat64_local[16] = {0x00, 0x64, 0xff, 0x9b,
+                                          0x00, 0x01};
+  static const uint8_t discard[16] = {0x01, 0x00};
+  static const uint8_t doc[16] = {0x20, 0x01, 0x0d, 0xb8};
+  static const uint8_t ietf[16] = {0x20, 0x01};
+  static const uint8_t six_to_four[16] = {0x20, 0x02};
+  static const uint8_t doc2[16] = {0x3f, 0xff};
+  static const uint8_t srv6[16] = {0x5f, 0x00};
+  static const uint8_t ula[16] = {0xfc};
+  static const uint8_t link_local[16] = {0xfe, 0x80};
+  static const uint8_t site_local[16] = {0xfe, 0xc0};
+  static const uint8_t multicast[16] = {0xff};
+  static const uint8_t global[16] = {0x20};
+
+  if(v6_in(b, mapped, 96))
+    return classify_v4(be32_at(b + 12));   /* ::ffff:0:0/96 */
+  if(v6_in(b, zero, 128))
+    return ENGINE_ADDR_UNSPECIFIED;        /* ::/128 */
+  if(v6_in(b, zero, 127) && b[15] == 1)
+    return ENGINE_ADDR_LOOPBACK;           /* ::1/128 */
+  if(v6_in(b, zero, 96))
+    return ENGINE_ADDR_RESERVED;           /* ::/96 IPv4-compatible */
+  if(v6_in(b, nat64, 96))
+    return classify_v4(be32_at(b + 12));   /* 64:ff9b::/96 NAT64 */
+  if(v6_in(b, nat64_local, 48))
+    return ENGINE_ADDR_RESERVED;           /* 64:ff9b:1::/48 */
+  if(v6_in(b, discard, 64))
+    return ENGINE_ADDR_RESERVED;           /* 100::/64 discard */
+  if(v6_in(b, doc, 32))
+    return ENGINE_ADDR_DOCUMENTATION;      /* 2001:db8::/32 */
+  if(v6_in(b, ietf, 23))
+    return ENGINE_ADDR_RESERVED;           /* 2001::/23 */
+  if(v6_in(b, six_to_four, 16))
+    return classify_v4(be32_at(b + 2));    /* 2002::/16 6to4 */
+  if(v6_in(b, doc2, 20))
+    return ENGINE_ADDR_DOCUMENTATION;      /* 3fff::/20 */
+  if(v6_in(b, srv6, 16))
+    return ENGINE_ADDR_RESERVED;           /* 5f00::/16 SRv6 */
+  if(v6_in(b, ula, 7))
+    return ENGINE_ADDR_PRIVATE;            /* fc00::/7 ULA */
+  if(v6_in(b, link_local, 10))
+    return ENGINE_ADDR_LINK_LOCAL;         /* fe80::/10 */
+  if(v6_in(b, site_local, 10))
+    return ENGINE_ADDR_PRIVATE;            /* fec0::/10 site-local */
+  if(v6_in(b, multicast, 8))
+    return ENGINE_ADDR_MULTICAST;          /* ff00::/8 */
+  if(!v6_in(b, global, 3))
+    return ENGINE_ADDR_RESERVED;           /* outside 2000::/3 */
+  return ENGINE_ADDR_PUBLIC;
+}
+
+engine_address_class_t engine_classify_address(const struct sockaddr *sa)
+{
+  if(!sa)
+    return ENGINE_ADDR_RESERVED;
+  if(sa->sa_family == AF_INET) {
+    struct sockaddr_in in4;
+    memcpy(&in4, sa, sizeof in4);
+    return classify_v4(ntohl(in4.sin_addr.s_addr));
+  }
+  if(sa->sa_family == AF_INET6) {
+    struct sockaddr_in6 in6;
+    memcpy(&in6, sa, sizeof in6);
+    return classify_v6(in6.sin6_addr.s6_addr);
+  }
+  return ENGINE_ADDR_RESERVED;
+}
+
+int engine_classify_literal(const char *ip, engine_address_class_t *out)
+{
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+  if(!ip || !out)
+    return -1;
+  memset(&in4, 0, sizeof in4);
+  memset(&in6, 0, sizeof in6);
+  if(inet_pton(AF_INET, ip, &in4.sin_addr) == 1) {
+    in4.sin_family = AF_INET;
+    *out = engine_classify_address((const struct sockaddr *)&in4);
+    return 0;
+  }
+  if(inet_pton(AF_INET6, ip, &in6.sin6_addr) == 1) {
+    in6.sin6_family = AF_INET6;
+    *out = engine_classify_address((const struct sockaddr *)&in6);
+    return 0;
+  }
+  return -1;
+}
+
+static void format_address(const struct sockaddr *sa, char *buf,
+                           size_t len)
+{
+  const void *src = NULL;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+  buf[0] = '\0';
+  if(sa->sa_family == AF_INET) {
+    memcpy(&in4, sa, sizeof in4);
+    src = &in4.sin_addr;
+  }
+  else if(sa->sa_family == AF_INET6) {
+    memcpy(&in6, sa, sizeof in6);
+    src = &in6.sin6_addr;
+  }
+  if(!src || !inet_ntop(sa->sa_family, src, buf, (socklen_t)len))
+    snprintf(buf, len, "(family %d)", (int)sa->sa_family);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests and completions                                             */
+/* ------------------------------------------------------------------ */
+
+void engine_request_free(engine_request_t *req)
+{
+  if(!req)
+    return;
+  free(req->url);
+  free(req->headers);
+  free(req->body);
+  free(req->connect_to);
+  free(req);
+}
+
+void engine_completion_free(engine_completion_t *done)
+{
+  if(!done)
+    return;
+  free(done->headers);
+  free(done->body);
+  free(done);
+}
+
+/* ------------------------------------------------------------------ */
+/* libcurl callbacks (worker thread)                                    */
+/* ------------------------------------------------------------------ */
+
+/* Called by libcurl (curl_multi_socket_action) when a socket's wanted
+   events change; mirrors them into the epoll set. */
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what,
+                          void *userp, void *socketp)
+{
+  struct generation *g = userp;
+  struct epoll_event ev;
+  (void)easy;
+  (void)socketp;
+  if(what == CURL_POLL_REMOVE) {
+    /* ENOENT/EBADF: already gone (closed sockets leave epoll). */
+    (void)epoll_ctl(g->engine->epfd, EPOLL_CTL_DEL, s, NULL);
+    return 0;
+  }
+  memset(&ev, 0, sizeof ev);
+  if(what & CURL_POLL_IN)
+    ev.events |= EPOLLIN;
+  if(what & CURL_POLL_OUT)
+    ev.events |= EPOLLOUT;
+  ev.data.u64 = ((uint64_t)g->id << 32) | (uint32_t)s;
+  if(epoll_ctl(g->engine->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
+    return 0;
+  if(errno == ENOENT &&
+     epoll_ctl(g->engine->epfd, EPOLL_CTL_ADD, s, &ev) == 0)
+    return 0;
+  return -1;
+}
+
+/* Called by libcurl when the multi handle wants a timeout callback. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+  struct generation *g = userp;
+  (void)multi;
+  g->timer_at = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  return 0;
+}
+
+/* Called by libcurl once a connection is ready, before the request is
+   sent: the transfer stops counting as queued. */
+static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
+                          int primary_port, int local_port)
+{
+  struct transfer *t = clientp;
+  (void)primary_ip;
+  (void)local_ip;
+  (void)primary_port;
+  (void)local_port;
+  if(!(t->flags & ENGINE_F_CONNECTED)) {
+    t->flags |= ENGINE_F_CONNECTED;
+    pthread_mutex_lock(&t->engine->mu);
+    t->engine->stats.queued--;
+    pthread_mutex_unlock(&t->engine->mu);
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
+/* Called by libcurl to create every socket: the SSRF guard and the open
+   socket count. */
+static curl_socket_t on_curl_opensocket(void *clientp,
+                                        curlsocktype purpose,
+                                        struct curl_sockaddr *address)
+{
+  struct transfer *t = clientp;
+  struct engine *e = t->engine;
+  struct sockaddr_storage ss;
+  size_t len = address->addrlen;
+  int fd;
+  if(purpose != CURLSOCKTYPE_IPCXN)
+    return CURL_SOCKET_BAD;
+  memset(&ss, 0, sizeof ss);
+  if(len > sizeof ss)
+    len = sizeof ss;
+  memcpy(&ss, &address->addr, len);
+  if(!e->config.allow_private_network) {
+    engine_address_class_t cls =
+      engine_classify_address((const struct sockaddr *)&ss);
+    if(cls != ENGINE_ADDR_PUBLIC) {
+      t->flags |= ENGINE_F_FORBIDDEN;
+      t->address_class = cls;
+      format_address((const struct sockaddr *)&ss, t->address,
+                     sizeof t->address);
+      return CURL_SOCKET_BAD;
+    }
+  }
+  fd = socket(address->family, address->socktype | SOCK_CLOEXEC,
+              address->protocol);
+  if(fd < 0)
+    return CURL_SOCKET_BAD;
+  pthread_mutex_lock(&e->mu);
+  e->stats.open_connections++;
+  pthread_mutex_unlock(&e->mu);
+  return fd;
+}
+
+/* Called by libcurl to close every socket it opened through
+   on_curl_opensocket, including at curl_multi_cleanup(). */
+static int on_curl_closesocket(void *clientp, curl_socket_t fd)
+{
+  struct engine *e = clientp;
+  int rc = close(fd);
+  pthread_mutex_lock(&e->mu);
+  e->stats.open_connections--;
+  pthread_mutex_unlock(&e->mu);
+  return rc;
+}
+
+/* Called by libcurl with decoded body bytes; enforces the body cap. */
+static size_t on_curl_write(char *ptr, size_t size, size_t nmemb,
+                            void *userp)
+{
+  struct transfer *t = userp;
+  size_t n = size * nmemb;
+  size_t max = t->req->max_response_bytes;
+  if(n == 0)
+    return 0;
+  if(n > max || t->body_len > max - n) {
+    t->flags |= ENGINE_F_BODY_CAP;
+    return 0;
+  }
+  if(t->body_len + n > t->body_cap) {
+    size_t cap = t->body_cap ? t->body_cap : BODY_INITIAL;
+    unsigned char *grown;
+    while(cap < t->body_len + n)
+      cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+    if(cap > max)
+      cap = max;
+    grown = realloc(t->body, cap);
+    if(!grown)
+      return 0;
+    t->body = grown;
+    t->body_cap = cap;
+  }
+  memcpy(t->body + t->body_len, ptr, n);
+  t->body_len += n;
+  return n;
+}
+
+/* Called by libcurl with each response header line; keeps the lines of
+   the last response (a status line starts over) under the header cap. */
+static size_t on_curl_header(char *buf, size_t size, size_t nitems,
+                             void *userp)
+{
+  struct transfer *t = userp;
+  size_t n = size * nitems;
+  if(n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+    t->hdr_len = 0;
+    t->hdr_bytes = n;
+    if(t->hdr)
+      t->hdr[0] = '\0';
+    return n;
+  }
+  t->hdr_bytes += n;
+  if(t->hdr_bytes > t->req->max_header_bytes) {
+    t->flags |= ENGINE_F_HEADER_CAP;
+    return 0;
+  }
+  if((n == 2 && buf[0] == '\r') || (n == 1 && buf[0] == '\n'))
+    return n;
+  if(t->hdr_len + n + 1 > t->hdr_cap) {
+    size_t cap = t->hdr_cap ? t->hdr_cap * 2 : 1024;
+    char *grown;
+    while(cap < t->hdr_len + n + 1)
+      cap *= 2;
+    grown = realloc(t->hdr, cap);
+    if(!grown)
+      return 0;
+    t->hdr = grown;
+    t->hdr_cap = cap;
+  }
+  memcpy(t->hdr + t->hdr_len, buf, n);
+  t->hdr_len += n;
+  t->hdr[t->hdr_len] = '\0';
+  return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shares, generations, easy-handle pool (worker thread)                */
+/* ------------------------------------------------------------------ */
+
+static struct shared *shared_new(void)
+{
+  struct shared *s = calloc(1, sizeof *s);
+  if(!s)
+    return NULL;
+  s->sh = curl_share_init();
+  if(!s->sh)
+    goto fail;
+  /* One thread uses every handle, so no lock callbacks are needed. */
+  if(curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+     CURLSHE_OK)
+    goto fail;
+  if(curl_share_setopt(s->sh, CURLSHOPT_SHARE,
+                       CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+    goto fail;
+  return s;
+fail:
+  if(s->sh)
+    curl_share_cleanup(s->sh);
+  free(s);
+  return NULL;
+}
+
+static void shared_release(struct engine *e, struct shared *s)
+{
+  if(--s->refs > 0)
+    return;
+  /* Every easy handle was detached (CURLOPT_SHARE NULL) when its transfer
+     ended, so the share is not in use. */
+  (void)curl_share_cleanup(s->sh);
+  complete_ops(e, s->ops);
+  free(s);
+}
+
+static struct generation *generation_new(struct engine *e,
+                                         struct shared *s)
+{
+  struct generation *g = calloc(1, sizeof *g);
+  long maxconnects;
+  if(!g)
+    return NULL;
+  g->engine = e;
+  g->timer_at = -1;
+  g->multi = curl_multi_init();
+  if(!g->multi)
+    goto fail;
+  maxconnects = e->config.max_idle_connections > 0 ?
+                e->config.max_idle_connections : 1;
+  if(curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket)
+     || curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g)
+     || curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer)
+     || curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g)
+     || curl_multi_setopt(g->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                          e->config.max_connections)
+     || curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                          e->config.max_connections_per_host)
+     || curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, maxconnects)
+     || curl_multi_setopt(g->multi, CURLMOPT_PIPELINING,
+                          (long)CURLPIPE_MULTIPLEX))
+    goto fail;
+  g->id = ++e->next_gen_id;
+  g->shared = s;
+  s->refs++;
+  g->next = e->gens;
+  e->gens = g;
+  pthread_mutex_lock(&e->mu);
+  e->stats.generations++;
+  pthread_mutex_unlock(&e->mu);
+  return g;
+fail:
+  if(g->multi)
+    curl_multi_cleanup(g->multi);
+  free(g);
+  return NULL;
+}
+
+/* Free a generation with no transfers: closes its connections. */
+static void generation_free(struct engine *e, struct generation *g)
+{
+  struct generation **p;
+  for(p = &e->gens; *p; p = &(*p)->next) {
+    if(*p == g) {
+      *p = g->next;
+      break;
+    }
+  }
+  (void)curl_multi_cleanup(g->multi);
+  pthread_mutex_lock(&e->mu);
+  e->stats.generations--;
+  pthread_mutex_unlock(&e->mu);
+  complete_ops(e, g->ops);
+  shared_release(e, g->shared);
+  free(g);
+}
+
+static struct generation *find_generation(struct engine *e, uint32_t id)
+{
+  struct generation *g;
+  for(g = e->gens; g; g = g->next)
+    if(g->id == id)
+      return g;
+  return NULL;
+}
+
+/* Free every generation that is not current and has no transfers. */
+static void reap_generations(struct engine *e)
+{
+  struct generation *g = e->gens;
+  while(g) {
+    struct generation *next = g->next;
+    if(g != e->current && g->transfers == 0)
+      generation_free(e, g);
+    g = next;
+  }
+}
+
+static void pool_clear(struct engine *e)
+{
+  while(e->pool_len > 0)
+    curl_easy_cleanup(e->pool[--e->pool_len]);
+  pthread_mutex_lock(&e->mu);
+  e->stats.pooled_handles = 0;
+  pthread_mutex_unlock(&e->mu);
+}
+
+static CURL *pool_take(struct engine *e)
+{
+  if(e->pool_len > 0) {
+    pthread_mutex_lock(&e->mu);
+    e->stats.pooled_handles--;
+    pthread_mutex_unlock(&e->mu);
+    return e->pool[--e->pool_len];
+  }
+  return curl_easy_init();
+}
+
+static void pool_give(struct engine *e, CURL *easy)
+{
+  /* Detach from the share first so the share can be cleaned up. */
+  if(curl_easy_setopt(easy, CURLOPT_SHARE, NULL) != CURLE_OK ||
+     e->pool_len >= e->pool_cap || e->destroying) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  e->pool[e->pool_len++] = easy;
+  pthread_mutex_lock(&e->mu);
+  e->stats.pooled_handles++;
+  pthread_mutex_unlock(&e->mu);
+}
+
+/* Make a new current generation: with the current share (clear) or a new
+   one (reset). The old one is freed once it has no transfers. */
+static int swap_generation(struct engine *e, int new_share,
+                           struct pending_op *op)
+{
+  struct shared *s = e->current->shared;
+  struct generation *g;
+  if(new_share) {
+    s = shared_new();
+    if(!s)
+      return -1;
+  }
+  g = generation_new(e, s);
+  if(!g) {
+    if(new_share) {
+      curl_share_cleanup(s->sh);
+      free(s);
+    }
+    return -1;
+  }
+  if(op) {
+    if(new_share) {
+      op->next = e->current->shared->ops;
+      e->current->shared->ops = op;
+    }
+    else {
+      op->next = e->current->ops;
+      e->current->ops = op;
+    }
+  }
+  e->current = g;
+  if(new_share)
+    pool_clear(e);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transfers (worker thread)                                            */
+/* ------------------------------------------------------------------ */
+
+#define SETOPT(opt, value)                                             \
+  do {                                                                 \
+    if(curl_easy_setopt(easy, opt, value) != CURLE_OK)                 \
+      return -1;                                                       \
+  } while(0)
+
+/* Set every option of one transfer. Returns 0, or -1 on failure. */
+static int configure(struct engine *e, struct transfer *t)
+{
+  CURL *easy = t->easy;
+  engine_request_t *req = t->req;
+  const engine_config_t *c = &e->config;
+  const char *protocols = c->allow_http ? "http,https" : "https";
+  size_t off;
+
+  for(off = 0; req->headers && off < req->headers_len;) {
+    const char *line = req->headers + off;
+    struct curl_slist *next;
+    size_t len = strnlen(line, req->headers_len - off);
+    if(off + len >= req->headers_len)
+      return -1;                  /* not NUL-terminated */
+    next = curl_slist_append(t->headers, line);
+    if(!next)
+      return -1;
+    t->headers = next;
+    off += len + 1;
+  }
+  if(req->method == ENGINE_POST) {
+    struct curl_slist *next = curl_slist_append(t->headers, "Expect:");
+    if(!next)
+      return -1;
+    t->headers = next;
+  }
+  if(req->connect_to) {
+    t->connect_to = curl_slist_append(NULL, req->connect_to);
+    if(!t->connect_to)
+      return -1;
+  }
+
+  SETOPT(CURLOPT_PRIVATE, t);
+  SETOPT(CURLOPT_URL, req->url);
+  SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
+  SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_PROXY, "");  /* never take a proxy from the environment */
+  SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+  SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
+  if(t->headers)
+    SETOPT(CURLOPT_HTTPHEADER, t->headers);
+  if(t->connect_to)
+    SETOPT(CURLOPT_CONNECT_TO, t->connect_to);
+  if(req->method == ENGINE_HEAD) {
+    SETOPT(CURLOPT_NOBODY, 1L);
+  }
+  else if(req->method == ENGINE_POST) {
+    SETOPT(CURLOPT_POST, 1L);
+    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    SETOPT(CURLOPT_POSTFIELDS, req->body ? (char *)req->body : "");
+  }
+  if(e->ca_file)
+    SETOPT(CURLOPT_CAINFO, e->ca_file);
+  SETOPT(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
+  SETOPT(CURLOPT_MAXAGE_CONN, ms_to_seconds_ceil(c->idle_timeout_ms));
+  SETOPT(CURLOPT_MAXLIFETIME_CONN, ms_to_seconds_ceil(c->max_lifetime_ms));
+  SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, ms_to_seconds_ceil(c->dns_cache_ttl_ms));
+  if(c->max_idle_connections == 0)
+    SETOPT(CURLOPT_FORBID_REUSE, 1L);
+  SETOPT(CURLOPT_SHARE, t->gen->shared->sh);
+  SETOPT(CURLOPT_PREREQFUNCTION, on_curl_prereq);
+  SETOPT(CURLOPT_PREREQDATA, t);
+  SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket);
+  SETOPT(CURLOPT_OPENSOCKETDATA, t);
+  SETOPT(CURLOPT_CLOSESOCKETFUNCTION, on_curl_closesocket);
+  SETOPT(CURLOPT_CLOSESOCKETDATA, e);
+  SETOPT(CURLOPT_WRITEFUNCTION, on_curl_write);
+  SETOPT(CURLOPT_WRITEDATA, t);
+  SETOPT(CURLOPT_HEADERFUNCTION, on_curl_header);
+  SETOPT(CURLOPT_HEADERDATA, t);
+  return 0;
+}
+
+#undef SETOPT
+
+static void transfer_unlink(struct engine *e, struct transfer *t)
+{
+  if(t->prev)
+    t->prev->next = t->next;
+  else
+    e->transfers = t->next;
+  if(t->next)
+    t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  e->transfer_count--;
+  if(e->transfer_count == 0)
+    e->idle_since = now_ms();
+}
+
+/* Fill the completion, post it and free the transfer. The transfer must
+   already be out of its multi handle (or never have been added). */
+static void transfer_finish(struct engine *e, struct transfer *t,
+                            CURLcode code)
+{
+  engine_completion_t *d = t->done;
+  curl_off_t num_connects = 0;
+  int64_t elapsed = now_ms() - t->started_at;
+  unsigned flags = t->flags;
+  uint64_t body_len = 0;
+
+  if(elapsed >= t->req->timeout_ms)
+    flags |= ENGINE_F_TOTAL_ELAPSED;
+  d->kind = ENGINE_DONE_TRANSFER;
+  d->id = t->req->id;
+  d->curl_code = (int)code;
+  d->error = t->fail_error ? t->fail_error
+                           : engine_map_error((int)code, flags);
+  if(t->easy) {
+    long status = 0;
+    long connects = 0;
+    curl_off_t v = 0;
+    if(curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) ==
+       CURLE_OK)
+      d->status = status;
+    if(curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) ==
+       CURLE_OK)
+      num_connects = connects;
+    d->reused = num_connects == 0;
+    if(!d->reused &&
+       curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &v) == CURLE_OK)
+      d->connect_us = v;
+    if(!d->reused &&
+       curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &v) ==
+       CURLE_OK)
+      d->tls_us = v;
+    if(curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &v) ==
+       CURLE_OK)
+      d->first_byte_us = v;
+    if(curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK)
+      d->total_us = v;
+  }
+  if(d->error == ENGINE_OK) {
+    d->body = t->body;
+    d->body_len = t->body_len;
+    d->headers = t->hdr;
+    d->headers_len = t->hdr_len;
+    t->body = NULL;
+    t->hdr = NULL;
+    body_len = d->body_len;
+  }
+  else {
+    switch(d->error) {
+    case ENGINE_E_BODY_TOO_LARGE:
+      snprintf(d->message, sizeof d->message,
+               "response body exceeds %zu bytes after decoding",
+               t->req->max_response_bytes);
+      break;
+    case ENGINE_E_HEADERS_TOO_LARGE:
+      snprintf(d->message, sizeof d->message,
+               "response headers exceed %zu bytes",
+               t->req->max_header_bytes);
+      break;
+    case ENGINE_E_FORBIDDEN_ADDRESS:
+      snprintf(d->message, sizeof d->message,
+               "refused to connect to %s address %s",
+               engine_address_class_name(t->address_class), t->address);
+      break;
+    case ENGINE_E_ABORTED:
+      set_message(d, "request aborted");
+      break;
+    case ENGINE_E_DESTROYED:
+      set_message(d, "transport was destroyed");
+      break;
+    case ENGINE_E_TIMEOUT:
+      if(flags & ENGINE_F_DEADLINE) {
+        snprintf(d->message, sizeof d->message,
+                 "no response within %ld ms", t->req->timeout_ms);
+        break;
+      }
+      /* FALLTHROUGH */
+    default:
+      set_message(d, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+      break;
+    }
+    if(t->flags & ENGINE_F_FORBIDDEN) {
+      memcpy(d->address, t->address, sizeof d->address);
+      d->address_class = t->address_class;
+    }
+  }
+  if(t->easy)
+    pool_give(e, t->easy);
+  curl_slist_free_all(t->headers);
+  curl_slist_free_all(t->connect_to);
+  engine_request_free(t->req);
+  free(t->body);
+  free(t->hdr);
+  t->done = NULL;
+
+  pthread_mutex_lock(&e->mu);
+  e->stats.in_flight--;
+  if(!(t->flags & ENGINE_F_CONNECTED))
+    e->stats.queued--;
+  e->stats.new_connections += (uint64_t)num_connects;
+  if(d->error == ENGINE_OK && num_connects == 0)
+    e->stats.reused_connections++;
+  e->stats.bytes_in += body_len;
+  pthread_mutex_unlock(&e->mu);
+  free(t);
+  post(e, d);
+}
+
+/* Take a transfer out of its multi handle and finish it with flags. */
+static void wait_remove(struct engine *e, struct transfer *t)
+{
+  if(t->wprev)
+    t->wprev->wnext = t->wnext;
+  else
+    e->wait_head = t->wnext;
+  if(t->wnext)
+    t->wnext->wprev = t->wprev;
+  else
+    e->wait_tail = t->wprev;
+  t->wprev = t->wnext = NULL;
+}
+
+static void transfer_cancel(struct engine *e, struct transfer *t,
+                            unsigned flag)
+{
+  t->flags |= flag;
+  if(t->active) {
+    if(curl_multi_remove_handle(t->gen->multi, t->easy) != CURLM_OK) {
+      /* Cannot happen for a handle we added; never reuse it then. */
+      curl_easy_cleanup(t->easy);
+      t->easy = NULL;
+    }
+    t->gen->transfers--;
+    t->active = 0;
+    e->active_count--;
+  }
+  else {
+    wait_remove(e, t);
+  }
+  transfer_unlink(e, t);
+  transfer_finish(e, t, CURLE_OK);
+}
+
+/* Fail a request that never got a transfer. */
+static void fail_request(struct engine *e, engine_request_t *req,
+                         engine_completion_t *d, engine_error_t error,
+                         const char *message)
+{
+  d->kind = ENGINE_DONE_TRANSFER;
+  d->id = req->id;
+  d->error = error;
+  set_message(d, message);
+  engine_request_free(req);
+  pthread_mutex_lock(&e->mu);
+  e->stats.in_flight--;
+  e->stats.queued--;
+  pthread_mutex_unlock(&e->mu);
+  post(e, d);
+}
+
+/* Hand a transfer to libcurl in the current generation. Returns 0, or
+   an error with t->errbuf set (the caller finishes the transfer). */
+static engine_error_t transfer_activate(struct engine *e,
+                                        struct transfer *t)
+{
+  t->gen = e->current;
+  t->easy = pool_take(e);
+  if(!t->easy) {
+    snprintf(t->errbuf, sizeof t->errbuf, "out of memory");
+    return ENGINE_E_INTERNAL;
+  }
+  if(configure(e, t) != 0) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "libcurl refused the request's options");
+    goto fail;
+  }
+  if(curl_multi_add_handle(t->gen->multi, t->easy) != CURLM_OK) {
+    snprintf(t->errbuf, sizeof t->errbuf, "curl_multi_add_handle failed");
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+    return ENGINE_E_INTERNAL;
+  }
+  t->gen->transfers++;
+  t->active = 1;
+  e->active_count++;
+  return ENGINE_OK;
+fail:
+  curl_easy_cleanup(t->easy);
+  t->easy = NULL;
+  return ENGINE_E_INVALID_REQUEST;
+}
+
+static void activate_or_fail(struct engine *e, struct transfer *t)
+{
+  engine_error_t err = transfer_activate(e, t);
+  if(err == ENGINE_OK)
+    return;
+  t->fail_error = err;
+  transfer_unlink(e, t);
+  transfer_finish(e, t, CURLE_OK);
+}
+
+/* Start waiting transfers, oldest first, while fewer than max_connections
+   are inside libcurl. libcurl's own pending queue (7.88) wakes one
+   transfer per finished one and re-queues those that still cannot
+   connect, which can starve a transfer for seconds; this FIFO cannot. */
+static void pump(struct engine *e)
+{
+  while(!e->destroying && e->wait_head &&
+        e->active_count < (size_t)e->config.max_connections) {
+    struct transfer *t = e->wait_head;
+    wait_remove(e, t);
+    activate_or_fail(e, t);
+  }
+}
+
+static void transfer_start(struct engine *e, engine_request_t *req,
+                           engine_completion_t *done)
+{
+  struct transfer *t;
+  if(e->destroying) {
+    fail_request(e, req, done, ENGINE_E_DESTROYED,
+                 "transport was destroyed");
+    return;
+  }
+  t = calloc(1, sizeof *t);
+  if(!t) {
+    fail_request(e, req, done, ENGINE_E_INTERNAL, "out of memory");
+    return;
+  }
+  t->engine = e;
+  t->req = req;
+  t->done = done;
+  t->started_at = now_ms();
+  t->deadline_at = t->started_at + req->timeout_ms + 1;
+  t->next = e->transfers;
+  if(t->next)
+    t->next->prev = t;
+  e->transfers = t;
+  e->transfer_count++;
+  e->idle_since = -1;
+  if(e->next_deadline < 0 || t->deadline_at < e->next_deadline)
+    e->next_deadline = t->deadline_at;
+  if(e->active_count < (size_t)e->config.max_connections && !e->wait_head) {
+    activate_or_fail(e, t);
+    return;
+  }
+  t->wprev = e->wait_tail;
+  if(e->wait_tail)
+    e->wait_tail->wnext = t;
+  else
+    e->wait_head = t;
+  e->wait_tail = t;
+}
+
+/* Collect finished transfers of every generation. */
+static void collect_done(struct engine *e)
+{
+  struct generation *g;
+  for(g = e->gens; g; g = g->next) {
+    CURLMsg *msg;
+    int left;
+    while((msg = curl_multi_info_read(g->multi, &left))) {
+      struct transfer *t;
+      char *priv = NULL;
+      CURL *easy = msg->easy_handle;
+      CURLcode result = msg->data.result;
+      if(msg->msg != CURLMSG_DONE)
+        continue;
+      if(curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
+         !priv)
+        continue;
+      t = (struct transfer *)(void *)priv;
+      if(curl_multi_remove_handle(g->multi, easy) != CURLM_OK) {
+        curl_easy_cleanup(easy);
+        t->easy = NULL;
+      }
+      g->transfers--;
+      t->active = 0;
+      e->active_count--;
+      transfer_unlink(e, t);
+      transfer_finish(e, t, result);
+    }
+  }
+}
+
+/* Enforce deadlines libcurl does not (it never times out a transfer that
+   waits in its pending queue for a connection slot). */
+static void check_deadlines(struct engine *e, int64_t now)
+{
+  struct transfer *t;
+  int64_t next = -1;
+  if(e->next_deadline < 0 || now < e->next_deadline)
+    return;
+  t = e->transfers;
+  while(t) {
+    struct transfer *after = t->next;
+    if(t->deadline_at <= now)
+      transfer_cancel(e, t, ENGINE_F_DEADLINE);
+    else if(next < 0 || t->deadline_at < next)
+      next = t->deadline_at;
+    t = after;
+  }
+  e->next_deadline = next;
+}
+
+static void run_timers(struct engine *e, int64_t now)
+{
+  struct generation *g;
+  for(g = e->gens; g; g = g->next) {
+    int running;
+    if(g->timer_at < 0 || g->timer_at > now)
+      continue;
+    g->timer_at = -1;
+    (void)curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0,
+                                   &running);
+  }
+}
+
+static void socket_event(struct engine *e, const struct epoll_event *ev)
+{
+  struct generation *g = find_generation(e, (uint32_t)(ev->data.u64 >> 32));
+  int fd = (int)(uint32_t)ev->data.u64;
+  int mask = 0;
+  int running;
+  if(!g)
+    return;
+  if(ev->events & EPOLLIN)
+    mask |= CURL_CSELECT_IN;
+  if(ev->events & EPOLLOUT)
+    mask |= CURL_CSELECT_OUT;
+  if(ev->events & (EPOLLERR | EPOLLHUP))
+    mask |= CURL_CSELECT_ERR;
+  (void)curl_multi_socket_action(g->multi, fd, mask, &running);
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands (worker thread)                                             */
+/* ------------------------------------------------------------------ */
+
+static void op_done_now(struct engine *e, engine_completion_t *d,
+                        engine_error_t error, const char *message)
+{
+  d->kind = ENGINE_DONE_OP;
+  d->error = error;
+  if(message)
+    set_message(d, message);
+  post(e, d);
+}
+
+static struct pending_op *op_new(engine_completion_t *d)
+{
+  struct pending_op *op = calloc(1, sizeof *op);
+  if(op)
+    op->done = d;
+  return op;
+}
+
+static void run_command(struct engine *e, struct command *c)
+{
+  struct pending_op *op;
+  struct transfer *t;
+  switch(c->kind) {
+  case CMD_SUBMIT:
+    transfer_start(e, c->req, c->done);
+    break;
+  case CMD_ABORT:
+    for(t = e->transfers; t; t = t->next) {
+      if(t->req->id == c->id) {
+        transfer_cancel(e, t, ENGINE_F_ABORTED);
+        break;
+      }
+    }
+    break;
+  case CMD_CLEAR:
+  case CMD_RESET:
+    if(e->closing) {
+      op_done_now(e, c->done, ENGINE_OK, NULL);
+      break;
+    }
+    op = op_new(c->done);
+    if(!op || swap_generation(e, c->kind == CMD_RESET, op) != 0) {
+      free(op);
+      op_done_now(e, c->done, ENGINE_E_INTERNAL,
+                  "could not create a new connection pool");
+    }
+    break;
+  case CMD_DESTROY:
+    e->destroying = 1;
+    while(e->transfers)
+      transfer_cancel(e, e->transfers, ENGINE_F_DESTROYED);
+    pool_clear(e);
+    /* FALLTHROUGH */
+  case CMD_CLOSE:
+    e->closing = 1;
+    op = op_new(c->done);
+    if(!op) {
+      /* Completing early is the only option left; the worker still
+         exits after the last transfer. */
+      op_done_now(e, c->done, ENGINE_OK, NULL);
+      break;
+    }
+    op->next = e->exit_ops;
+    e->exit_ops = op;
+    break;
+  }
+  free(c);
+}
+
+static void run_commands(struct engine *e)
+{
+  struct command *c;
+  uint64_t count;
+  ssize_t n;
+  do {
+    n = read(e->evfd, &count, sizeof count);
+  } while(n < 0 && errno == EINTR);
+  pthread_mutex_lock(&e->mu);
+  c = e->cmd_head;
+  e->cmd_head = e->cmd_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  while(c) {
+    struct command *next = c->next;
+    run_command(e, c);
+    c = next;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker thread                                                        */
+/* ------------------------------------------------------------------ */
+
+static int next_timeout(struct engine *e, int64_t now)
+{
+  int64_t at = -1;
+  struct generation *g;
+  for(g = e->gens; g; g = g->next)
+    if(g->timer_at >= 0 && (at < 0 || g->timer_at < at))
+      at = g->timer_at;
+  if(e->next_deadline >= 0 && (at < 0 || e->next_deadline < at))
+    at = e->next_deadline;
+  if(e->transfer_count == 0 && e->idle_since >= 0) {
+    uint64_t open;
+    pthread_mutex_lock(&e->mu);
+    open = e->stats.open_connections;
+    pthread_mutex_unlock(&e->mu);
+    if(open > 0) {
+      int64_t idle_at = e->idle_since + e->config.idle_timeout_ms;
+      if(at < 0 || idle_at < at)
+        at = idle_at;
+    }
+  }
+  if(at < 0)
+    return -1;
+  if(at <= now)
+    return 0;
+  return at - now > 60000 ? 60000 : (int)(at - now);
+}
+
+/* libcurl only prunes idle connections when a pool is used; when nothing
+   ran for idle_timeout_ms, swap to a fresh generation so the idle sockets
+   close. */
+static void idle_check(struct engine *e, int64_t now)
+{
+  uint64_t open;
+  if(e->closing || e->transfer_count > 0 || e->idle_since < 0 ||
+     now - e->idle_since < e->config.idle_timeout_ms)
+    return;
+  pthread_mutex_lock(&e->mu);
+  open = e->stats.open_connections;
+  pthread_mutex_unlock(&e->mu);
+  if(open == 0)
+    return;
+  if(swap_generation(e, 0, NULL) == 0)
+    e->idle_since = now;
+}
+
+static int worker_init(struct engine *e)
+{
+  struct shared *s = shared_new();
+  if(!s)
+    return -1;
+  e->current = generation_new(e, s);
+  if(!e->current) {
+    curl_share_cleanup(s->sh);
+    free(s);
+    return -1;
+  }
+  return 0;
+}
+
+static void worker_exit(struct engine *e)
+{
+  struct command *left;
+  engine_completion_t *head = NULL;
+  engine_completion_t *tail = NULL;
+  struct pending_op *op;
+
+  e->current = NULL;
+  reap_generations(e);       /* every generation: none has transfers */
+  pool_clear(e);
+  pthread_mutex_lock(&e->mu);
+  e->exited = 1;
+  e->accepting = 0;
+  left = e->cmd_head;
+  e->cmd_head = e->cmd_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  /* Commands that raced with the exit: only aborts (nothing to abort) and
+     operations (nothing left to clear) can be here. */
+  while(left) {
+    struct command *next = left->next;
+    if(left->kind == CMD_SUBMIT) {
+      fail_request(e, left->req, left->done, ENGINE_E_CLOSED,
+                   "transport is closed");
+    }
+    else if(left->done) {
+      left->done->kind = ENGINE_DONE_OP;
+      post(e, left->done);
+    }
+    free(left);
+    left = next;
+  }
+  /* The close/destroy completions go last, in one batch: after them the
+     worker never posts again. */
+  op = e->exit_ops;
+  e->exit_ops = NULL;
+  while(op) {
+    struct pending_op *next = op->next;
+    op->done->kind = ENGINE_DONE_OP;
+    op->done->next = NULL;
+    if(tail)
+      tail->next = op->done;
+    else
+      head = op->done;
+    tail = op->done;
+    free(op);
+    op = next;
+  }
+  post_list(e, head, tail);
+}
+
+static void *worker_main(void *arg)
+{
+  struct engine *e = arg;
+  struct epoll_event events[MAX_EVENTS];
+  int ok = worker_init(e) == 0;
+
+  pthread_mutex_lock(&e->mu);
+  e->init_state = ok ? 1 : -1;
+  pthread_cond_signal(&e->started_cond);
+  pthread_mutex_unlock(&e->mu);
+  if(!ok)
+    return NULL;
+
+  for(;;) {
+    int64_t now = now_ms();
+    int n = epoll_wait(e->epfd, events, MAX_EVENTS, next_timeout(e, now));
+    int i;
+    int woken = 0;
+    if(n < 0) {
+      if(errno != EINTR) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+      }
+      n = 0;
+    }
+    for(i = 0; i < n; i++) {
+      if(events[i].data.u64 == WAKE_TAG)
+        woken = 1;
+      else
+        socket_event(e, &events[i]);
+    }
+    if(woken)
+      run_commands(e);
+    now = now_ms();
+    run_timers(e, now);
+    collect_done(e);
+    check_deadlines(e, now);
+    pump(e);
+    idle_check(e, now);
+    reap_generations(e);
+    if(e->closing && e->transfer_count == 0)
+      break;
+  }
+  worker_exit(e);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API (caller's thread)                                         */
+/* ------------------------------------------------------------------ */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_result = CURLE_FAILED_INIT;
+
+static void global_init_once(void)
+{
+  global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int engine_global_init(void)
+{
+  if(pthread_once(&global_once, global_init_once) != 0)
+    return -1;
+  return global_result == CURLE_OK ? 0 : -1;
+}
+
+const char *engine_curl_version(void)
+{
+  const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+  return info && info->version ? info->version : "unknown";
+}
+
+engine_error_t engine_create(const engine_config_t *config,
+                             engine_notify_fn notify, void *notify_arg,
+                             engine_t **out)
+{
+  struct engine *e;
+  struct epoll_event ev;
+  sigset_t all, old;
+  int state;
+  if(!config || !out || config->max_connections < 1)
+    return ENGINE_E_INVALID_REQUEST;
+  if(engine_global_init() != 0)
+    return ENGINE_E_INTERNAL;
+  e = calloc(1, sizeof *e);
+  if(!e)
+    return ENGINE_E_INTERNAL;
+  e->config = *config;
+  e->epfd = -1;
+  e->evfd = -1;
+  e->notify = notify;
+  e->notify_arg = notify_arg;
+  e->accepting = 1;
+  e->idle_since = now_ms();
+  e->next_deadline = -1;
+  e->pool_cap = config->max_connections < POOL_MAX ?
+                (size_t)config->max_connections : POOL_MAX;
+  if(config->ca_file) {
+    e->ca_file = strdup(config->ca_file);
+    if(!e->ca_file)
+      goto fail;
+  }
+  e->config.ca_file = e->ca_file;
+  e->pool = calloc(e->pool_cap, sizeof *e->pool);
+  if(!e->pool)
+    goto fail;
+  if(pthread_mutex_init(&e->mu, NULL) != 0)
+    goto fail;
+  if(pthread_cond_init(&e->started_cond, NULL) != 0) {
+    pthread_mutex_destroy(&e->mu);
+    goto fail;
+  }
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if(e->epfd < 0 || e->evfd < 0)
+    goto fail_sync;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = WAKE_TAG;
+  if(epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) != 0)
+    goto fail_sync;
+  /* The worker takes no signals: they belong to the host process. */
+  sigfillset(&all);
+  if(pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+    goto fail_sync;
+  if(pthread_create(&e->thread, NULL, worker_main, e) != 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    goto fail_sync;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  e->thread_started = 1;
+  pthread_mutex_lock(&e->mu);
+  while(e->init_state == 0)
+    pthread_cond_wait(&e->started_cond, &e->mu);
+  state = e->init_state;
+  pthread_mutex_unlock(&e->mu);
+  if(state < 0) {
+    pthread_join(e->thread, NULL);
+    goto fail_sync;
+  }
+  *out = e;
+  return ENGINE_OK;
+fail_sync:
+  pthread_cond_destroy(&e->started_cond);
+  pthread_mutex_destroy(&e->mu);
+fail:
+  if(e->epfd >= 0)
+    close(e->epfd);
+  if(e->evfd >= 0)
+    close(e->evfd);
+  free(e->pool);
+  free(e->ca_file);
+  free(e);
+  return ENGINE_E_INTERNAL;
+}
+
+/* Queue a command. For CMD_SUBMIT also checks the outstanding limit. */
+static engine_error_t push(struct engine *e, struct command *c)
+{
+  engine_error_t result = ENGINE_OK;
+  pthread_mutex_lock(&e->mu);
+  if(e->exited || (!e->accepting && c->kind != CMD_ABORT &&
+                   c->kind != CMD_DESTROY) ||
+     (c->kind == CMD_DESTROY && e->destroy_requested)) {
+    result = ENGINE_E_CLOSED;
+  }
+  else if(c->kind == CMD_SUBMIT &&
+          e->stats.in_flight >= (uint64_t)e->config.max_connections +
+                                (uint64_t)e->config.max_queued) {
+    result = ENGINE_E_QUEUE_FULL;
+  }
+  else {
+    if(c->kind == CMD_SUBMIT) {
+      e->stats.in_flight++;
+      e->stats.queued++;
+    }
+    if(c->kind == CMD_CLOSE || c->kind == CMD_DESTROY)
+      e->accepting = 0;
+    if(c->kind == CMD_DESTROY)
+      e->destroy_requested = 1;
+    if(e->cmd_tail)
+      e->cmd_tail->next = c;
+    else
+      e->cmd_head = c;
+    e->cmd_tail = c;
+  }
+  pthread_mutex_unlock(&e->mu);
+  if(result == ENGINE_OK)
+    wake(e);
+  return result;
+}
+
+static engine_error_t push_new(struct engine *e, enum command_kind kind,
+                               uint64_t id, engine_request_t *req)
+{
+  engine_error_t result;
+  struct command *c = calloc(1, sizeof *c);
+  if(!c)
+    return ENGINE_E_INTERNAL;
+  c->kind = kind;
+  c->id = id;
+  c->req = req;
+  if(kind != CMD_ABORT) {
+    c->done = calloc(1, sizeof *c->done);
+    if(!c->done) {
+      free(c);
+      return ENGINE_E_INTERNAL;
+    }
+    c->done->id = id;
+  }
+  result = push(e, c);
+  if(result != ENGINE_OK) {
+    free(c->done);
+    free(c);
+  }
+  return result;
+}
+
+engine_error_t engine_submit(engine_t *e, engine_request_t *req)
+{
+  if(!e || !req || !req->url || req->timeout_ms <= 0 ||
+     req->connect_timeout_ms <= 0)
+    return ENGINE_E_INVALID_REQUEST;
+  return push_new(e, CMD_SUBMIT, req->id, req);
+}
+
+engine_error_t engine_abort(engine_t *e, uint64_t request_id)
+{
+  return push_new(e, CMD_ABORT, request_id, NULL);
+}
+
+engine_error_t engine_clear(engine_t *e, uint64_t op_id)
+{
+  return push_new(e, CMD_CLEAR, op_id, NULL);
+}
+
+engine_error_t engine_reset(engine_t *e, uint64_t op_id)
+{
+  return push_new(e, CMD_RESET, op_id, NULL);
+}
+
+engine_error_t engine_close(engine_t *e, uint64_t op_id)
+{
+  return push_new(e, CMD_CLOSE, op_id, NULL);
+}
+
+engine_error_t engine_destroy(engine_t *e, uint64_t op_id)
+{
+  return push_new(e, CMD_DESTROY, op_id, NULL);
+}
+
+engine_completion_t *engine_take_completions(engine_t *e)
+{
+  engine_completion_t *head;
+  pthread_mutex_lock(&e->mu);
+  head = e->done_head;
+  e->done_head = e->done_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  return head;
+}
+
+void engine_stats(engine_t *e, engine_stats_t *out)
+{
+  pthread_mutex_lock(&e->mu);
+  *out = e->stats;
+  pthread_mutex_unlock(&e->mu);
+}
+
+void engine_join(engine_t *e)
+{
+  if(!e || !e->thread_started || e->joined)
+    return;
+  pthread_join(e->thread, NULL);
+  e->joined = 1;
+}
+
+void engine_free(engine_t *e)
+{
+  engine_completion_t *d;
+  struct command *c;
+  if(!e)
+    return;
+  if(e->thread_started && !e->joined) {
+    /* Neither closed nor destroyed yet (or still exiting): destroy. */
+    (void)engine_destroy(e, 0);
+    engine_join(e);
+  }
+  d = engine_take_completions(e);
+  while(d) {
+    engine_completion_t *next = d->next;
+    engine_completion_free(d);
+    d = next;
+  }
+  for(c = e->cmd_head; c;) {
+    struct command *next = c->next;
+    engine_request_free(c->req);
+    free(c->done);
+    free(c);
+    c = next;
+  }
+  close(e->epfd);
+  close(e->evfd);
+  pthread_cond_destroy(&e->started_cond);
+  pthread_mutex_destroy(&e->mu);
+  free(e->pool);
+  free(e->ca_file);
+  free(e);
+}

@@ -1,0 +1,887 @@
+/*
+ * engine_test.c - drives native/src/engine.c directly (no N-API) against
+ * the local servers started by run.mjs. Environment: TEST_PORT (HTTPS),
+ * TEST_CA (CA PEM), TEST_BLACKHOLE (accepts, never answers), TEST_CLOSED
+ * (refuses). Prints one line per test and "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int port;
+static int blackhole_port;
+static int closed_port;
+static const char *ca_file;
+static int failures;
+static int test_failed;
+
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if(!(cond)) {                                                      \
+      fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      test_failed = 1;                                                 \
+    }                                                                  \
+  } while(0)
+
+#define CHECK_ERR(done, expected)                                      \
+  do {                                                                 \
+    if(!(done) || (done)->error != (expected)) {                       \
+      fprintf(stderr, "  FAIL %s:%d: expected %s, got %s (%s)\n",      \
+              __FILE__, __LINE__, engine_error_name(expected),         \
+              (done) ? engine_error_name((done)->error) : "nothing",   \
+              (done) ? (done)->message : "");                          \
+      test_failed = 1;                                                 \
+    }                                                                  \
+  } while(0)
+
+/* Collects completions. The notify callback runs on the worker thread;
+   everything else on the test's thread. Lives for one test. */
+struct harness {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int notified;
+  engine_t *engine;
+  engine_completion_t *got;
+};
+
+/* Called by the engine's worker thread when completions are ready. */
+static void on_notify(void *arg)
+{
+  struct harness *h = arg;
+  pthread_mutex_lock(&h->mu);
+  h->notified = 1;
+  pthread_cond_broadcast(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+}
+
+static int64_t mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while(nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+static void config_defaults(engine_config_t *c)
+{
+  memset(c, 0, sizeof *c);
+  c->max_connections = 8;
+  c->max_connections_per_host = 8;
+  c->max_idle_connections = 8;
+  c->idle_timeout_ms = 30000;
+  c->max_lifetime_ms = 300000;
+  c->dns_cache_ttl_ms = 60000;
+  c->max_queued = 1000;
+  c->allow_private_network = 1;
+  c->ca_file = ca_file;
+}
+
+static void harness_start(struct harness *h, const engine_config_t *c)
+{
+  memset(h, 0, sizeof *h);
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->cv, NULL);
+  if(engine_create(c, on_notify, h, &h->engine) != ENGINE_OK) {
+    fprintf(stderr, "engine_create failed\n");
+    exit(2);
+  }
+}
+
+static void harness_collect(struct harness *h)
+{
+  engine_completion_t *d = engine_take_completions(h->engine);
+  while(d) {
+    engine_completion_t *next = d->next;
+    engine_completion_t **tail = &h->got;
+    while(*tail)
+      tail = &(*tail)->next;
+    d->next = NULL;
+    *tail = d;
+    d = next;
+  }
+}
+
+/* Wait for the completion with this id (of this kind); NULL on timeout. */
+static engine_completion_t *wait_done(struct harness *h, uint64_t id,
+                                      engine_completion_kind_t kind,
+                                      long timeout_ms)
+{
+  int64_t until = mono_ms() + timeout_ms;
+  for(;;) {
+    engine_completion_t **p;
+    harness_collect(h);
+    for(p = &h->got; *p; p = &(*p)->next) {
+      if((*p)->id == id && (*p)->kind == kind) {
+        engine_completion_t *d = *p;
+        *p = d->next;
+        d->next = NULL;
+        return d;
+      }
+    }
+    pthread_mutex_lock(&h->mu);
+    if(!h->notified) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 20 * 1000000L;
+      if(ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    }
+    h->notified = 0;
+    pthread_mutex_unlock(&h->mu);
+    if(mono_ms() > until)
+      return NULL;
+  }
+}
+
+static engine_completion_t *wait_req(struct harness *h, uint64_t id)
+{
+  return wait_done(h, id, ENGINE_DONE_TRANSFER, 30000);
+}
+
+static engine_completion_t *wait_op(struct harness *h, uint64_t id)
+{
+  return wait_done(h, id, ENGINE_DONE_OP, 30000);
+}
+
+/* Is a completion for this id already here (without waiting)? */
+static int arrived(struct harness *h, uint64_t id,
+                   engine_completion_kind_t kind)
+{
+  engine_completion_t *d;
+  harness_collect(h);
+  for(d = h->got; d; d = d->next)
+    if(d->id == id && d->kind == kind)
+      return 1;
+  return 0;
+}
+
+static void harness_stop(struct harness *h, int close_first)
+{
+  if(close_first) {
+    engine_completion_t *d;
+    CHECK(engine_close(h->engine, 999999) == ENGINE_OK);
+    d = wait_op(h, 999999);
+    CHECK(d != NULL);
+    engine_completion_free(d);
+    engine_join(h->engine);
+  }
+  engine_free(h->engine);
+  while(h->got) {
+    engine_completion_t *next = h->got->next;
+    engine_completion_free(h->got);
+    h->got = next;
+  }
+  pthread_cond_destroy(&h->cv);
+  pthread_mutex_destroy(&h->mu);
+}
+
+static engine_request_t *mkreq(uint64_t id, const char *host, int to_port,
+                               const char *path)
+{
+  engine_request_t *r = calloc(1, sizeof *r);
+  char buf[512];
+  if(!r)
+    exit(2);
+  r->id = id;
+  snprintf(buf, sizeof buf, "https://%s:%d%s", host, to_port, path);
+  r->url = strdup(buf);
+  if(strstr(host, ".web.test")) {
+    snprintf(buf, sizeof buf, "::127.0.0.1:%d", to_port);
+    r->connect_to = strdup(buf);
+  }
+  r->method = ENGINE_GET;
+  r->timeout_ms = 10000;
+  r->connect_timeout_ms = 5000;
+  r->max_response_bytes = 1 << 20;
+  r->max_header_bytes = 16384;
+  return r;
+}
+
+static engine_request_t *get(uint64_t id, const char *path)
+{
+  return mkreq(id, "localhost", port, path);
+}
+
+static engine_completion_t *fetch(struct harness *h, engine_request_t *r)
+{
+  uint64_t id = r->id;
+  if(engine_submit(h->engine, r) != ENGINE_OK) {
+    engine_request_free(r);
+    return NULL;
+  }
+  return wait_req(h, id);
+}
+
+static uint64_t stat_open(struct harness *h)
+{
+  engine_stats_t s;
+  engine_stats(h->engine, &s);
+  return s.open_connections;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_classifier(void)
+{
+  static const struct {
+    const char *ip;
+    engine_address_class_t cls;
+  } rows[] = {
+    {"0.0.0.0", ENGINE_ADDR_UNSPECIFIED},
+    {"0.1.2.3", ENGINE_ADDR_UNSPECIFIED},
+    {"10.1.2.3", ENGINE_ADDR_PRIVATE},
+    {"100.64.0.1", ENGINE_ADDR_CGNAT},
+    {"100.127.255.255", ENGINE_ADDR_CGNAT},
+    {"100.128.0.1", ENGINE_ADDR_PUBLIC},
+    {"127.0.0.1", ENGINE_ADDR_LOOPBACK},
+    {"127.255.255.254", ENGINE_ADDR_LOOPBACK},
+    {"169.254.169.254", ENGINE_ADDR_LINK_LOCAL},
+    {"172.15.255.255", ENGINE_ADDR_PUBLIC},
+    {"172.16.0.1", ENGINE_ADDR_PRIVATE},
+    {"172.31.255.255", ENGINE_ADDR_PRIVATE},
+    {"172.32.0.1", ENGINE_ADDR_PUBLIC},
+    {"192.0.0.8", ENGINE_ADDR_RESERVED},
+    {"192.0.2.1", ENGINE_ADDR_DOCUMENTATION},
+    {"192.88.99.1", ENGINE_ADDR_RESERVED},
+    {"192.168.1.1", ENGINE_ADDR_PRIVATE},
+    {"198.18.0.1", ENGINE_ADDR_BENCHMARKING},
+    {"198.19.255.255", ENGINE_ADDR_BENCHMARKING},
+    {"198.20.0.1", ENGINE_ADDR_PUBLIC},
+    {"198.51.100.7", ENGINE_ADDR_DOCUMENTATION},
+    {"203.0.113.9", ENGINE_ADDR_DOCUMENTATION},
+    {"224.0.0.1", ENGINE_ADDR_MULTICAST},
+    {"239.255.255.250", ENGINE_ADDR_MULTICAST},
+    {"240.0.0.1", ENGINE_ADDR_RESERVED},
+    {"255.255.255.255", ENGINE_ADDR_RESERVED},
+    {"1.1.1.1", ENGINE_ADDR_PUBLIC},
+    {"8.8.8.8", ENGINE_ADDR_PUBLIC},
+    {"::", ENGINE_ADDR_UNSPECIFIED},
+    {"::1", ENGINE_ADDR_LOOPBACK},
+    {"::ffff:127.0.0.1", ENGINE_ADDR_LOOPBACK},
+    {"::ffff:10.0.0.1", ENGINE_ADDR_PRIVATE},
+    {"::ffff:8.8.8.8", ENGINE_ADDR_PUBLIC},
+    {"::127.0.0.1", ENGINE_ADDR_RESERVED},
+    {"::8.8.8.8", ENGINE_ADDR_RESERVED},
+    {"64:ff9b::8.8.8.8", ENGINE_ADDR_PUBLIC},
+    {"64:ff9b::10.0.0.1", ENGINE_ADDR_PRIVATE},
+    {"64:ff9b::127.0.0.1", ENGINE_ADDR_LOOPBACK},
+    {"64:ff9b:1::1", ENGINE_ADDR_RESERVED},
+    {"100::1", ENGINE_ADDR_RESERVED},
+    {"2001::1", ENGINE_ADDR_RESERVED},
+    {"2001:1ff::1", ENGINE_ADDR_RESERVED},
+    {"2001:200::1", ENGINE_ADDR_PUBLIC},
+    {"2001:db8::1", ENGINE_ADDR_DOCUMENTATION},
+    {"2002:7f00:1::1", ENGINE_ADDR_LOOPBACK},
+    {"2002:0808:0808::1", ENGINE_ADDR_PUBLIC},
+    {"2002:c0a8:0101::1", ENGINE_ADDR_PRIVATE},
+    {"3fff::1", ENGINE_ADDR_DOCUMENTATION},
+    {"3fff:fff::1", ENGINE_ADDR_DOCUMENTATION},
+    {"3fff:1000::1", ENGINE_ADDR_PUBLIC},
+    {"5f00::1", ENGINE_ADDR_RESERVED},
+    {"fc00::1", ENGINE_ADDR_PRIVATE},
+    {"fd12:3456::1", ENGINE_ADDR_PRIVATE},
+    {"fe80::1", ENGINE_ADDR_LINK_LOCAL},
+    {"febf::1", ENGINE_ADDR_LINK_LOCAL},
+    {"fec0::1", ENGINE_ADDR_PRIVATE},
+    {"ff02::1", ENGINE_ADDR_MULTICAST},
+    {"4000::1", ENGINE_ADDR_RESERVED},
+    {"1000::1", ENGINE_ADDR_RESERVED},
+    {"2606:4700::1111", ENGINE_ADDR_PUBLIC},
+    {"2a00:1450::1", ENGINE_ADDR_PUBLIC},
+  };
+  size_t i;
+  engine_address_class_t cls;
+  for(i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    int rc = engine_classify_literal(rows[i].ip, &cls);
+    if(rc != 0 || cls != rows[i].cls) {
+      fprintf(stderr, "  FAIL classify %s: got %s, want %s\n", rows[i].ip,
+              rc ? "(parse error)" : engine_address_class_name(cls),
+              engine_address_class_name(rows[i].cls));
+      test_failed = 1;
+    }
+  }
+  CHECK(engine_classify_literal("not an ip", &cls) == -1);
+  CHECK(engine_classify_literal("[::1]", &cls) == -1);
+  CHECK(strcmp(engine_address_class_name(ENGINE_ADDR_LINK_LOCAL),
+               "link-local") == 0);
+  {
+    struct sockaddr sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_family = AF_UNIX;
+    CHECK(engine_classify_address(&sa) == ENGINE_ADDR_RESERVED);
+  }
+}
+
+static void test_map_error(void)
+{
+  CHECK(engine_map_error(CURLE_OK, 0) == ENGINE_OK);
+  CHECK(engine_map_error(CURLE_OK, ENGINE_F_ABORTED) == ENGINE_E_ABORTED);
+  CHECK(engine_map_error(CURLE_OK, ENGINE_F_DESTROYED | ENGINE_F_ABORTED)
+        == ENGINE_E_DESTROYED);
+  CHECK(engine_map_error(CURLE_COULDNT_RESOLVE_HOST, 0) == ENGINE_E_DNS);
+  CHECK(engine_map_error(CURLE_COULDNT_CONNECT, 0) == ENGINE_E_CONNECT);
+  CHECK(engine_map_error(CURLE_COULDNT_CONNECT, ENGINE_F_FORBIDDEN) ==
+        ENGINE_E_FORBIDDEN_ADDRESS);
+  CHECK(engine_map_error(CURLE_OPERATION_TIMEDOUT, 0) ==
+        ENGINE_E_CONNECT_TIMEOUT);
+  CHECK(engine_map_error(CURLE_OPERATION_TIMEDOUT, ENGINE_F_CONNECTED) ==
+        ENGINE_E_TIMEOUT);
+  CHECK(engine_map_error(CURLE_OPERATION_TIMEDOUT,
+                         ENGINE_F_TOTAL_ELAPSED) == ENGINE_E_TIMEOUT);
+  CHECK(engine_map_error(CURLE_OK, ENGINE_F_DEADLINE) == ENGINE_E_TIMEOUT);
+  CHECK(engine_map_error(CURLE_WRITE_ERROR, ENGINE_F_BODY_CAP) ==
+        ENGINE_E_BODY_TOO_LARGE);
+  CHECK(engine_map_error(CURLE_WRITE_ERROR, ENGINE_F_HEADER_CAP) ==
+        ENGINE_E_HEADERS_TOO_LARGE);
+  CHECK(engine_map_error(CURLE_WRITE_ERROR, 0) == ENGINE_E_INTERNAL);
+  CHECK(engine_map_error(CURLE_PEER_FAILED_VERIFICATION, 0) ==
+        ENGINE_E_TLS);
+  CHECK(engine_map_error(CURLE_SSL_CONNECT_ERROR, 0) == ENGINE_E_TLS);
+  CHECK(engine_map_error(CURLE_RECV_ERROR, 0) == ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_PARTIAL_FILE, 0) == ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_GOT_NOTHING, 0) == ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_WEIRD_SERVER_REPLY, 0) ==
+        ENGINE_E_PROTOCOL);
+  CHECK(engine_map_error(CURLE_BAD_CONTENT_ENCODING, 0) ==
+        ENGINE_E_PROTOCOL);
+  CHECK(engine_map_error(CURLE_URL_MALFORMAT, 0) == ENGINE_E_INVALID_URL);
+  CHECK(engine_map_error(CURLE_OUT_OF_MEMORY, 0) == ENGINE_E_INTERNAL);
+  CHECK(strcmp(engine_error_name(ENGINE_E_CONNECT_TIMEOUT),
+               "CONNECT_TIMEOUT") == 0);
+}
+
+static void test_basic(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  engine_stats_t s;
+  static const char body[] = "hello engine";
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  d = fetch(&h, get(1, "/bytes/100"));
+  CHECK_ERR(d, ENGINE_OK);
+  if(d) {
+    CHECK(d->status == 200);
+    CHECK(d->body_len == 100);
+    CHECK(d->headers && strstr(d->headers, "x-test: yes\r\n"));
+    CHECK(!d->reused);
+    CHECK(d->total_us > 0 && d->connect_us > 0 && d->tls_us > 0);
+  }
+  engine_completion_free(d);
+
+  d = fetch(&h, get(2, "/status/204"));
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->status == 204 && d->reused && d->connect_us == 0);
+  engine_completion_free(d);
+
+  r = get(3, "/echo");
+  r->method = ENGINE_POST;
+  r->body = malloc(sizeof body - 1);
+  memcpy(r->body, body, sizeof body - 1);
+  r->body_len = sizeof body - 1;
+  r->headers = malloc(19);
+  memcpy(r->headers, "X-One: 1\0X-Two: 2\0", 19);
+  r->headers_len = 19;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == sizeof body - 1 &&
+        memcmp(d->body, body, d->body_len) == 0);
+  CHECK(d && d->headers && strstr(d->headers, "x-method: POST"));
+  engine_completion_free(d);
+
+  r = get(4, "/bytes/100");
+  r->method = ENGINE_HEAD;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->status == 200 && d->body_len == 0);
+  engine_completion_free(d);
+
+  d = fetch(&h, get(5, "/gzip/5000"));
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == 5000 && d->body[4999] == 'a');
+  engine_completion_free(d);
+
+  engine_stats(h.engine, &s);
+  CHECK(s.new_connections == 1);
+  CHECK(s.reused_connections == 4);
+  CHECK(s.bytes_in == 100 + 12 + 5000);
+  CHECK(s.in_flight == 0 && s.queued == 0);
+  CHECK(s.open_connections == 1);
+  harness_stop(&h, 1);
+}
+
+static void test_concurrency(void)
+{
+  enum { N = 80, HOSTS = 12 };
+  struct harness h;
+  engine_config_t c;
+  engine_stats_t s;
+  uint64_t max_open = 0;
+  uint64_t max_inflight = 0;
+  int i;
+  int ok = 0;
+  config_defaults(&c);
+  c.max_connections = 4;
+  c.max_connections_per_host = 2;
+  c.max_idle_connections = 4;
+  harness_start(&h, &c);
+  for(i = 0; i < N; i++) {
+    char host[64];
+    snprintf(host, sizeof host, "h%d.web.test", i % HOSTS);
+    CHECK(engine_submit(h.engine, mkreq((uint64_t)i + 1, host, port,
+                                        "/delay/5")) == ENGINE_OK);
+  }
+  for(i = 0; i < N; i++) {
+    engine_completion_t *d = wait_req(&h, (uint64_t)i + 1);
+    CHECK_ERR(d, ENGINE_OK);
+    if(d && d->error == ENGINE_OK && d->status == 200)
+      ok++;
+    engine_completion_free(d);
+    engine_stats(h.engine, &s);
+    if(s.open_connections > max_open)
+      max_open = s.open_connections;
+    if(s.in_flight > max_inflight)
+      max_inflight = s.in_flight;
+  }
+  CHECK(ok == N);
+  CHECK(max_open <= 4);
+  CHECK(max_inflight <= N);
+  engine_stats(h.engine, &s);
+  CHECK(s.in_flight == 0 && s.queued == 0);
+  CHECK(s.open_connections <= 4);
+  CHECK(s.new_connections >= HOSTS);
+  harness_stop(&h, 1);
+}
+
+static void test_timeouts(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  config_defaults(&c);
+  c.max_connections = 1;
+  harness_start(&h, &c);
+
+  /* TCP connects, TLS never starts: the connect limit covers TLS. */
+  r = mkreq(1, "localhost", blackhole_port, "/");
+  r->connect_timeout_ms = 300;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_CONNECT_TIMEOUT);
+  engine_completion_free(d);
+
+  r = get(2, "/never");
+  r->timeout_ms = 300;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_TIMEOUT);
+  engine_completion_free(d);
+
+  /* With one connection busy, the second waits in libcurl's pending
+     queue, where only the engine's own deadline can end it. */
+  r = get(3, "/never");
+  r->timeout_ms = 1500;
+  CHECK(engine_submit(h.engine, r) == ENGINE_OK);
+  r = get(4, "/status/200");
+  r->timeout_ms = 300;
+  CHECK(engine_submit(h.engine, r) == ENGINE_OK);
+  d = wait_req(&h, 4);
+  CHECK_ERR(d, ENGINE_E_TIMEOUT);
+  CHECK(!arrived(&h, 3, ENGINE_DONE_TRANSFER));
+  engine_completion_free(d);
+  d = wait_req(&h, 3);
+  CHECK_ERR(d, ENGINE_E_TIMEOUT);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+static void test_errors(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  d = fetch(&h, mkreq(1, "localhost", closed_port, "/"));
+  CHECK_ERR(d, ENGINE_E_CONNECT);
+  CHECK(d && d->curl_code == CURLE_COULDNT_CONNECT && d->message[0]);
+  engine_completion_free(d);
+
+  d = fetch(&h, get(2, "/reset"));
+  CHECK_ERR(d, ENGINE_E_NETWORK);
+  CHECK(d && d->body == NULL);
+  engine_completion_free(d);
+
+  r = get(3, "/");
+  free(r->url);
+  r->url = strdup("https://exa mple.test/");
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_INVALID_URL);
+  engine_completion_free(d);
+
+  r = get(4, "/");
+  free(r->url);
+  r->url = strdup("http://localhost/");
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_PROTOCOL);   /* http not allowed */
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+
+  /* Without the test CA the server's certificate is not trusted. */
+  config_defaults(&c);
+  c.ca_file = NULL;
+  harness_start(&h, &c);
+  d = fetch(&h, get(5, "/status/200"));
+  CHECK_ERR(d, ENGINE_E_TLS);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+static void test_size_caps(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  r = get(1, "/bytes/1000");
+  r->max_response_bytes = 1000;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == 1000);
+  engine_completion_free(d);
+
+  r = get(2, "/bytes/1001");
+  r->max_response_bytes = 1000;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_BODY_TOO_LARGE);
+  CHECK(d && d->body == NULL);
+  engine_completion_free(d);
+
+  r = get(3, "/chunked/100000");
+  r->max_response_bytes = 50000;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_BODY_TOO_LARGE);
+  engine_completion_free(d);
+
+  r = get(4, "/bomb");
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_BODY_TOO_LARGE);
+  engine_completion_free(d);
+
+  r = get(5, "/bytes/1");
+  r->max_response_bytes = 0;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_BODY_TOO_LARGE);
+  engine_completion_free(d);
+
+  r = get(6, "/big-headers/4000");
+  r->max_header_bytes = 1024;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_HEADERS_TOO_LARGE);
+  engine_completion_free(d);
+
+  r = get(7, "/big-headers/500");
+  r->max_header_bytes = 1024;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+static void test_ssrf(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  config_defaults(&c);
+  c.allow_private_network = 0;
+  harness_start(&h, &c);
+
+  d = fetch(&h, mkreq(1, "127.0.0.1", port, "/status/200"));
+  CHECK_ERR(d, ENGINE_E_FORBIDDEN_ADDRESS);
+  CHECK(d && strcmp(d->address, "127.0.0.1") == 0);
+  CHECK(d && d->address_class == ENGINE_ADDR_LOOPBACK);
+  engine_completion_free(d);
+
+  r = mkreq(2, "h1.web.test", port, "/status/200");
+  free(r->connect_to);
+  r->connect_to = strdup("::[::1]:443");
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_FORBIDDEN_ADDRESS);
+  CHECK(d && strcmp(d->address, "::1") == 0);
+  engine_completion_free(d);
+
+  r = mkreq(3, "h1.web.test", port, "/status/200");
+  free(r->connect_to);
+  r->connect_to = strdup("::169.254.169.254:443");
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_FORBIDDEN_ADDRESS);
+  CHECK(d && d->address_class == ENGINE_ADDR_LINK_LOCAL);
+  engine_completion_free(d);
+  CHECK(stat_open(&h) == 0);
+  harness_stop(&h, 1);
+}
+
+/* clear/reset never fail in-flight requests and complete when the old
+   generation is gone. */
+static void test_generations(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_stats_t s;
+  int round;
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  d = fetch(&h, get(1, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(stat_open(&h) == 1);
+  CHECK(engine_clear(h.engine, 100) == ENGINE_OK);
+  d = wait_op(&h, 100);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(stat_open(&h) == 0);
+
+  /* In flight across a clear: the request finishes, then the op. */
+  CHECK(engine_submit(h.engine, get(2, "/delay/300")) == ENGINE_OK);
+  sleep_ms(50);
+  CHECK(engine_clear(h.engine, 101) == ENGINE_OK);
+  d = fetch(&h, get(3, "/status/200"));   /* runs on the new pool */
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && !d->reused);
+  engine_completion_free(d);
+  CHECK(!arrived(&h, 101, ENGINE_DONE_OP));
+  d = wait_req(&h, 2);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  d = wait_op(&h, 101);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  engine_stats(h.engine, &s);
+  CHECK(s.generations == 1);
+  CHECK(s.open_connections == 1);
+
+  /* Reset: same, with a new share. */
+  CHECK(engine_submit(h.engine, get(4, "/delay/300")) == ENGINE_OK);
+  sleep_ms(50);
+  CHECK(engine_reset(h.engine, 102) == ENGINE_OK);
+  d = wait_req(&h, 4);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  d = wait_op(&h, 102);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  engine_stats(h.engine, &s);
+  CHECK(s.generations == 1);
+  CHECK(s.open_connections == 0);
+
+  /* Recycle-style: resets while requests keep flowing. */
+  for(round = 0; round < 4; round++) {
+    uint64_t base = 1000 + (uint64_t)round * 10;
+    int i;
+    for(i = 0; i < 4; i++)
+      CHECK(engine_submit(h.engine, get(base + (uint64_t)i, "/delay/20"))
+            == ENGINE_OK);
+    CHECK(engine_reset(h.engine, 200 + (uint64_t)round) == ENGINE_OK);
+    for(i = 0; i < 4; i++) {
+      d = wait_req(&h, base + (uint64_t)i);
+      CHECK_ERR(d, ENGINE_OK);
+      engine_completion_free(d);
+    }
+  }
+  for(round = 0; round < 4; round++) {
+    d = wait_op(&h, 200 + (uint64_t)round);
+    CHECK_ERR(d, ENGINE_OK);
+    engine_completion_free(d);
+  }
+  engine_stats(h.engine, &s);
+  CHECK(s.generations == 1 && s.open_connections == 0);
+  harness_stop(&h, 1);
+}
+
+static void test_lifecycle(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  int i;
+  config_defaults(&c);
+
+  /* close waits for in-flight requests. */
+  harness_start(&h, &c);
+  CHECK(engine_submit(h.engine, get(1, "/delay/200")) == ENGINE_OK);
+  CHECK(engine_close(h.engine, 50) == ENGINE_OK);
+  r = get(2, "/status/200");
+  CHECK(engine_submit(h.engine, r) == ENGINE_E_CLOSED);
+  engine_request_free(r);
+  CHECK(engine_clear(h.engine, 51) == ENGINE_E_CLOSED);
+  d = wait_req(&h, 1);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  d = wait_op(&h, 50);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  engine_join(h.engine);
+  CHECK(stat_open(&h) == 0);
+  CHECK(engine_destroy(h.engine, 52) == ENGINE_E_CLOSED);
+  harness_stop(&h, 0);
+
+  /* destroy fails in-flight requests. */
+  harness_start(&h, &c);
+  for(i = 1; i <= 3; i++)
+    CHECK(engine_submit(h.engine, get((uint64_t)i, "/never")) == ENGINE_OK);
+  sleep_ms(100);
+  CHECK(engine_destroy(h.engine, 60) == ENGINE_OK);
+  for(i = 1; i <= 3; i++) {
+    d = wait_req(&h, (uint64_t)i);
+    CHECK_ERR(d, ENGINE_E_DESTROYED);
+    engine_completion_free(d);
+  }
+  d = wait_op(&h, 60);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  engine_join(h.engine);
+  CHECK(stat_open(&h) == 0);
+  harness_stop(&h, 0);
+
+  /* abort one request; the engine keeps serving. */
+  harness_start(&h, &c);
+  CHECK(engine_submit(h.engine, get(1, "/never")) == ENGINE_OK);
+  sleep_ms(50);
+  CHECK(engine_abort(h.engine, 1) == ENGINE_OK);
+  CHECK(engine_abort(h.engine, 12345) == ENGINE_OK);   /* unknown: no-op */
+  d = wait_req(&h, 1);
+  CHECK_ERR(d, ENGINE_E_ABORTED);
+  engine_completion_free(d);
+  d = fetch(&h, get(2, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+
+  /* queue limit: max_connections + max_queued outstanding. */
+  c.max_connections = 1;
+  c.max_queued = 1;
+  harness_start(&h, &c);
+  CHECK(engine_submit(h.engine, get(1, "/never")) == ENGINE_OK);
+  CHECK(engine_submit(h.engine, get(2, "/never")) == ENGINE_OK);
+  r = get(3, "/never");
+  CHECK(engine_submit(h.engine, r) == ENGINE_E_QUEUE_FULL);
+  engine_request_free(r);
+  {
+    engine_stats_t s;
+    sleep_ms(100);
+    engine_stats(h.engine, &s);
+    CHECK(s.in_flight == 2 && s.queued == 1);
+  }
+  /* free without close: destroys, joins, frees everything. */
+  harness_stop(&h, 0);
+}
+
+/* A quiet engine closes idle sockets after idle_timeout_ms. */
+static void test_idle_clear(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  int64_t until;
+  config_defaults(&c);
+  c.idle_timeout_ms = 1000;
+  harness_start(&h, &c);
+  d = fetch(&h, get(1, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(stat_open(&h) == 1);
+  until = mono_ms() + 5000;
+  while(stat_open(&h) > 0 && mono_ms() < until)
+    sleep_ms(50);
+  CHECK(stat_open(&h) == 0);
+  d = fetch(&h, get(2, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+int main(void)
+{
+  static const struct {
+    const char *name;
+    void (*fn)(void);
+  } tests[] = {
+    {"address classifier table", test_classifier},
+    {"CURLcode mapping", test_map_error},
+    {"GET/HEAD/POST, headers, gzip, reuse, stats", test_basic},
+    {"concurrency under max_connections", test_concurrency},
+    {"timeouts: connect, total, pending queue", test_timeouts},
+    {"errors: refused, reset, bad URL, scheme, TLS", test_errors},
+    {"size caps: body with/without length, bomb, headers",
+     test_size_caps},
+    {"SSRF refusals", test_ssrf},
+    {"generations: clear, reset, recycle", test_generations},
+    {"lifecycle: close, destroy, abort, queue full, free",
+     test_lifecycle},
+    {"idle connections closed when quiet", test_idle_clear},
+  };
+  const char *p = getenv("TEST_PORT");
+  const char *b = getenv("TEST_BLACKHOLE");
+  const char *cl = getenv("TEST_CLOSED");
+  const char *only = getenv("TEST_ONLY");
+  size_t i;
+  int passed = 0;
+  ca_file = getenv("TEST_CA");
+  if(!p || !b || !cl || !ca_file) {
+    fprintf(stderr, "set TEST_PORT, TEST_CA, TEST_BLACKHOLE, "
+                    "TEST_CLOSED (run.mjs does)\n");
+    return 2;
+  }
+  port = atoi(p);
+  blackhole_port = atoi(b);
+  closed_port = atoi(cl);
+  if(engine_global_init() != 0)
+    return 2;
+  for(i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+    int64_t start = mono_ms();
+    if(only && !strstr(tests[i].name, only))
+      continue;
+    test_failed = 0;
+    tests[i].fn();
+    printf("%s %s (%lld ms)\n", test_failed ? "FAIL" : "ok  ",
+           tests[i].name, (long long)(mono_ms() - start));
+    fflush(stdout);
+    if(test_failed)
+      failures++;
+    else
+      passed++;
+  }
+  curl_global_cleanup();
+  printf("%d passed, %d failed\n", passed, failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The native addon (`binding.gyp` target `atresolve`: `native/src/engine.c`
+ * + `native/src/binding.c`) and its loader. `CurlTransport` is the only
+ * user of the addon's functions; other code only asks `loadNativeAddon()`
+ * whether the native engine is available (and why not).
+ */
+
+/** An opaque native engine handle (an N-API external). */
+export interface NativeHandle {
+  readonly __atresolveNativeHandle: never;
+}
+
+/** Engine-wide settings passed to `create()`. */
+export interface NativeEngineOptions {
+  maxConnections: number;
+  maxConnectionsPerHost: number;
+  maxIdleConnections: number;
+  idleTimeoutMs: number;
+  maxConnectionLifetimeMs: number;
+  dnsCacheTtlMs: number;
+  maxQueuedRequests: number;
+  allowHttp: boolean;
+  allowPrivateNetwork: boolean;
+  caFile: string | undefined;
+}
+
+/** The engine's error names (`engine_error_name()` in `engine.c`). */
+export type NativeErrorName =
+  | 'OK'
+  | 'DNS'
+  | 'CONNECT'
+  | 'CONNECT_TIMEOUT'
+  | 'TIMEOUT'
+  | 'TLS'
+  | 'FORBIDDEN_ADDRESS'
+  | 'BODY_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'NETWORK'
+  | 'PROTOCOL'
+  | 'ABORTED'
+  | 'DESTROYED'
+  | 'QUEUE_FULL'
+  | 'CLOSED'
+  | 'INVALID_URL'
+  | 'INVALID_REQUEST'
+  | 'INTERNAL';
+
+/** The SSRF classifier's class names (`engine_address_class_name()`). */
+export type NativeAddressClass =
+  | 'public'
+  | 'unspecified'
+  | 'loopback'
+  | 'private'
+  | 'link-local'
+  | 'cgnat'
+  | 'multicast'
+  | 'documentation'
+  | 'benchmarking'
+  | 'reserved';
+
+/**
+ * One completion as the addon delivers it. For a finished operation
+ * (`kind: 'op'`) only `error` (and `message`) are set; for a transfer that
+ * succeeded, the response fields are set; for a failed one, `message`,
+ * `curlCode` and, for `FORBIDDEN_ADDRESS`, `address` and `addressClass`.
+ */
+export interface NativeCompletion {
+  kind: 'transfer' | 'op';
+  error: NativeErrorName;
+  message?: string;
+  curlCode?: number;
+  address?: string;
+  addressClass?: NativeAddressClass;
+  status?: number;
+  /** Raw header lines of the final response, `name: value\r\n` each. */
+  headers?: string;
+  body?: Buffer;
+  connectUs?: number;
+  tlsUs?: number;
+  firstByteUs?: number;
+  totalUs?: number;
+  reused?: boolean;
+}
+
+/** Engine counters, read under the engine's mutex. */
+export interface NativeStats {
+  inFlight: number;
+  queued: number;
+  openConnections: number;
+  newConnections: number;
+  reusedConnections: number;
+  bytesIn: number;
+  /** Generations alive (1 when no clear/reset is draining). */
+  generations: number;
+  /** Idle easy handles kept for reuse. */
+  pooledHandles: number;
+  /** Requests and operations not yet delivered to JavaScript. */
+  outstanding: number;
+}
+
+/** Errors `request()` and the operations can return synchronously. */
+export type NativeSubmitError = 'QUEUE_FULL' | 'CLOSED' | 'INVALID_REQUEST' | 'INTERNAL';
+
+/** The functions exported by `native/src/binding.c`. */
+export interface NativeAddon {
+  /** libcurl's version, e.g. `7.88.1`. */
+  readonly curlVersion: string;
+  /** Start an engine (its worker thread). `onComplete` must not throw. */
+  create(options: NativeEngineOptions, onComplete: (id: number, result: NativeCompletion) => void): NativeHandle;
+  /** Queue one request; `method` is 0 GET, 1 HEAD, 2 POST; `headers` are `Name: value` lines. */
+  request(
+    handle: NativeHandle,
+    id: number,
+    url: string,
+    method: 0 | 1 | 2,
+    headers: string[],
+    body: Buffer | null,
+    connectTo: string | null,
+    timeoutMs: number,
+    connectTimeoutMs: number,
+    maxResponseBytes: number,
+    maxHeaderBytes: number,
+  ): NativeSubmitError | undefined;
+  abort(handle: NativeHandle, id: number): undefined;
+  clear(handle: NativeHandle, id: number): NativeSubmitError | undefined;
+  reset(handle: NativeHandle, id: number): NativeSubmitError | undefined;
+  close(handle: NativeHandle, id: number): NativeSubmitError | undefined;
+  destroy(handle: NativeHandle, id: number): NativeSubmitError | undefined;
+  stats(handle: NativeHandle): NativeStats;
+  /** The SSRF class of an IP literal (no brackets), or `null` when it is not one. */
+  classifyAddress(ip: string): NativeAddressClass | null;
+}
+
+/** The outcome of loading the addon: the addon and the file it came from, or why it is unavailable. */
+export type NativeAddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+const require = createRequire(import.meta.url);
+/** The package root: two levels above this file, in `src/transport/` and in `dist/transport/` alike. */
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let memo: NativeAddonLoad | undefined;
+
+/**
+ * Load the native addon once per process (the result, success or failure,
+ * is memoized) with `node-gyp-build`: `build/Release` first, then
+ * `prebuilds/<platform>-<arch>/` (only the prebuild when `PREBUILDS_ONLY=1`).
+ * The directory searched is the package root, or `ATRESOLVE_NATIVE_DIR`
+ * when set. Never throws: on failure `reason` says why in words, e.g.
+ * `no prebuild for linux-arm64-musl in /app/prebuilds/` or the dynamic
+ * loader's `libcurl.so.4: cannot open shared object file`.
+ */
+export function loadNativeAddon(): NativeAddonLoad {
+  memo ??= load();
+  return memo;
+}
+
+function load(): NativeAddonLoad {
+  const dir = process.env['ATRESOLVE_NATIVE_DIR'] || packageRoot;
+  let path: string;
+  try {
+    const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+    path = nodeGypBuild.path(dir);
+  } catch (error) {
+    return { ok: false, reason: describeMissing(dir, error) };
+  }
+  let addon: NativeAddon;
+  try {
+    addon = require(path) as NativeAddon;
+  } catch (error) {
+    return { ok: false, reason: `cannot load ${path}: ${firstLine(error)}` };
+  }
+  const missing = ['create', 'request', 'abort', 'clear', 'reset', 'close', 'destroy', 'stats', 'classifyAddress']
+    .filter((name) => typeof (addon as unknown as Record<string, unknown>)[name] !== 'function');
+  if (missing.length > 0) {
+    return { ok: false, reason: `${path} is not the atresolve addon (missing ${missing.join(', ')})` };
+  }
+  return { ok: true, addon, path };
+}
+
+function describeMissing(dir: string, error: unknown): string {
+  const message = firstLine(error);
+  if (!message.startsWith('No native build was found')) return `cannot find the native addon in ${dir}: ${message}`;
+  const libc = process.env['LIBC'] ?? (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  const tuple = `${process.platform}-${process.arch}-${libc}`;
+  const where = join(dir, 'prebuilds') + '/';
+  const built = process.env['PREBUILDS_ONLY'] ? ' (PREBUILDS_ONLY is set, build/ was not tried)' : ' and no build/Release';
+  return `no prebuild for ${tuple} (node-abi ${process.versions.modules}, napi) in ${where}${built}`;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]?.trim() ?? text;
+}
