@@ -95,7 +95,8 @@ export function toTransportError(error: unknown, context: FailureContext): Trans
   }
   if (code === 'UND_ERR_DESTROYED') return new TransportDestroyedError('transport was destroyed', options);
   if (code === 'UND_ERR_CLOSED') return new TransportClosedError('transport is closed', options);
-  if (code?.startsWith('HPE_') || code === 'UND_ERR_NOT_SUPPORTED') {
+  // undici's HTTPParserError carries `HPE_*` codes, but not for every llhttp failure.
+  if (code?.startsWith('HPE_') || code === 'UND_ERR_NOT_SUPPORTED' || (error instanceof Error && error.name === 'HTTPParserError')) {
     return new ProtocolError(`invalid HTTP response from ${where}: ${detail}`, options);
   }
   if (context.stage === 'decode' || code?.startsWith('Z_') || code?.startsWith('ERR_BROTLI') || code?.startsWith('ERR__ZLIB')) {

@@ -295,14 +295,20 @@ export class UndiciTransport extends BaseTransport {
   /** Answer the caller (idempotent). */
   #settle(job: Job, outcome: DispatchResponse | TransportError): void {
     if (job.settled) return;
-    if (job.state === 'waiting') {
+    const state = job.state;
+    // Mark the job answered before any side effect below can re-enter
+    // (abandoning a connect makes undici call the handler synchronously).
+    job.state = 'done';
+    job.finish(outcome);
+    this.#jobs.delete(job);
+    if (state === 'waiting') {
       job.route.waiting.remove(job);
       this.#waiting -= 1;
       if (job.route.waiting.size === 0) this.#ready.delete(job.route);
       this.#forgetRouteIfIdle(job.route);
-    } else if (job.state === 'new') {
+    } else if (state === 'new') {
       this.#forgetRouteIfIdle(job.route);
-    } else if (job.state === 'dispatched') {
+    } else if (state === 'dispatched') {
       this.#pendingStart -= 1;
       const entry = job.entry;
       if (entry) {
@@ -312,9 +318,6 @@ export class UndiciTransport extends BaseTransport {
         if (entry.livePending === 0 && outcome instanceof Error) this.#abandonConnects(entry, outcome);
       }
     }
-    job.state = 'done';
-    job.finish(outcome);
-    this.#jobs.delete(job);
     if (this.#jobs.size === 0 && this.#drainWaiters.length > 0) {
       // A redirect's next hop is dispatched in a microtask after this one
       // settles; look again after those have run.

@@ -8,6 +8,7 @@ import {
   ForbiddenAddressError,
   InvalidUrlError,
   NetworkError,
+  ProtocolError,
   QueueFullError,
   RedirectError,
   ResponseTooLargeError,
@@ -128,6 +129,12 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
     });
     origin = server.origin;
     port6 = server.port6 ?? 0;
+    server.route('/garbage', (req) => {
+      req.socket.end('HTTP/1.1 ok-ish\r\nthis is not HTTP\r\n\r\n');
+    });
+    server.route('/bad-gzip', (_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.from('definitely not gzip data'));
+    });
     server.route('/echo', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -140,6 +147,8 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
   });
 
   afterEach(async () => {
+    // Every case awaits its requests, so every gauge is back at rest.
+    for (const t of open) expect(t.stats()).toMatchObject({ inFlight: 0, queued: 0 });
     await Promise.all(open.splice(0).map((t) => t.destroy()));
   });
 
@@ -214,6 +223,16 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       const t = make();
       await rejection(t.request(`${origin}/reset`), NetworkError);
       expect(t.stats().errorsByCode).toEqual({ NETWORK: 1 });
+    });
+
+    it('fails with ProtocolError for a response that is not HTTP', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/garbage`), ProtocolError);
+    });
+
+    it('fails with ProtocolError for a body it cannot decode', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/bad-gzip`), ProtocolError);
     });
 
     it('fails with TlsError for a certificate it does not trust', async () => {
@@ -319,6 +338,18 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(t.stats()).toMatchObject({ inFlight: 0, failed: 2, errorsByCode: { TIMEOUT: 2 } });
     });
 
+    it('drops a request that times out while queued for a connection', async () => {
+      const t = make({ maxConnections: 1 });
+      const hold = holdingRoute(server, '/timeout-queue-hold');
+      const first = t.request(`${origin}/timeout-queue-hold`);
+      await hold.arrived();
+      const error = await rejection(t.request(`${origin}/status/200`, { timeoutMs: 200 }), TimeoutError);
+      expect(error.phase).toBe('total');
+      expect(t.stats()).toMatchObject({ inFlight: 1, queued: 0 });
+      hold.releaseAll();
+      expect((await first).status).toBe(200);
+    });
+
     it('rejects at once with AbortError for an already aborted signal', async () => {
       const t = make();
       const reason = new Error('caller gave up');
@@ -390,7 +421,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(t.stats().errorsByCode).toEqual({ FORBIDDEN_ADDRESS: loopbackTargets().length });
     });
 
-    it('refuses a connectTo target on loopback and a redirect to loopback', async () => {
+    it('refuses a connectTo target on loopback', async () => {
       const t = create({
         caFile: server.ca.certFile,
         connectTo: { 'h1.web.test:443': `127.0.0.1:${server.port}` },
