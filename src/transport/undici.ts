@@ -157,6 +157,7 @@ export class UndiciTransport extends BaseTransport {
       job.state = 'waiting';
       this.#waiting += 1;
       if (route.active < o.maxConnectionsPerHost) this.#ready.set(route, true);
+      if (this.#dispatched < o.maxConnections) this.#schedulePump();
     }
     return job.promise;
   }
