@@ -84,7 +84,7 @@ const IPV6_TABLE: readonly V6Row[] = [
   v6('5f00::', 16, 'reserved'), // SRv6 SIDs (outside 2000::/3 too; listed to match the registry)
   v6('fc00::', 7, 'private'), // unique local
   v6('fe80::', 10, 'link-local'),
-  v6('fec0::', 10, 'reserved'), // deprecated site-local
+  v6('fec0::', 10, 'private'), // deprecated site-local: the old private range
   v6('ff00::', 8, 'multicast'),
 ];
 

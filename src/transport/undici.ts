@@ -68,8 +68,9 @@ const KEEP_ALIVE_THRESHOLD_MS = 1_000;
  *   closes the least recently idle socket elsewhere.
  * - Admission before undici: at most `maxConnections` requests (and
  *   `maxConnectionsPerHost` per origin) are handed to undici at a time; the
- *   rest wait in a bounded queue (`maxQueuedRequests`, then
- *   `QueueFullError`), where a timeout or abort removes them at once.
+ *   rest wait in our queue, where a timeout or abort removes them at once.
+ *   With `maxConnections + maxQueuedRequests` requests outstanding, the next
+ *   one rejects with `QueueFullError` (the curl engine's rule).
  * - The connector resolves names itself, applies `connectTo`, refuses
  *   non-public addresses (`ForbiddenAddressError`) unless
  *   `allowPrivateNetwork`, connects with SNI set to the URL host, and
@@ -136,8 +137,19 @@ export class UndiciTransport extends BaseTransport {
       this.#forgetRouteIfIdle(route);
       return job.promise;
     }
-    this.#jobs.add(job);
     const o = this.#options;
+    // The same rule as the curl engine: at most maxConnections running plus
+    // maxQueuedRequests waiting, counted over every unanswered hop.
+    if (this.#jobs.size >= o.maxConnections + o.maxQueuedRequests) {
+      this.#settle(
+        job,
+        new QueueFullError(
+          `too many requests outstanding: maxConnections (${o.maxConnections}) + maxQueuedRequests (${o.maxQueuedRequests})`,
+        ),
+      );
+      return job.promise;
+    }
+    this.#jobs.add(job);
     if (
       this.#dispatched < o.maxConnections &&
       route.active < o.maxConnectionsPerHost &&
@@ -145,13 +157,6 @@ export class UndiciTransport extends BaseTransport {
       this.#ready.size === 0
     ) {
       this.#start(job);
-    } else if (this.#waiting >= o.maxQueuedRequests) {
-      this.#settle(
-        job,
-        new QueueFullError(
-          `${this.#waiting} requests already wait for a connection (maxQueuedRequests is ${o.maxQueuedRequests})`,
-        ),
-      );
     } else {
       route.waiting.push(job);
       job.state = 'waiting';
@@ -175,10 +180,13 @@ export class UndiciTransport extends BaseTransport {
   }
 
   protected async closePool(): Promise<void> {
-    await this.#whenJobsDrained();
-    const entries = [...this.#entries];
-    for (const entry of entries) this.#retire(entry);
-    await Promise.all(entries.map((entry) => entry.gone));
+    // Loop in case a redirect's next hop arrived while pools were closing.
+    do {
+      await this.#whenJobsDrained();
+      const entries = [...this.#entries];
+      for (const entry of entries) this.#retire(entry);
+      await Promise.all(entries.map((entry) => entry.gone));
+    } while (this.#jobs.size > 0 || this.#entries.size > 0);
     await this.#gate.whenEmpty();
     this.#free();
   }
@@ -319,13 +327,7 @@ export class UndiciTransport extends BaseTransport {
         if (entry.livePending === 0 && outcome instanceof Error) this.#abandonConnects(entry, outcome);
       }
     }
-    if (this.#jobs.size === 0 && this.#drainWaiters.length > 0) {
-      // A redirect's next hop is dispatched in a microtask after this one
-      // settles; look again after those have run.
-      setImmediate(() => {
-        if (this.#jobs.size === 0) this.#resolveDrainWaiters();
-      });
-    }
+    if (this.#jobs.size === 0) this.#resolveDrainWaiters();
   }
 
   /** Fail a job from our side: timeout, abort, body cap, destroy. */
@@ -420,9 +422,18 @@ export class UndiciTransport extends BaseTransport {
     await Promise.all(entries.map((entry) => entry.gone));
   }
 
-  #whenJobsDrained(): Promise<void> {
-    if (this.#jobs.size === 0 || this.#destroyed) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  /**
+   * Resolves once no hop waits for an answer, checked again a loop turn
+   * later: a redirect's next hop is dispatched in a microtask after the
+   * previous one settles, while `close()` is already waiting.
+   */
+  async #whenJobsDrained(): Promise<void> {
+    for (;;) {
+      if (this.#destroyed) return;
+      if (this.#jobs.size > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#jobs.size === 0) return;
+    }
   }
 
   #resolveDrainWaiters(): void {

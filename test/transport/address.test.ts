@@ -137,8 +137,8 @@ const cases: [string, AddressClass][] = [
   ['fe80::1', 'link-local'],
   ['febf:ffff::1', 'link-local'],
   ['fe80::1%eth0', 'link-local'],
-  ['fec0::1', 'reserved'],
-  ['feff::1', 'reserved'],
+  ['fec0::1', 'private'],
+  ['feff::1', 'private'],
   // ff00::/8 multicast
   ['ff02::1', 'multicast'],
   ['ff0e::101', 'multicast'],

@@ -58,6 +58,9 @@ function holdingRoute(server: TestServer, path: string) {
     releaseAll(): void {
       for (const res of held.splice(0)) res.end('released');
     },
+    releaseAllWith(status: number, headers: Record<string, string>): void {
+      for (const res of held.splice(0)) res.writeHead(status, headers).end();
+    },
   };
 }
 
@@ -627,6 +630,20 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       await t.close(); // idempotent
       await rejection(t.request(`${origin}/status/200`), TransportClosedError);
       expect(t.stats()).toMatchObject({ inFlight: 0, openConnections: 0 });
+    });
+
+    it('close waits for a request that is following a redirect', async () => {
+      const t = make({ maxRedirects: 1 });
+      const hold = holdingRoute(server, '/redirect-hold');
+      const inFlight = t.request(`${origin}/redirect-hold`);
+      await hold.arrived();
+      const closing = t.close();
+      // The first hop answers with a redirect only now, after close().
+      hold.releaseAllWith(302, { location: '/status/200' });
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(res.redirects).toBe(1);
+      await closing;
     });
 
     it('close waits for requests still queued for a connection', async () => {
