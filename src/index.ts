@@ -15,6 +15,8 @@ export type {
   TransportTiming,
 } from './transport/types.js';
 export type { TransportOptions } from './transport/options.js';
+export { UndiciTransport, type UndiciTransportOptions } from './transport/undici.js';
+export { classifyAddress, type AddressClass } from './transport/address.js';
 export {
   TransportError,
   InvalidUrlError,

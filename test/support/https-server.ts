@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server } from 'node:net';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { constants as zlibConstants, brotliCompressSync, gzipSync } from 'node:zlib';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
 
@@ -17,6 +16,8 @@ export interface TestServer {
   /** `https://127.0.0.1:<port>` (or `http://`). */
   readonly origin: string;
   readonly port: number;
+  /** With `ipv6`: the port the same server also listens on at [::1]. */
+  readonly port6: number | undefined;
   /** The CA that signed the server certificate; pass `ca.certFile` as `caFile`. */
   readonly ca: TestCa;
   /** Sockets accepted so far. */
@@ -41,6 +42,10 @@ export interface TestServerOptions {
   ca?: TestCa;
   /** Server keep-alive timeout. Default 5000 ms. */
   keepAliveTimeoutMs?: number;
+  /** IP addresses on the certificate. Default `['127.0.0.1', '::1']`. */
+  ips?: string[];
+  /** Also accept connections on [::1] (port `port6`). Default false. */
+  ipv6?: boolean;
 }
 
 /** Decompresses to 64 MiB of zeros; ~64 KiB on the wire. */
@@ -72,7 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   if (options.plain) {
     server = createHttpServer(handler);
   } else {
-    const leaf = await ca.issue({ dnsNames });
+    const leaf = await ca.issue({ dnsNames, ...(options.ips ? { ips: options.ips } : {}) });
     const https = createHttpsServer({ key: leaf.keyPem, cert: leaf.certPem }, handler);
     https.on('secureConnection', () => {
       handshakes += 1;
@@ -90,10 +95,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   const port = address.port;
+  let server6: Server | undefined;
+  let port6: number | undefined;
+  if (options.ipv6) {
+    // A second listener on [::1] that hands its sockets to the same server.
+    const v6 = createNetServer((socket) => server.emit('connection', socket));
+    v6.listen(0, '::1');
+    await once(v6, 'listening');
+    const address6 = v6.address();
+    if (address6 === null || typeof address6 === 'string') throw new Error('IPv6 listener has no TCP address');
+    server6 = v6;
+    port6 = address6.port;
+  }
 
   return {
     origin: `${options.plain ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
+    port6,
     ca,
     get accepted() {
       return accepted;
@@ -110,8 +128,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async close() {
       for (const socket of sockets) socket.destroy();
+      const closing6 = server6 ? new Promise<void>((resolve) => server6?.close(() => resolve())) : undefined;
       server.close();
       await once(server, 'close');
+      await closing6;
       if (ownCa) await ca.dispose();
     },
   };

@@ -1,0 +1,704 @@
+import { once } from 'node:events';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AbortError,
+  ConnectError,
+  ForbiddenAddressError,
+  InvalidUrlError,
+  NetworkError,
+  ProtocolError,
+  QueueFullError,
+  RedirectError,
+  ResponseTooLargeError,
+  TimeoutError,
+  TlsError,
+  TransportClosedError,
+  TransportDestroyedError,
+} from '../../src/transport/errors.js';
+import type { TransportOptions } from '../../src/transport/options.js';
+import type { Transport } from '../../src/transport/types.js';
+import { startTestServer, type TestServer } from '../support/https-server.js';
+import { socketsConnectedTo } from '../support/proc-sockets.js';
+import { implementations } from './implementations.js';
+
+/**
+ * The transport contract, run against every implementation through the
+ * `Transport` interface only, on a real local HTTPS server (test CA trusted
+ * through `caFile`). Nothing here depends on how an implementation works.
+ */
+
+type ErrorClass<E> = abstract new (...args: never[]) => E;
+
+/** Await a rejection and check its class; returns the error for further checks. */
+async function rejection<E extends Error>(promise: Promise<unknown>, expected: ErrorClass<E>): Promise<E> {
+  const outcome = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected ${expected.name}, but the request succeeded`);
+  expect(outcome.error).toBeInstanceOf(expected);
+  return outcome.error as E;
+}
+
+/** A route that holds each request until the test lets it go, and tells when one arrived. */
+function holdingRoute(server: TestServer, path: string) {
+  const held: ServerResponse[] = [];
+  let notify: (() => void) | undefined;
+  server.route(path, (_req, res) => {
+    held.push(res);
+    notify?.();
+  });
+  return {
+    /** Resolves once `count` requests are being held. */
+    async arrived(count = 1): Promise<void> {
+      while (held.length < count) await new Promise<void>((resolve) => (notify = resolve));
+    },
+    releaseAll(): void {
+      for (const res of held.splice(0)) res.end('released');
+    },
+    releaseAllWith(status: number, headers: Record<string, string>): void {
+      for (const res of held.splice(0)) res.writeHead(status, headers).end();
+    },
+  };
+}
+
+/**
+ * Keep releasing held requests until every one of `requests` has settled,
+ * calling `check` after each round.
+ */
+async function releaseUntilSettled(
+  hold: ReturnType<typeof holdingRoute>,
+  requests: Promise<unknown>[],
+  check: () => void = () => {},
+): Promise<void> {
+  let settled = false;
+  const all = Promise.allSettled(requests).then(() => {
+    settled = true;
+  });
+  while (!settled) {
+    hold.releaseAll();
+    check();
+    await Promise.race([all, hold.arrived(1)]);
+  }
+}
+
+/** A TCP listener on 127.0.0.1 that accepts and never says a word (TLS never completes). */
+async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return {
+    port: address.port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/** A port on 127.0.0.1 nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  server.close();
+  await once(server, 'close');
+  return address.port;
+}
+
+describe.each(implementations)('$name transport conformance', ({ create }) => {
+  let server: TestServer;
+  let origin: string;
+  let port6: number;
+  const open: Transport[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      ipv6: true,
+      // The certificate also names the loopback spellings the SSRF cases use.
+      ips: ['127.0.0.1', '::1', '0.0.0.0', '::', '::ffff:127.0.0.1'],
+    });
+    origin = server.origin;
+    port6 = server.port6 ?? 0;
+    server.route('/garbage', (req) => {
+      req.socket.end('HTTP/1.1 ok-ish\r\nthis is not HTTP\r\n\r\n');
+    });
+    server.route('/bad-gzip', (_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.from('definitely not gzip data'));
+    });
+    server.route('/echo', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => res.end(Buffer.concat(chunks)));
+    });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  afterEach(async () => {
+    // Every case awaits its requests, so every gauge is back at rest.
+    for (const t of open) expect(t.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+    await Promise.all(open.splice(0).map((t) => t.destroy()));
+  });
+
+  /** A transport trusting the test CA, allowed to reach loopback unless the case says otherwise. */
+  function make(options: TransportOptions = {}): Transport {
+    const transport = create({ caFile: server.ca.certFile, allowPrivateNetwork: true, ...options });
+    open.push(transport);
+    return transport;
+  }
+
+  describe('exchange', () => {
+    it('returns status, headers, body, URL and timing', async () => {
+      const t = make();
+      const res = await t.request(`${origin}/status/201`);
+      expect(res.status).toBe(201);
+      expect(res.body.toString()).toBe('status 201');
+      expect(res.headers['content-type']).toBe('text/plain');
+      expect(res.url).toBe(`${origin}/status/201`);
+      expect(res.redirects).toBe(0);
+      expect(res.reusedConnection).toBe(false);
+      for (const value of Object.values(res.timing)) expect(value).toBeGreaterThanOrEqual(0);
+      expect(res.timing.totalMs).toBeGreaterThanOrEqual(res.timing.firstByteMs);
+      const stats = t.stats();
+      expect(stats.kind).toBe(t.kind);
+      expect(stats).toMatchObject({ requests: 1, ok: 1, failed: 0, inFlight: 0, queued: 0 });
+      expect(stats.bytesIn).toBe('status 201'.length);
+    });
+
+    it('returns 4xx and 5xx as responses, not errors', async () => {
+      const t = make();
+      expect((await t.request(`${origin}/status/404`)).status).toBe(404);
+      expect((await t.request(`${origin}/status/503`)).status).toBe(503);
+    });
+
+    it('sends request headers and the configured user agent', async () => {
+      const t = make({ userAgent: 'conformance/1.0' });
+      const res = await t.request(`${origin}/headers`, { headers: { 'X-Test': 'yes', Accept: 'application/json' } });
+      const seen = JSON.parse(res.body.toString()) as Record<string, string>;
+      expect(seen['x-test']).toBe('yes');
+      expect(seen['accept']).toBe('application/json');
+      expect(seen['user-agent']).toBe('conformance/1.0');
+      expect(seen['host']).toBe(`127.0.0.1:${server.port}`);
+    });
+
+    it('uses the default user agent', async () => {
+      const t = make();
+      const seen = JSON.parse((await t.request(`${origin}/headers`)).body.toString()) as Record<string, string>;
+      expect(seen['user-agent']).toBe('atresolve');
+    });
+
+    it('sends a POST body and returns nothing for HEAD', async () => {
+      const t = make();
+      const posted = await t.request(`${origin}/echo`, { method: 'POST', body: '{"a":1}' });
+      expect(posted.body.toString()).toBe('{"a":1}');
+      const head = await t.request(`${origin}/bytes/500`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers['content-length']).toBe('500');
+      expect(head.body.length).toBe(0);
+    });
+
+    it('decodes gzip and br, counting decoded bytes', async () => {
+      const t = make();
+      const gz = await t.request(`${origin}/gzip/50000`);
+      expect(gz.body.equals(Buffer.alloc(50_000, 'a'))).toBe(true);
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      const br = await t.request(`${origin}/br/50000`);
+      expect(br.body.equals(Buffer.alloc(50_000, 'a'))).toBe(true);
+      expect(t.stats().bytesIn).toBe(100_000);
+    });
+
+    it('fails with NetworkError when the server drops the connection mid-body', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/reset`), NetworkError);
+      expect(t.stats().errorsByCode).toEqual({ NETWORK: 1 });
+    });
+
+    it('fails with ProtocolError for a response that is not HTTP', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/garbage`), ProtocolError);
+    });
+
+    it('fails with ProtocolError for a body it cannot decode', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/bad-gzip`), ProtocolError);
+    });
+
+    it('fails with TlsError for a certificate it does not trust', async () => {
+      const t = create({ allowPrivateNetwork: true });
+      open.push(t);
+      await rejection(t.request(`${origin}/status/200`), TlsError);
+    });
+
+    it('fails with TlsError when the certificate does not name the host', async () => {
+      const t = make({ connectTo: { 'wrong.invalid:443': `127.0.0.1:${server.port}` } });
+      await rejection(t.request('https://wrong.invalid/status/200'), TlsError);
+    });
+
+    it('fails with ConnectError when nothing listens', async () => {
+      const t = make();
+      const port = await closedPort();
+      await rejection(t.request(`https://127.0.0.1:${port}/`), ConnectError);
+    });
+
+    it('refuses http: URLs unless allowHttp', async () => {
+      const t = make();
+      await rejection(t.request(`http://127.0.0.1:${server.port}/`), InvalidUrlError);
+    });
+  });
+
+  describe('size limits', () => {
+    it('accepts a body of exactly maxResponseBytes and refuses one byte more (Content-Length)', async () => {
+      const t = make({ maxResponseBytes: 1000 });
+      expect((await t.request(`${origin}/bytes/1000`)).body.length).toBe(1000);
+      const error = await rejection(t.request(`${origin}/bytes/1001`), ResponseTooLargeError);
+      expect(error.part).toBe('body');
+      expect(error.limit).toBe(1000);
+    });
+
+    it('enforces the cap on chunked bodies without Content-Length', async () => {
+      const t = make({ maxResponseBytes: 1000 });
+      expect((await t.request(`${origin}/chunked/1000`)).body.length).toBe(1000);
+      const error = await rejection(t.request(`${origin}/chunked/200000`), ResponseTooLargeError);
+      expect(error.part).toBe('body');
+    });
+
+    it('applies the cap after decoding', async () => {
+      const t = make({ maxResponseBytes: 1000 });
+      await rejection(t.request(`${origin}/gzip/2000`), ResponseTooLargeError);
+      await rejection(t.request(`${origin}/br/2000`), ResponseTooLargeError);
+      expect((await t.request(`${origin}/gzip/1000`)).body.length).toBe(1000);
+    });
+
+    it('honours a per-request maxResponseBytes', async () => {
+      const t = make();
+      await rejection(t.request(`${origin}/bytes/200`, { maxResponseBytes: 100 }), ResponseTooLargeError);
+      expect((await t.request(`${origin}/bytes/200`)).body.length).toBe(200);
+    });
+
+    it('stops a 64 MiB gzip bomb at the cap without inflating it', async () => {
+      const t = make();
+      const cap = 1_048_576;
+      const before = t.stats().bytesIn;
+      const error = await rejection(t.request(`${origin}/bomb`), ResponseTooLargeError);
+      expect(error.part).toBe('body');
+      expect(error.limit).toBe(cap);
+      // Whatever was counted of the aborted body is near the cap, nowhere near 64 MiB.
+      expect(t.stats().bytesIn - before).toBeLessThanOrEqual(cap + 1_048_576);
+    });
+
+    it('refuses response headers over maxHeaderBytes', async () => {
+      const t = make();
+      const error = await rejection(t.request(`${origin}/big-headers/20000`), ResponseTooLargeError);
+      expect(error.part).toBe('headers');
+      expect(error.limit).toBe(16_384);
+      expect((await t.request(`${origin}/big-headers/1000`)).headers['x-big']).toHaveLength(1000);
+      const small = make({ maxHeaderBytes: 2048 });
+      await rejection(small.request(`${origin}/big-headers/4000`), ResponseTooLargeError);
+    });
+  });
+
+  describe('timeouts and cancellation', () => {
+    it('times out connecting to a peer that never completes TLS (phase connect)', async () => {
+      const silent = await startSilentServer();
+      try {
+        const t = make({ connectTimeoutMs: 300 });
+        const error = await rejection(t.request(`https://127.0.0.1:${silent.port}/`), TimeoutError);
+        expect(error.phase).toBe('connect');
+        expect(error.timeoutMs).toBe(300);
+        const perRequest = await rejection(
+          t.request(`https://127.0.0.1:${silent.port}/`, { connectTimeoutMs: 200 }),
+          TimeoutError,
+        );
+        expect(perRequest.phase).toBe('connect');
+        expect(perRequest.timeoutMs).toBe(200);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('times out a request whose response never comes (phase total)', async () => {
+      const t = make({ timeoutMs: 300 });
+      const error = await rejection(t.request(`${origin}/never`), TimeoutError);
+      expect(error.phase).toBe('total');
+      expect(error.timeoutMs).toBe(300);
+      const perRequest = await rejection(t.request(`${origin}/never`, { timeoutMs: 150 }), TimeoutError);
+      expect(perRequest.timeoutMs).toBe(150);
+      expect(t.stats()).toMatchObject({ inFlight: 0, failed: 2, errorsByCode: { TIMEOUT: 2 } });
+    });
+
+    it('drops a request that times out while queued for a connection', async () => {
+      const t = make({ maxConnections: 1 });
+      const hold = holdingRoute(server, '/timeout-queue-hold');
+      const first = t.request(`${origin}/timeout-queue-hold`);
+      await hold.arrived();
+      const error = await rejection(t.request(`${origin}/status/200`, { timeoutMs: 200 }), TimeoutError);
+      expect(error.phase).toBe('total');
+      expect(t.stats()).toMatchObject({ inFlight: 1, queued: 0 });
+      hold.releaseAll();
+      expect((await first).status).toBe(200);
+    });
+
+    it('rejects at once with AbortError for an already aborted signal', async () => {
+      const t = make();
+      const reason = new Error('caller gave up');
+      const error = await rejection(
+        t.request(`${origin}/status/200`, { signal: AbortSignal.abort(reason) }),
+        AbortError,
+      );
+      expect(error.cause).toBe(reason);
+    });
+
+    it('aborts a request in flight with AbortError carrying the reason', async () => {
+      const t = make();
+      const controller = new AbortController();
+      const reason = new Error('stop now');
+      server.route('/abort-me', () => controller.abort(reason));
+      const error = await rejection(t.request(`${origin}/abort-me`, { signal: controller.signal }), AbortError);
+      expect(error.cause).toBe(reason);
+      // The transport stays usable.
+      expect((await t.request(`${origin}/status/200`)).status).toBe(200);
+    });
+  });
+
+  describe('redirects', () => {
+    it('returns the 3xx itself when maxRedirects is 0', async () => {
+      const t = make();
+      const res = await t.request(`${origin}/redirect/2`);
+      expect(res.status).toBe(302);
+      expect(res.headers['location']).toBe('/redirect/1');
+      expect(res.redirects).toBe(0);
+    });
+
+    it('follows up to maxRedirects and fails past it', async () => {
+      const t = make({ maxRedirects: 2 });
+      const res = await t.request(`${origin}/redirect/2`);
+      expect(res.status).toBe(200);
+      expect(res.redirects).toBe(2);
+      expect(res.url).toBe(`${origin}/status/200`);
+      await rejection(t.request(`${origin}/redirect/3`), RedirectError);
+      await rejection(t.request(`${origin}/redirect/2`, { maxRedirects: 1 }), RedirectError);
+    });
+
+    it('refuses a redirect from https to http', async () => {
+      const t = make({ maxRedirects: 3 });
+      const to = encodeURIComponent(`http://127.0.0.1:${server.port}/status/200`);
+      await rejection(t.request(`${origin}/location?to=${to}`), RedirectError);
+    });
+  });
+
+  describe('SSRF guard', () => {
+    const loopbackTargets = (): [string, string, string | undefined][] => [
+      [`https://127.0.0.1:${server.port}/status/200`, 'loopback', '127.0.0.1'],
+      [`https://[::1]:${port6}/status/200`, 'loopback', '::1'],
+      [`https://[::ffff:127.0.0.1]:${server.port}/status/200`, 'loopback', undefined],
+      [`https://0.0.0.0:${server.port}/status/200`, 'unspecified', '0.0.0.0'],
+      [`https://[::]:${port6}/status/200`, 'unspecified', '::'],
+      // A resolver may offer ::1 or 127.0.0.1 first for localhost; both are loopback.
+      [`https://localhost:${server.port}/status/200`, 'loopback', undefined],
+    ];
+
+    it('refuses every loopback spelling without allowPrivateNetwork', async () => {
+      const t = create({ caFile: server.ca.certFile });
+      open.push(t);
+      const hitsBefore = server.accepted;
+      for (const [url, addressClass, address] of loopbackTargets()) {
+        const error = await rejection(t.request(url), ForbiddenAddressError);
+        expect(error.addressClass, url).toBe(addressClass);
+        if (address !== undefined) expect(error.address, url).toBe(address);
+      }
+      expect(server.accepted).toBe(hitsBefore);
+      expect(t.stats().errorsByCode).toEqual({ FORBIDDEN_ADDRESS: loopbackTargets().length });
+    });
+
+    it('refuses a connectTo target on loopback', async () => {
+      const t = create({
+        caFile: server.ca.certFile,
+        connectTo: { 'h1.web.test:443': `127.0.0.1:${server.port}` },
+      });
+      open.push(t);
+      const error = await rejection(t.request('https://h1.web.test/status/200'), ForbiddenAddressError);
+      expect(error.addressClass).toBe('loopback');
+    });
+
+    it('allows the same requests with allowPrivateNetwork', async () => {
+      const t = make();
+      for (const [url] of loopbackTargets()) {
+        expect((await t.request(url)).status, url).toBe(200);
+      }
+    });
+  });
+
+  describe('connection reuse and caps', () => {
+    it('reuses a connection for sequential requests and counts new vs reused', async () => {
+      const t = make();
+      const handshakes = server.handshakes;
+      const first = await t.request(`${origin}/status/200`);
+      const second = await t.request(`${origin}/status/200`);
+      const third = await t.request(`${origin}/status/200`);
+      expect([first.reusedConnection, second.reusedConnection, third.reusedConnection]).toEqual([false, true, true]);
+      expect(second.timing.connectMs).toBe(0);
+      expect(second.timing.tlsMs).toBe(0);
+      expect(t.stats()).toMatchObject({ newConnections: 1, reusedConnections: 2, openConnections: 1 });
+      expect(server.handshakes - handshakes).toBe(1);
+    });
+
+    it('keeps no idle connection with maxIdleConnections 0', async () => {
+      const t = make({ maxIdleConnections: 0 });
+      await t.request(`${origin}/status/200`);
+      const second = await t.request(`${origin}/status/200`);
+      expect(second.reusedConnection).toBe(false);
+      expect(t.stats().newConnections).toBe(2);
+    });
+
+    it('opens at most maxConnectionsPerHost connections to one host', async () => {
+      const t = make({ maxConnectionsPerHost: 2 });
+      const hold = holdingRoute(server, '/per-host');
+      const requests = Array.from({ length: 5 }, () => t.request(`${origin}/per-host`));
+      await hold.arrived(2);
+      expect(socketsConnectedTo(server.port)).toBeLessThanOrEqual(2);
+      expect(t.stats().openConnections).toBeLessThanOrEqual(2);
+      expect(t.stats().queued).toBeGreaterThanOrEqual(3);
+      await releaseUntilSettled(hold, requests, () => {
+        expect(socketsConnectedTo(server.port)).toBeLessThanOrEqual(2);
+      });
+      for (const res of await Promise.all(requests)) expect(res.body.toString()).toBe('released');
+      expect(t.stats().newConnections).toBeLessThanOrEqual(2);
+    });
+
+    it('keeps total sockets under maxConnections across 1,000 distinct hosts', async () => {
+      const maxConnections = 8;
+      const hosts = 1_000;
+      const concurrency = 32;
+      const t = make({ maxConnections, connectTo: { '*.web.test:443': `127.0.0.1:${server.port}` } });
+      let next = 0;
+      let completed = 0;
+      let maxSockets = 0;
+      let maxOpen = 0;
+      const sample = (): void => {
+        maxSockets = Math.max(maxSockets, socketsConnectedTo(server.port));
+        maxOpen = Math.max(maxOpen, t.stats().openConnections);
+      };
+      const deadline = performance.now() + 60_000;
+      const worker = async (): Promise<void> => {
+        while (next < hosts && performance.now() < deadline) {
+          const i = next;
+          next += 1;
+          const res = await t.request(`https://h${i}.web.test/status/200`);
+          expect(res.status).toBe(200);
+          completed += 1;
+          if (completed % 20 === 0) sample();
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      expect(completed).toBe(hosts);
+      expect(maxSockets).toBeGreaterThan(0);
+      expect(maxSockets).toBeLessThanOrEqual(maxConnections);
+      expect(maxOpen).toBeLessThanOrEqual(maxConnections);
+      expect(t.stats().newConnections).toBeGreaterThanOrEqual(hosts);
+      await t.reset();
+      expect(socketsConnectedTo(server.port)).toBe(0);
+      expect(t.stats().openConnections).toBe(0);
+    }, 90_000);
+  });
+
+  describe('churn', () => {
+    it('settles every request and leaks nothing under mixed aborts, timeouts and caps', async () => {
+      const t = make({ maxConnections: 4, maxConnectionsPerHost: 2, maxQueuedRequests: 64, connectTo: { '*.web.test:443': `127.0.0.1:${server.port}` } });
+      // A small deterministic PRNG, so a failure can be replayed.
+      let seed = 0x2545f491;
+      const random = (n: number): number => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) % n;
+      };
+      const outcomes = new Map<string, number>();
+      const deadline = performance.now() + 30_000;
+      const jobs: Promise<void>[] = [];
+      for (let i = 0; i < 300 && performance.now() < deadline; i += 1) {
+        const host = `c${random(40)}.web.test`;
+        const kind = random(5);
+        const controller = new AbortController();
+        const path = kind === 0 ? `/delay/${random(30)}` : kind === 1 ? '/never' : kind === 2 ? `/gzip/${random(5000)}` : '/status/200';
+        const request = t.request(`https://${host}${path}`, {
+          signal: controller.signal,
+          timeoutMs: kind === 1 ? 50 + random(100) : 10_000,
+        });
+        if (random(4) === 0) setTimeout(() => controller.abort(new Error('churn')), random(20));
+        jobs.push(
+          request.then(
+            () => void outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1),
+            (error: Error & { code?: string }) => void outcomes.set(error.code ?? 'none', (outcomes.get(error.code ?? 'none') ?? 0) + 1),
+          ),
+        );
+        if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+      await Promise.all(jobs);
+      const total = [...outcomes.values()].reduce((a, b) => a + b, 0);
+      expect(total).toBe(300);
+      // Only the outcomes the mix can produce.
+      for (const code of outcomes.keys()) expect(['ok', 'ABORTED', 'TIMEOUT', 'QUEUE_FULL']).toContain(code);
+      expect(outcomes.get('ok')).toBeGreaterThan(0);
+      const stats = t.stats();
+      expect(stats).toMatchObject({ inFlight: 0, queued: 0, requests: 300 });
+      expect(stats.ok + stats.failed).toBe(300);
+      expect(stats.openConnections).toBeLessThanOrEqual(4);
+      await t.close();
+      expect(t.stats().openConnections).toBe(0);
+      expect(socketsConnectedTo(server.port)).toBe(0);
+    }, 60_000);
+  });
+
+  describe('lifecycle', () => {
+    it('clearConnections closes pooled connections and lets in-flight requests finish', async () => {
+      const t = make();
+      await t.request(`${origin}/status/200`);
+      const hold = holdingRoute(server, '/clear-hold');
+      const inFlight = t.request(`${origin}/clear-hold`);
+      await hold.arrived();
+      const clearing = t.clearConnections();
+      hold.releaseAll();
+      expect((await inFlight).body.toString()).toBe('released');
+      await clearing;
+      const after = await t.request(`${origin}/status/200`);
+      expect(after.reusedConnection).toBe(false);
+      expect(t.stats()).toMatchObject({ connectionClears: 1, failed: 0 });
+    });
+
+    it('reset lets in-flight requests finish and leaves no socket once it resolves', async () => {
+      const t = make();
+      const hold = holdingRoute(server, '/reset-hold');
+      const inFlight = t.request(`${origin}/reset-hold`);
+      await hold.arrived();
+      const resetting = t.reset();
+      // New requests are served at once, on fresh state.
+      const fresh = await t.request(`${origin}/status/200`);
+      expect(fresh.reusedConnection).toBe(false);
+      hold.releaseAll();
+      expect((await inFlight).status).toBe(200);
+      await resetting;
+      expect(t.stats()).toMatchObject({ resets: 1, failed: 0 });
+      await t.reset();
+      expect(socketsConnectedTo(server.port)).toBe(0);
+      expect(t.stats().openConnections).toBe(0);
+    });
+
+    it('recycleAfterRequests resets automatically without failing in-flight requests', async () => {
+      const t = make({ recycleAfterRequests: 2 });
+      const hold = holdingRoute(server, '/recycle-hold');
+      const inFlight = t.request(`${origin}/recycle-hold`);
+      await hold.arrived();
+      expect((await t.request(`${origin}/status/200`)).status).toBe(200); // 2nd request: recycle
+      expect((await t.request(`${origin}/status/200`)).status).toBe(200);
+      expect((await t.request(`${origin}/status/200`)).status).toBe(200); // 4th: recycle
+      hold.releaseAll();
+      expect((await inFlight).status).toBe(200);
+      expect(t.stats()).toMatchObject({ recycles: 2, resets: 0, failed: 0, ok: 4 });
+    });
+
+    it('close waits for in-flight requests, then refuses new ones', async () => {
+      const t = make();
+      const hold = holdingRoute(server, '/close-hold');
+      const events: string[] = [];
+      const inFlight = t.request(`${origin}/close-hold`).then((res) => {
+        events.push('response');
+        return res;
+      });
+      await hold.arrived();
+      const closing = t.close().then(() => events.push('closed'));
+      expect(t.closed).toBe(true);
+      await rejection(t.request(`${origin}/status/200`), TransportClosedError);
+      hold.releaseAll();
+      expect((await inFlight).status).toBe(200);
+      await closing;
+      expect(events).toEqual(['response', 'closed']);
+      await t.close(); // idempotent
+      await rejection(t.request(`${origin}/status/200`), TransportClosedError);
+      expect(t.stats()).toMatchObject({ inFlight: 0, openConnections: 0 });
+    });
+
+    it('close waits for a request that is following a redirect', async () => {
+      const t = make({ maxRedirects: 1 });
+      const hold = holdingRoute(server, '/redirect-hold');
+      const inFlight = t.request(`${origin}/redirect-hold`);
+      await hold.arrived();
+      const closing = t.close();
+      // The first hop answers with a redirect only now, after close().
+      hold.releaseAllWith(302, { location: '/status/200' });
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(res.redirects).toBe(1);
+      await closing;
+    });
+
+    it('close waits for requests still queued for a connection', async () => {
+      const t = make({ maxConnections: 1 });
+      const hold = holdingRoute(server, '/queue-hold');
+      const first = t.request(`${origin}/queue-hold`);
+      const second = t.request(`${origin}/status/200`);
+      await hold.arrived();
+      expect(t.stats().queued).toBe(1);
+      const closing = t.close();
+      hold.releaseAll();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      await closing;
+    });
+
+    it('destroy cancels in-flight and queued requests with TransportDestroyedError', async () => {
+      const t = make({ maxConnections: 1 });
+      const hold = holdingRoute(server, '/destroy-hold');
+      const inFlight = rejection(t.request(`${origin}/destroy-hold`), TransportDestroyedError);
+      const queued = rejection(t.request(`${origin}/status/200`), TransportDestroyedError);
+      await hold.arrived();
+      await t.destroy();
+      await inFlight;
+      await queued;
+      await rejection(t.request(`${origin}/status/200`), TransportDestroyedError);
+      await t.destroy(); // idempotent
+      await t.close();
+      expect(t.stats()).toMatchObject({ inFlight: 0, queued: 0, openConnections: 0 });
+      hold.releaseAll();
+    });
+
+    it('destroy while close is waiting cancels what close waits for', async () => {
+      const t = make();
+      const hold = holdingRoute(server, '/close-destroy-hold');
+      const inFlight = rejection(t.request(`${origin}/close-destroy-hold`), TransportDestroyedError);
+      await hold.arrived();
+      const closing = t.close();
+      const destroying = t.destroy();
+      await Promise.all([closing, destroying]);
+      await inFlight;
+      await rejection(t.request(`${origin}/status/200`), TransportDestroyedError);
+      hold.releaseAll();
+    });
+
+    it('rejects with QueueFullError past maxConnections + maxQueuedRequests', async () => {
+      const t = make({ maxConnections: 2, maxQueuedRequests: 1 });
+      const hold = holdingRoute(server, '/queue-full-hold');
+      const accepted = [1, 2, 3].map(() => t.request(`${origin}/queue-full-hold`));
+      await hold.arrived(2);
+      await rejection(t.request(`${origin}/queue-full-hold`), QueueFullError);
+      expect(t.stats().inFlight).toBe(3);
+      await releaseUntilSettled(hold, accepted);
+      for (const res of await Promise.all(accepted)) expect(res.status).toBe(200);
+      expect(t.stats()).toMatchObject({ ok: 3, failed: 1, errorsByCode: { QUEUE_FULL: 1 } });
+    });
+  });
+});

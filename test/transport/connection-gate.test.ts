@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionGate, type ConnectionSlot } from '../../src/transport/connection-gate.js';
+
+/**
+ * The gate against real loopback sockets. undici marks a socket idle by
+ * calling `unref()` and busy by calling `ref()`; the tests make the same
+ * calls.
+ */
+describe('ConnectionGate', () => {
+  let server: Server;
+  let port: number;
+  const accepted = new Set<Socket>();
+
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      accepted.add(socket);
+      socket.on('close', () => accepted.delete(socket));
+      socket.on('error', () => {});
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+    port = address.port;
+  });
+
+  afterAll(async () => {
+    for (const socket of accepted) socket.destroy();
+    server.close();
+    await once(server, 'close');
+  });
+
+  async function open(gate: ConnectionGate, owner: object): Promise<{ slot: ConnectionSlot; socket: Socket }> {
+    const slot = await gate.acquire(owner);
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    gate.adopt(slot, socket);
+    await once(socket, 'connect');
+    return { slot, socket };
+  }
+
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('makes a connect wait at the cap and closes an idle socket for it', async () => {
+    const gate = new ConnectionGate({ maxConnections: 2, maxIdleConnections: 10, maxConnectionLifetimeMs: 60_000 });
+    const a = await open(gate, {});
+    const b = await open(gate, {});
+    let granted = false;
+    const waiting = gate.acquire({}).then((slot) => {
+      granted = true;
+      return slot;
+    });
+    await tick();
+    expect(granted).toBe(false);
+    expect(gate.waiting).toBe(1);
+    // Both busy: nothing may be closed.
+    expect(a.socket.destroyed || b.socket.destroyed).toBe(false);
+    b.socket.unref(); // b goes idle
+    const slot = await waiting;
+    expect(b.socket.destroyed).toBe(true);
+    expect(a.socket.destroyed).toBe(false);
+    expect(gate.open).toBe(2);
+    gate.release(slot);
+    a.socket.destroy();
+    await gate.whenEmpty();
+    expect(gate.open).toBe(0);
+  });
+
+  it('keeps at most maxIdleConnections idle sockets, closing the least recently idle', async () => {
+    const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 1, maxConnectionLifetimeMs: 60_000 });
+    const a = await open(gate, {});
+    const b = await open(gate, {});
+    a.socket.unref();
+    b.socket.unref();
+    await once(a.socket, 'close');
+    expect(b.socket.destroyed).toBe(false);
+    expect(gate.idle).toBe(1);
+    b.socket.destroy();
+    await gate.whenEmpty();
+  });
+
+  it('never closes a socket that became busy again before maintenance ran', async () => {
+    const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 0, maxConnectionLifetimeMs: 60_000 });
+    const a = await open(gate, {});
+    a.socket.unref();
+    a.socket.ref(); // reused in the same tick
+    await tick();
+    expect(a.socket.destroyed).toBe(false);
+    expect(gate.idle).toBe(0);
+    a.socket.unref();
+    await once(a.socket, 'close');
+    await gate.whenEmpty();
+  });
+
+  it('closes a socket past its lifetime once it is idle, not while busy', async () => {
+    const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 10, maxConnectionLifetimeMs: 30 });
+    const a = await open(gate, {});
+    while (!a.slot.expired) await new Promise((resolve) => setTimeout(resolve, 10));
+    await tick();
+    expect(a.socket.destroyed).toBe(false); // busy
+    a.socket.unref();
+    await once(a.socket, 'close');
+    await gate.whenEmpty();
+  });
+
+  it('rejects waiting connects of a cancelled owner and releases slots without sockets', async () => {
+    const gate = new ConnectionGate({ maxConnections: 1, maxIdleConnections: 10, maxConnectionLifetimeMs: 60_000 });
+    const held = await gate.acquire({});
+    const owner = {};
+    const waiting = gate.acquire(owner);
+    const reason = new Error('nobody waits');
+    expect(gate.cancelWaiters((o) => o === owner, reason)).toBe(1);
+    await expect(waiting).rejects.toBe(reason);
+    gate.release(held);
+    gate.release(held); // idempotent
+    expect(gate.open).toBe(0);
+    await gate.whenEmpty();
+  });
+});
