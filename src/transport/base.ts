@@ -84,6 +84,9 @@ export abstract class BaseTransport implements Transport {
 
   #state: LifecycleState = 'open';
   #closing: Promise<void> | undefined;
+  /** `request()` calls in progress, redirect hops included. */
+  #active = 0;
+  #idleWaiters: (() => void)[] = [];
   #requestsSinceReset = 0;
   readonly #counters = {
     requests: 0,
@@ -106,9 +109,16 @@ export abstract class BaseTransport implements Transport {
   protected abstract clearPool(): Promise<void>;
   /** Serve new requests from fresh state at once; free the old state when its requests end. */
   protected abstract resetPool(): Promise<void>;
-  /** Wait for in-flight requests, then free everything. Called once. */
+  /**
+   * Free everything. Called once, and only when no `request()` is in
+   * progress (so no redirect hop can still arrive), unless `destroy()` came
+   * first, in which case it is not called at all.
+   */
   protected abstract closePool(): Promise<void>;
-  /** Cancel in-flight requests with `TransportDestroyedError`, then free everything. Called once. */
+  /**
+   * Cancel in-flight hops with `TransportDestroyedError`, then free
+   * everything. Called once; may run while `closePool()` is running.
+   */
   protected abstract destroyPool(): Promise<void>;
   /** Gauges and counters of the pool. */
   protected abstract poolStats(): PoolStats;
@@ -120,6 +130,7 @@ export abstract class BaseTransport implements Transport {
   async request(url: string, options: TransportRequestOptions = {}): Promise<TransportResponse> {
     this.#assertOpen();
     this.#counters.requests += 1;
+    this.#active += 1;
     this.#countTowardsRecycle();
     try {
       const response = await this.#requestWithRedirects(url, options);
@@ -132,6 +143,9 @@ export abstract class BaseTransport implements Transport {
       this.#counters.failed += 1;
       this.#errorsByCode[typed.code] = (this.#errorsByCode[typed.code] ?? 0) + 1;
       throw typed;
+    } finally {
+      this.#active -= 1;
+      if (this.#active === 0) this.#wakeIdleWaiters();
     }
   }
 
@@ -160,7 +174,11 @@ export abstract class BaseTransport implements Transport {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#state = 'closed';
-      this.#closing = this.closePool();
+      this.#closing = (async () => {
+        // Every request() in progress finishes first, redirect hops and all.
+        await this.#whenIdle();
+        if (this.#state === 'closed') await this.closePool();
+      })();
     }
     return this.#closing;
   }
@@ -177,6 +195,17 @@ export abstract class BaseTransport implements Transport {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #wakeIdleWaiters(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   #assertOpen(): void {
@@ -212,6 +241,8 @@ export abstract class BaseTransport implements Transport {
     for (let redirects = 0; ; redirects += 1) {
       const signal = options.signal;
       if (signal?.aborted) throw new AbortError('request aborted', { cause: signal.reason });
+      // destroy() between two hops cancels the rest of the chain.
+      if (this.#state === 'destroyed') throw new TransportDestroyedError('transport was destroyed');
       const remaining = Math.floor(deadline - performance.now());
       if (remaining <= 0) {
         throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });

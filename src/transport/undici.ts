@@ -102,7 +102,6 @@ export class UndiciTransport extends BaseTransport {
   #pumpScheduled = false;
   #destroyed = false;
   #freed = false;
-  #drainWaiters: (() => void)[] = [];
   readonly #counters = { newConnections: 0, reusedConnections: 0, bytesIn: 0 };
 
   /**
@@ -180,13 +179,11 @@ export class UndiciTransport extends BaseTransport {
   }
 
   protected async closePool(): Promise<void> {
-    // Loop in case a redirect's next hop arrived while pools were closing.
-    do {
-      await this.#whenJobsDrained();
-      const entries = [...this.#entries];
-      for (const entry of entries) this.#retire(entry);
-      await Promise.all(entries.map((entry) => entry.gone));
-    } while (this.#jobs.size > 0 || this.#entries.size > 0);
+    // BaseTransport calls this once no request() (nor any redirect hop of
+    // one) is in progress, so every pool is idle and no job can arrive.
+    const entries = [...this.#entries];
+    for (const entry of entries) this.#retire(entry);
+    await Promise.all(entries.map((entry) => entry.gone));
     await this.#gate.whenEmpty();
     this.#free();
   }
@@ -198,7 +195,6 @@ export class UndiciTransport extends BaseTransport {
     const entries = [...this.#entries];
     for (const entry of entries) this.#destroyEntry(entry, error);
     this.#gate.cancelWaiters(() => true, error);
-    this.#resolveDrainWaiters();
     await Promise.all(entries.map((entry) => entry.gone));
     await this.#gate.whenEmpty();
     this.#free();
@@ -327,7 +323,6 @@ export class UndiciTransport extends BaseTransport {
         if (entry.livePending === 0 && outcome instanceof Error) this.#abandonConnects(entry, outcome);
       }
     }
-    if (this.#jobs.size === 0) this.#resolveDrainWaiters();
   }
 
   /** Fail a job from our side: timeout, abort, body cap, destroy. */
@@ -420,26 +415,6 @@ export class UndiciTransport extends BaseTransport {
     const entries = [...generation.entries];
     for (const entry of entries) this.#retire(entry);
     await Promise.all(entries.map((entry) => entry.gone));
-  }
-
-  /**
-   * Resolves once no hop waits for an answer, checked again a loop turn
-   * later: a redirect's next hop is dispatched in a microtask after the
-   * previous one settles, while `close()` is already waiting.
-   */
-  async #whenJobsDrained(): Promise<void> {
-    for (;;) {
-      if (this.#destroyed) return;
-      if (this.#jobs.size > 0) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.#jobs.size === 0) return;
-    }
-  }
-
-  #resolveDrainWaiters(): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 
   #free(): void {
