@@ -34,7 +34,10 @@ export {
   TransportClosedError,
   TransportDestroyedError,
   InternalTransportError,
+  TransportUnavailableError,
 } from './transport/errors.js';
+export { createTransport, transportInfo, TRANSPORT_ENV } from './transport/create.js';
+export type { TransportInfo } from './transport/create.js';
 
 export type { CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';
 export { MemoryCacheStore } from './cache/memory.js';

@@ -129,3 +129,8 @@ export class TransportDestroyedError extends TransportError {
 export class InternalTransportError extends TransportError {
   readonly code = 'INTERNAL';
 }
+
+/** The transport that was asked for cannot run here (e.g. `ATRESOLVE_TRANSPORT=curl` without the native addon). */
+export class TransportUnavailableError extends TransportError {
+  readonly code = 'TRANSPORT_UNAVAILABLE';
+}

@@ -1,3 +1,4 @@
+import { CurlTransport } from '../../src/transport/curl.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { UndiciTransport } from '../../src/transport/undici.js';
@@ -13,5 +14,6 @@ export interface TransportImplementation {
 }
 
 export const implementations: TransportImplementation[] = [
+  { name: 'curl', create: (options) => new CurlTransport(options) },
   { name: 'undici', create: (options) => new UndiciTransport(options) },
 ];

@@ -1,0 +1,19 @@
+// Child process for test/transport/create.test.ts: create a transport the
+// way a consumer would (createTransport from the compiled package), make one
+// request, and print what happened as one JSON line. Environment:
+// ATRESOLVE_TEST_DIST (dist/index.js), TEST_URL, TEST_CA, and whatever
+// ATRESOLVE_* variables the test sets.
+const { createTransport, transportInfo } = await import(process.env.ATRESOLVE_TEST_DIST);
+
+const out = {};
+try {
+  out.info = transportInfo();
+  const transport = createTransport({ caFile: process.env.TEST_CA, allowPrivateNetwork: true });
+  out.kind = transport.kind;
+  const response = await transport.request(process.env.TEST_URL);
+  out.status = response.status;
+  await transport.close();
+} catch (error) {
+  out.error = { name: error.name, code: error.code, message: error.message };
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTransport, transportInfo } from '../../src/transport/create.js';
+import { distIndex, packagePath } from '../support/dist.js';
+import { startTestServer, type TestServer } from '../support/https-server.js';
+
+interface ChildOutput {
+  info?: { kind: string; reason: string; nativeAvailable: boolean; nativeReason?: string };
+  kind?: string;
+  status?: number;
+  error?: { name: string; code: string; message: string };
+}
+
+/** Run the consumer-like child with extra environment and parse its JSON line. */
+function child(server: TestServer, env: Record<string, string>): Promise<ChildOutput> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [packagePath('test/support/create-child.mjs')],
+      {
+        env: { ...process.env, ATRESOLVE_TEST_DIST: distIndex, TEST_URL: `${server.origin}/status/200`, TEST_CA: server.ca.certFile, ...env },
+        timeout: 30_000,
+      },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout.trim()) as ChildOutput)),
+    );
+  });
+}
+
+describe('createTransport picks the native transport, else undici, and says why', () => {
+  let server: TestServer;
+  let emptyDir: string;
+  beforeAll(async () => {
+    [server, emptyDir] = await Promise.all([startTestServer(), mkdtemp(join(tmpdir(), 'atresolve-no-addon-'))]);
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(emptyDir, { recursive: true, force: true });
+  });
+
+  it('uses curl where the addon loads', async () => {
+    const info = transportInfo();
+    expect(info).toMatchObject({ kind: 'curl', nativeAvailable: true });
+    expect(info.reason).toMatch(/native addon loaded from .*\(libcurl 7\.\d+\.\d+\)/);
+    const transport = createTransport();
+    expect(transport.kind).toBe('curl');
+    await transport.close();
+  });
+
+  it('falls back to undici with the reason when the addon cannot load, and still works', async () => {
+    const out = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: '' });
+    expect(out.error).toBeUndefined();
+    expect(out.kind).toBe('undici');
+    expect(out.status).toBe(200);
+    expect(out.info?.nativeAvailable).toBe(false);
+    expect(out.info?.reason).toMatch(/^native addon unavailable: /);
+    expect(out.info?.nativeReason).toContain(emptyDir);
+  });
+
+  it('ATRESOLVE_TRANSPORT=undici forces undici even where curl loads', async () => {
+    const out = await child(server, { ATRESOLVE_TRANSPORT: 'undici' });
+    expect(out).toMatchObject({ kind: 'undici', status: 200, info: { reason: 'ATRESOLVE_TRANSPORT=undici', nativeAvailable: true } });
+  });
+
+  it('ATRESOLVE_TRANSPORT=curl without the addon is a TransportUnavailableError, not a silent fallback', async () => {
+    const out = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: 'curl' });
+    expect(out.error).toMatchObject({ name: 'TransportUnavailableError', code: 'TRANSPORT_UNAVAILABLE' });
+    expect(out.error?.message).toContain('native addon does not load');
+  });
+
+  it('a bad ATRESOLVE_TRANSPORT value is an InvalidOptionsError naming the variable', async () => {
+    const out = await child(server, { ATRESOLVE_TRANSPORT: 'libcurl' });
+    expect(out.error).toMatchObject({ name: 'InvalidOptionsError', code: 'INVALID_OPTIONS' });
+    expect(out.error?.message).toContain('ATRESOLVE_TRANSPORT');
+  });
+});
