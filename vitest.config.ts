@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ once (when stale) for the tests that run child processes.
+    globalSetup: ['test/global-setup.ts'],
     // Real servers on loopback start per file; keep files isolated in forks
     // so one file's native handles and sockets never leak into another.
     pool: 'forks',

@@ -1,30 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { packageRoot } from './dist.js';
 
-const run = promisify(execFile);
-
-/** The package root (two levels above test/support/). */
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/**
- * Compile `src/` with the build tsconfig into a fresh `<root>/.test-dist-*`
- * directory, for child processes (plain Node cannot import the .ts
- * sources). One level below the root, like `dist/`, so the addon loader's
- * package-root computation and module resolution work as in `dist/`.
- */
-export async function compileDist(): Promise<{ dir: string; index: string; dispose(): Promise<void> }> {
-  const dir = await mkdtemp(join(packageRoot, '.test-dist-'));
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  await run(process.execPath, [tsc, '-p', join(packageRoot, 'tsconfig.build.json'), '--outDir', dir, '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'], {
-    cwd: packageRoot,
-    timeout: 120_000,
-  });
-  return { dir, index: join(dir, 'index.js'), dispose: () => rm(dir, { recursive: true, force: true }) };
-}
+export { distIndex, packageRoot } from './dist.js';
 
 /** What a child process printed and how it ended. */
 export interface ChildResult {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { compileDist, runChild } from '../support/compile-dist.js';
+import { distIndex, runChild } from '../support/child.js';
 
 /**
  * Native lifecycle torture in child processes: a --expose-gc leak loop,
@@ -8,20 +8,18 @@ import { compileDist, runChild } from '../support/compile-dist.js';
  */
 describe('CurlTransport in child processes', () => {
   let server: TestServer;
-  let dist: { index: string; dispose(): Promise<void> };
   let env: Record<string, string>;
   beforeAll(async () => {
-    [server, dist] = await Promise.all([startTestServer({ keepAliveTimeoutMs: 30_000 }), compileDist()]);
+    server = await startTestServer({ keepAliveTimeoutMs: 30_000 });
     env = { TEST_ORIGIN: server.origin, TEST_CA: server.ca.certFile };
   }, 120_000);
   afterAll(async () => {
-    await dist?.dispose();
     await server?.close();
   });
 
   it('transports dropped without close() are finalized: threads, sockets and RSS stay bounded', async () => {
     const rounds = 200;
-    const child = await runChild({ dist: dist.index, scenario: 'leak', args: [String(rounds)], env, nodeArgs: ['--expose-gc'] });
+    const child = await runChild({ dist: distIndex, scenario: 'leak', args: [String(rounds)], env, nodeArgs: ['--expose-gc'] });
     expect(child.stderr).toBe('');
     expect(child.code).toBe(0);
     const result = child.json[0] as {
@@ -52,7 +50,7 @@ describe('CurlTransport in child processes', () => {
     ['after-destroy', 0, { stage: 'destroyed', error: 'TransportDestroyedError' }],
     ['throw-mid-request', 1, undefined],
   ] as const)('a process exits cleanly at stage %s', async (scenario, code, line) => {
-    const child = await runChild({ dist: dist.index, scenario, env, timeoutMs: 30_000 });
+    const child = await runChild({ dist: distIndex, scenario, env, timeoutMs: 30_000 });
     expect(child.signal).toBeNull();
     expect(child.code).toBe(code);
     if (line) expect(child.json[0]).toEqual(line);
@@ -61,7 +59,7 @@ describe('CurlTransport in child processes', () => {
   }, 60_000);
 
   it('works in worker_threads, including a worker terminated mid-request', async () => {
-    const child = await runChild({ dist: dist.index, scenario: 'workers', env });
+    const child = await runChild({ dist: distIndex, scenario: 'workers', env });
     expect(child.stderr).toBe('');
     expect(child.signal).toBeNull();
     expect(child.code).toBe(0);

@@ -9,13 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { WorldClosedError, WorldProcessError } from '../../src/world/errors.js';
 import { startWorldProcess, type WorldProcess } from '../../src/world/process.js';
-import { ensureDistBuilt, packagePath } from '../support/build-dist.js';
+import { packagePath } from '../support/dist.js';
 import { atprotoDocumentProblems } from '../support/did-document.js';
 import { worldGet, worldResolver } from '../support/world-client.js';
-
-beforeAll(async () => {
-  await ensureDistBuilt();
-});
 
 /** Whether `pid` is a live (not zombie) process. */
 function alive(pid: number): boolean {
