@@ -29,6 +29,8 @@ export interface ResolutionEvent {
 export interface ResolverStats {
   /** Finished resolutions by method and outcome (counters). */
   resolutions: Record<ResolutionMethod, Record<ResolutionOutcome, number>>;
+  /** Handle lookups where DNS and HTTPS named different DIDs (DNS was used). */
+  handleConflicts: number;
   /** Cache statistics, `null` when caching is off. */
   cache: { did: CacheStats | null; handle: CacheStats | null };
   transport: TransportStats;

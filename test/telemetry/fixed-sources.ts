@@ -56,6 +56,7 @@ export function fixedResolverStats(): ResolverStats {
       handle: { ok: 500, not_found: 20, invalid: 7, error: 9 },
       identity: { ok: 450, not_found: 0, invalid: 2, error: 1 },
     },
+    handleConflicts: 3,
     cache: { did: fixedCacheStats(100), handle: fixedCacheStats(200) },
     transport: fixedTransportStats('curl'),
   };

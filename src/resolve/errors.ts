@@ -1,0 +1,64 @@
+import { AtresolveError } from '../errors.js';
+import { previewInput as preview } from '../util/preview.js';
+
+/**
+ * Errors of the resolvers. "Not found" (the authority answered: no such
+ * DID, no record for this handle) is separate from "failed" (a transient
+ * problem prevented an answer): only the former may be cached, briefly.
+ */
+
+/** The DID's authority (PLC directory or did:web host) says it does not exist. */
+export class DidNotFoundError extends AtresolveError {
+  readonly code = 'DID_NOT_FOUND';
+  readonly did: string;
+
+  constructor(did: string, options?: { cause?: unknown }) {
+    super(`DID not found: ${preview(did)}`, options);
+    this.did = did;
+  }
+}
+
+/** Neither DNS nor HTTPS has a DID for this handle. */
+export class HandleNotFoundError extends AtresolveError {
+  readonly code = 'HANDLE_NOT_FOUND';
+  readonly handle: string;
+
+  constructor(handle: string, options?: { cause?: unknown }) {
+    super(`no DID found for handle: ${preview(handle)}`, options);
+    this.handle = handle;
+  }
+}
+
+/** The handle's DNS TXT records name more than one different DID. */
+export class AmbiguousHandleError extends AtresolveError {
+  readonly code = 'AMBIGUOUS_HANDLE';
+  readonly handle: string;
+  /** The distinct DIDs found (at most a few, each truncated). */
+  readonly dids: readonly string[];
+
+  constructor(handle: string, dids: readonly string[]) {
+    const shown = dids.slice(0, 4).map(preview);
+    super(`handle ${preview(handle)} has ${dids.length} different DIDs in DNS: ${shown.join(', ')}`);
+    this.handle = handle;
+    this.dids = shown;
+  }
+}
+
+/**
+ * A resolution could not be completed for a transient reason: a timeout, a
+ * network or TLS failure, a DNS server failure, or a server error status.
+ * `cause` holds the transport or DNS error. Never cached.
+ */
+export class ResolutionFailedError extends AtresolveError {
+  readonly code = 'RESOLUTION_FAILED';
+  /** The DID or handle that failed. */
+  readonly target: string;
+  /** The HTTP status when the failure was a server response, else undefined. */
+  readonly status: number | undefined;
+
+  constructor(target: string, reason: string, options?: { cause?: unknown; status?: number }) {
+    super(`resolving ${preview(target)} failed: ${reason}`, { cause: options?.cause });
+    this.target = target;
+    this.status = options?.status;
+  }
+}

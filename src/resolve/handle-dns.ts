@@ -1,0 +1,68 @@
+import { Resolver } from 'node:dns/promises';
+import { ResolutionFailedError } from './errors.js';
+import { didFromTxtRecords } from './txt-records.js';
+
+/** One handle lookup method: a DID, `undefined` for an authoritative "none", or a thrown error. */
+export type HandleMethod = (handle: string, signal?: AbortSignal) => Promise<string | undefined>;
+
+/** Options for TXT lookups through the system's (or given) DNS servers. */
+export interface DnsTxtOptions {
+  /** DNS servers as `ip` or `ip:port` (IPv6 in brackets with a port). Default: the system's servers. */
+  nameservers: readonly string[];
+  /** Time limit per try in milliseconds. */
+  timeoutMs: number;
+  /** Tries per server before giving up. */
+  tries: number;
+}
+
+/**
+ * DNS error codes that are an authoritative "no such record": the name
+ * does not exist (NXDOMAIN) or has no TXT records (NODATA). Every other
+ * code (SERVFAIL, timeouts, refused, bad responses) is transient.
+ */
+const NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA']);
+
+/**
+ * `_atproto.<handle>` TXT lookups through node's c-ares `Resolver`, one
+ * per instance with its own servers, timeout and tries.
+ */
+export function createDnsTxtMethod(options: DnsTxtOptions): HandleMethod {
+  const resolver = new Resolver({ timeout: options.timeoutMs, tries: options.tries });
+  if (options.nameservers.length > 0) resolver.setServers([...options.nameservers]);
+  return async (handle, signal) => {
+    const name = `_atproto.${handle}`;
+    let records: string[][];
+    try {
+      records = await abortable(resolver.resolveTxt(name), signal);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) return undefined;
+      if (signal?.aborted) throw error;
+      throw new ResolutionFailedError(handle, `DNS TXT lookup of ${name} failed (${String(code ?? error)})`, { cause: error });
+    }
+    return didFromTxtRecords(handle, records);
+  };
+}
+
+/**
+ * Stop waiting for `promise` when `signal` aborts. c-ares cannot cancel a
+ * single query, so the query itself runs to its own timeout.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

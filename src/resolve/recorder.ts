@@ -1,0 +1,71 @@
+import { DidDocumentMismatchError, InvalidDidDocumentError } from '../document/errors.js';
+import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
+import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
+import type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome } from './types.js';
+
+/** A listener for finished resolutions. */
+export type ResolutionListener = (event: ResolutionEvent) => void;
+
+const METHODS: readonly ResolutionMethod[] = ['plc', 'web', 'handle', 'identity'];
+const OUTCOMES: readonly ResolutionOutcome[] = ['ok', 'not_found', 'invalid', 'error'];
+
+/**
+ * Counts finished resolutions by method and outcome and tells listeners.
+ * One recorder is shared by an `IdResolver` and its DID and handle
+ * resolvers, so `stats()` and metrics see every resolution once.
+ */
+export class ResolutionRecorder {
+  readonly #counts = Object.fromEntries(
+    METHODS.map((m) => [m, Object.fromEntries(OUTCOMES.map((o) => [o, 0]))]),
+  ) as Record<ResolutionMethod, Record<ResolutionOutcome, number>>;
+  readonly #listeners = new Set<ResolutionListener>();
+
+  /** Add a listener; returns a function that removes it. A throwing listener is removed and reported as a warning. */
+  addListener(listener: ResolutionListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Record a resolution that started at `startedAt` (a `performance.now()` value). */
+  record(method: ResolutionMethod, startedAt: number, outcome: ResolutionOutcome, cache: CacheOutcome, error?: unknown): void {
+    this.#counts[method][outcome] += 1;
+    if (this.#listeners.size === 0) return;
+    const event: ResolutionEvent = { method, outcome, cache, durationMs: performance.now() - startedAt };
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') event.errorCode = code;
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (listenerError) {
+        this.#listeners.delete(listener);
+        process.emitWarning(`atresolve: a resolution listener threw and was removed: ${String(listenerError)}`, 'AtresolveWarning');
+      }
+    }
+  }
+
+  /** A copy of the counters. */
+  counts(): Record<ResolutionMethod, Record<ResolutionOutcome, number>> {
+    return Object.fromEntries(METHODS.map((m) => [m, { ...this.#counts[m] }])) as Record<
+      ResolutionMethod,
+      Record<ResolutionOutcome, number>
+    >;
+  }
+}
+
+/** The outcome an error stands for: bad input or data is `invalid`, an authoritative miss `not_found`, anything else `error`. */
+export function outcomeOf(error: unknown): ResolutionOutcome {
+  if (error instanceof DidNotFoundError || error instanceof HandleNotFoundError) return 'not_found';
+  if (
+    error instanceof InvalidDidError ||
+    error instanceof InvalidHandleError ||
+    error instanceof UnsupportedDidMethodError ||
+    error instanceof InvalidDidDocumentError ||
+    error instanceof DidDocumentMismatchError ||
+    error instanceof AmbiguousHandleError
+  ) {
+    return 'invalid';
+  }
+  return 'error';
+}
