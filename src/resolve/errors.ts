@@ -1,5 +1,5 @@
 import { AtresolveError } from '../errors.js';
-import { previewInput as preview } from '../util/preview.js';
+import { keptInput, previewInput as preview } from '../util/preview.js';
 
 /**
  * Errors of the resolvers. "Not found" (the authority answered: no such
@@ -37,10 +37,10 @@ export class AmbiguousHandleError extends AtresolveError {
   readonly dids: readonly string[];
 
   constructor(handle: string, dids: readonly string[]) {
-    const shown = dids.slice(0, 4).map(preview);
-    super(`handle ${preview(handle)} has ${dids.length} different DIDs in DNS: ${shown.join(', ')}`);
+    const kept = dids.slice(0, 4);
+    super(`handle ${preview(handle)} has ${dids.length} different DIDs in DNS: ${kept.map(preview).join(', ')}`);
     this.handle = handle;
-    this.dids = shown;
+    this.dids = kept.map((did) => keptInput(did) ?? '');
   }
 }
 
