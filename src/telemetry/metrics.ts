@@ -143,6 +143,8 @@ export interface MetricsSnapshot {
   memory: MemoryFigures | null;
   growth: GrowthFigures | null;
   resolutions: ResolverStats['resolutions'] | null;
+  /** Handle lookups where DNS and HTTPS named different DIDs. */
+  handleConflicts: number | null;
   cache: { did: CacheStats | null; handle: CacheStats | null } | null;
   transport: TransportStats | null;
 }
@@ -274,6 +276,15 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
     },
   },
 
+  {
+    name: 'atresolve_handle_conflicts_total',
+    type: 'counter',
+    help: 'Handle lookups where DNS and HTTPS named different DIDs (DNS was used).',
+    labelNames: [],
+    section: 'resolver',
+    read: (s) => one(s.handleConflicts),
+  },
+
   cacheMetric('atresolve_cache_hits_total', 'counter', 'Fresh cache hits.', (c) => c.hits),
   cacheMetric('atresolve_cache_stale_hits_total', 'counter', 'Hits on stale entries, served while refreshing.', (c) => c.staleHits),
   cacheMetric('atresolve_cache_negative_hits_total', 'counter', 'Hits on negative (not found) entries.', (c) => c.negativeHits),
@@ -383,6 +394,7 @@ function readSnapshot(sources: SnapshotSources, withMemory: boolean, probe: Memo
     memory: withMemory ? memoryFigures(probe.snapshot()) : null,
     growth: sources.monitor ? growthFigures(sources.monitor.stats()) : null,
     resolutions: resolverStats ? resolutionsCopy(resolverStats.resolutions) : null,
+    handleConflicts: resolverStats ? resolverStats.handleConflicts : null,
     cache: resolverStats
       ? {
           did: resolverStats.cache.did ? { ...resolverStats.cache.did } : null,
