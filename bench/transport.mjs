@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Transport benchmark: CurlTransport vs undici's Agent on one local HTTPS
+// Transport benchmark: CurlTransport and UndiciTransport (atresolve's two
+// transports) vs undici's plain Agent (what a Node client uses by default)
+// on one local HTTPS
 // server (a child process, so its CPU is not counted), two scenarios:
 //   keep-alive  — every request to one host over pooled connections
 //   new-host    — every request to a distinct host name (h<i>.web.test,
@@ -9,8 +11,8 @@
 // Prints requests/s, CPU µs per request (process.cpuUsage over the run,
 // all threads), peak open sockets (socket fds in /proc/self/fd) and malloc
 // growth (glibc mallinfo2 uordblks + hblkhd via koffi) per contender, and
-// the curl/undici ratios. Contenders run alternately, twice each. Figures
-// only, no thresholds. Run with `npm run bench:transport`.
+// the ratios against the plain Agent. Contenders run alternately, twice
+// each. Figures only, no thresholds. Run with `npm run bench:transport`.
 //
 // Environment: BENCH_KEEPALIVE (default 20000 requests), BENCH_NEWHOST
 // (default 4000), BENCH_CONCURRENCY (default 64), BENCH_ROUNDS (default 2).
@@ -21,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { Agent, request as undiciRequest } from 'undici';
-import { CurlTransport, loadNativeAddon } from '../dist/index.js';
+import { CurlTransport, UndiciTransport, loadNativeAddon } from '../dist/index.js';
 
 const KEEPALIVE = Number(process.env.BENCH_KEEPALIVE ?? 20_000);
 const NEWHOST = Number(process.env.BENCH_NEWHOST ?? 4_000);
@@ -65,25 +67,24 @@ const caPem = readFileSync(ca);
  * Each contender makes a client with the same connection cap and returns
  * { get(url) → Promise<body length>, close() }.
  */
+/** Both atresolve transports get the same options. */
+const atresolveOptions = () => ({
+  caFile: ca,
+  allowPrivateNetwork: true,
+  maxConnections: CONCURRENCY,
+  maxConnectionsPerHost: CONCURRENCY,
+  maxIdleConnections: CONCURRENCY,
+  maxQueuedRequests: 100_000,
+  timeoutMs: 120_000,
+  connectTo: { [`*.web.test:${port}`]: `127.0.0.1:${port}` },
+});
+const viaTransport = (t) => ({ get: async (url) => (await t.request(url)).body.length, close: () => t.close() });
+
 const contenders = [
+  { name: 'curl', make: () => viaTransport(new CurlTransport(atresolveOptions())) },
+  { name: 'undici', make: () => viaTransport(new UndiciTransport(atresolveOptions())) },
   {
-    name: 'curl',
-    make: () => {
-      const t = new CurlTransport({
-        caFile: ca,
-        allowPrivateNetwork: true,
-        maxConnections: CONCURRENCY,
-        maxConnectionsPerHost: CONCURRENCY,
-        maxIdleConnections: CONCURRENCY,
-        maxQueuedRequests: 100_000,
-        timeoutMs: 120_000,
-        connectTo: { [`*.web.test:${port}`]: `127.0.0.1:${port}` },
-      });
-      return { get: async (url) => (await t.request(url)).body.length, close: () => t.close() };
-    },
-  },
-  {
-    name: 'undici',
+    name: 'agent',
     make: () => {
       const lookup = (hostname, options, callback) => {
         if (options?.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
@@ -176,6 +177,7 @@ const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 for (const scenario of scenarios) {
   console.log(`\n${scenario.name} (${scenario.count} requests × ${ROUNDS} rounds per contender)`);
   console.log('  contender   req/s    CPU µs/req  peak sockets  peak malloc growth  malloc growth at end');
+  console.log('  (curl, undici: atresolve transports; agent: undici Agent with default pooling)');
   const figures = {};
   for (const contender of contenders) {
     const r = results.get(`${scenario.name}|${contender.name}`);
@@ -185,10 +187,12 @@ for (const scenario of scenarios) {
     console.log(`  ${contender.name.padEnd(10)} ${rps.toFixed(0).padStart(6)}  ${cpu.toFixed(1).padStart(10)}  ` +
       `${String(r.peakSockets).padStart(12)}  ${mib(r.peakMalloc).padStart(18)}  ${mib(r.mallocEnd).padStart(20)}`);
   }
-  const [a, b] = [figures['curl'], figures['undici']];
-  if (a && b) {
-    console.log(`  ratio curl/undici: req/s ${(a.rps / b.rps).toFixed(2)}, CPU/req ${(a.cpu / b.cpu).toFixed(2)}, ` +
-      `peak sockets ${(a.sockets / Math.max(1, b.sockets)).toFixed(2)}, peak malloc ${(a.malloc / Math.max(1, b.malloc)).toFixed(2)}`);
+  const base = figures['agent'];
+  for (const name of ['curl', 'undici']) {
+    const a = figures[name];
+    if (!a || !base) continue;
+    console.log(`  ratio ${name}/agent: req/s ${(a.rps / base.rps).toFixed(2)}, CPU/req ${(a.cpu / base.cpu).toFixed(2)}, ` +
+      `peak sockets ${(a.sockets / Math.max(1, base.sockets)).toFixed(2)}, peak malloc ${(a.malloc / Math.max(1, base.malloc)).toFixed(2)}`);
   }
 }
 
