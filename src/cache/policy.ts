@@ -225,6 +225,8 @@ export class ResolutionCache<V> {
   readonly #writes = new Set<Promise<void>>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Removes this cache's listener from a shared store (`CacheStore.onInvalidate`). */
+  readonly #stopListening: (() => void) | undefined;
 
   #hits = 0;
   #staleHits = 0;
@@ -247,6 +249,12 @@ export class ResolutionCache<V> {
     this.#maxConcurrentRefreshes = resolved.maxConcurrentRefreshes;
     this.#refreshClaimTtlMs = resolved.refreshClaimTtlMs;
     this.#now = resolved.now;
+    // A shared store reports purges made by other processes; they detach
+    // loads in flight here exactly like a local purge() or clear().
+    this.#stopListening = this.#store.onInvalidate?.((key) => {
+      if (key === undefined) this.#detachFlights();
+      else this.#detachFlight(key);
+    });
   }
 
   /**
@@ -276,11 +284,7 @@ export class ResolutionCache<V> {
    * @throws the store's error if the delete fails
    */
   async purge(key: string): Promise<void> {
-    const flight = this.#flights.get(key);
-    if (flight !== undefined) {
-      flight.current = false;
-      this.#flights.delete(key);
-    }
+    this.#detachFlight(key);
     if (this.#closed) return;
     await this.#store.delete(key);
   }
@@ -306,6 +310,7 @@ export class ResolutionCache<V> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
+      this.#stopListening?.();
       this.#detachFlights();
       await Promise.all(this.#writes);
       await this.#store.close?.();
@@ -466,6 +471,15 @@ export class ResolutionCache<V> {
       await this.#startLoad(key, load).promise;
     } catch {
       this.#refreshErrors++;
+    }
+  }
+
+  /** Make the load in flight for `key`, if any, write nothing, and let later callers start a fresh one. */
+  #detachFlight(key: string): void {
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      flight.current = false;
+      this.#flights.delete(key);
     }
   }
 

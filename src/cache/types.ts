@@ -29,6 +29,12 @@ export interface CacheStoreStats {
   maxBytes: number;
   /** Counter: entries dropped to stay within the bounds. */
   evictions: number;
+  /**
+   * Counter: operations on a shared store's server (Redis) that failed, timed
+   * out or were refused while it was unreachable; each one fell back to the
+   * in-process tier or to the origin. Absent for in-process stores.
+   */
+  redisErrors?: number;
 }
 
 /** Storage for resolved values, keyed by normalized DID or handle. */
@@ -43,6 +49,15 @@ export interface CacheStore<V> {
    * Optional: absent means always granted.
    */
   claimRefresh?(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Register a listener that a shared store calls when another process
+   * invalidated `key` (a purge) or every key (`undefined`, a clear). The
+   * policy uses it to detach its loads in flight for those keys, exactly as
+   * a local `purge()` does, so a result fetched before the purge is never
+   * written back. Returns a function that removes the listener. Optional:
+   * in-process stores have no other process to hear from.
+   */
+  onInvalidate?(listener: (key: string | undefined) => void): () => void;
   stats(): CacheStoreStats;
   /** Release resources (connections, timers). Optional. */
   close?(): Promise<void>;
