@@ -50,7 +50,7 @@ export type {
   CacheResolveResult,
   ResolutionCacheOptions,
 } from './cache/policy.js';
-export { CacheError, CacheClosedError } from './cache/errors.js';
+export { CacheError, CacheClosedError, CacheUnavailableError } from './cache/errors.js';
 
 export { memory, MemoryProbe } from './telemetry/memory.js';
 export type {
