@@ -396,18 +396,22 @@ export class ResolutionCache<V> {
     }
   }
 
-  /** Start a load for `key` and register it so later callers join it. */
-  #startLoad(key: string, load: CacheLoader<V>): Flight<V> {
+  /**
+   * Start a load for `key` and register it so later callers join it.
+   * `foreground` loads follow a miss: when they throw, the store hears of
+   * it (`CacheStore.loadFailed`). A failed background refresh keeps its claim.
+   */
+  #startLoad(key: string, load: CacheLoader<V>, foreground = true): Flight<V> {
     const flight: Flight<V> = { promise: Promise.resolve(null), current: true };
     this.#flights.set(key, flight);
-    flight.promise = this.#runLoad(key, flight, load);
+    flight.promise = this.#runLoad(key, flight, load, foreground);
     // Every waiter handles the rejection; this keeps a load nobody awaits
     // any more (all waiters aborted) from becoming an unhandled rejection.
     flight.promise.catch(ignore);
     return flight;
   }
 
-  async #runLoad(key: string, flight: Flight<V>, load: CacheLoader<V>): Promise<V | null> {
+  async #runLoad(key: string, flight: Flight<V>, load: CacheLoader<V>, foreground: boolean): Promise<V | null> {
     try {
       // Called a microtask later, so the flight is registered before any
       // of the loader's code runs, and a loader that throws synchronously
@@ -418,6 +422,13 @@ export class ResolutionCache<V> {
       }
       if (flight.current) await this.#write(key, result.value, result.size);
       return result.value;
+    } catch (error) {
+      // Nothing will be stored for this miss: a shared store lets the
+      // processes waiting for this key's value stop waiting.
+      if (foreground && flight.current && this.#store.loadFailed !== undefined && !this.#closed) {
+        void this.#store.loadFailed(key).catch(ignore);
+      }
+      throw error;
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     }
@@ -468,7 +479,7 @@ export class ResolutionCache<V> {
     if (!granted || this.#closed || this.#flights.has(key)) return;
     this.#refreshes++;
     try {
-      await this.#startLoad(key, load).promise;
+      await this.#startLoad(key, load, false).promise;
     } catch {
       this.#refreshErrors++;
     }

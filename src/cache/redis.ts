@@ -314,6 +314,15 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1`);
 
+/**
+ * KEYS: lock, wait. ARGV: token, channel, fill message. The load after this
+ * process's miss failed: free its fill lock and wake the waiters (they find
+ * no value and load themselves).
+ */
+const RELEASE = script(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 1`);
+
 /** KEYS: value, lock, wait. ARGV: guard ttl, channel, purge message. */
 const PURGE = script(`redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('SET', KEYS[2], '${PURGED}', 'PX', ARGV[1])
@@ -493,6 +502,15 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   claimRefresh(key: string, ttlMs: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     return this.#owner._claim(this, key, ttlMs);
+  }
+
+  /**
+   * The load after this process's miss on `key` failed: release the fill
+   * lock so that processes waiting for the key load it at once.
+   */
+  loadFailed(key: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#owner._release(this, key);
   }
 
   /** Called with a key another process purged, or `undefined` when it cleared the store. */
@@ -800,7 +818,7 @@ export class RedisCache {
     // before the reply is not lost.
     const waiter = this.#fillWaiter(keys.value);
     try {
-      const reply = (await this.#eval(READ, keys, [this.#token, String(this.#o.fillLockTtlMs), waiter ? String(this.#o.fillWaitMs) : '0'])) as unknown[];
+      const reply = (await this.#eval(READ, RedisCache.#all(keys), [this.#token, String(this.#o.fillLockTtlMs), waiter ? String(this.#o.fillWaitMs) : '0'])) as unknown[];
       switch (reply[0]) {
         case 1:
           this.#l2Hits++;
@@ -882,15 +900,30 @@ export class RedisCache {
     const ttl = Math.ceil((entry.value === null ? this.#o.negativeTtlMs : this.#o.maxTtlMs) - age);
     try {
       if (size > this.#o.maxBytes || ttl <= 0) {
-        await this.#eval(DROP, keys, [this.#token, this.#channel, fill]);
+        await this.#eval(DROP, RedisCache.#all(keys), [this.#token, this.#channel, fill]);
         return;
       }
-      const written = await this.#eval(WRITE, keys, [this.#token, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
+      const written = await this.#eval(WRITE, RedisCache.#all(keys), [this.#token, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
       if (written === 1) this.#writes++;
       else this.#writesSkipped++;
     } catch {
       this.#countError(store);
     }
+  }
+
+  /** @internal free this process's fill lock on `key` and wake its waiters. */
+  _release<V>(store: RedisCacheStore<V>, key: string): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#track(
+      (async () => {
+        const { lock, wait } = this.#keys(store, key);
+        try {
+          await this.#eval(RELEASE, [lock, wait], [this.#token, this.#channel, this.#message('f', store, key)]);
+        } catch {
+          this.#countError(store);
+        }
+      })(),
+    );
   }
 
   /** @internal delete `key` in Redis, mark it purged, publish the purge. */
@@ -900,7 +933,7 @@ export class RedisCache {
       (async () => {
         const keys = this.#keys(store, key);
         try {
-          await this.#eval(PURGE, keys, [String(this.#o.purgeGuardMs), this.#channel, this.#message('p', store, key)]);
+          await this.#eval(PURGE, RedisCache.#all(keys), [String(this.#o.purgeGuardMs), this.#channel, this.#message('p', store, key)]);
           this.#invalidationsSent++;
         } catch (error) {
           this.#countError(store);
@@ -944,7 +977,7 @@ export class RedisCache {
         const keys = this.#keys(store, key);
         const local = await store._l1.get(key);
         try {
-          const reply = (await this.#eval(CLAIM, { value: keys.value, lock: keys.lock }, [
+          const reply = (await this.#eval(CLAIM, [keys.value, keys.lock], [
             this.#token,
             String(Math.max(1, Math.ceil(ttlMs))),
             String(local === undefined ? -1 : Math.floor(local.fetchedAt)),
@@ -998,15 +1031,19 @@ export class RedisCache {
   }
 
   /** Run a script by its SHA, loading it with EVAL when the node does not know it yet. */
-  async #eval(s: Script, keys: Partial<EntryKeys> & { value: string }, args: string[]): Promise<unknown> {
-    const keyList = [keys.value, keys.lock, keys.wait].filter((k): k is string => k !== undefined);
-    const tail = [String(keyList.length), ...keyList, ...args];
+  async #eval(s: Script, keys: readonly string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.#raw(keys.value, ['EVALSHA', s.sha, ...tail]);
+      return await this.#raw(keys[0], ['EVALSHA', s.sha, ...tail]);
     } catch (error) {
       if (!(error instanceof CacheUnavailableError) || !/NOSCRIPT/.test(String((error.cause as Error | undefined)?.message))) throw error;
     }
-    return this.#raw(keys.value, ['EVAL', s.source, ...tail]);
+    return this.#raw(keys[0], ['EVAL', s.source, ...tail]);
+  }
+
+  /** The three keys of an entry, in the order the scripts take them. */
+  static #all(keys: EntryKeys): string[] {
+    return [keys.value, keys.lock, keys.wait];
   }
 
   /** Send one command (routed by `firstKey` in a cluster) under the command timeout. */

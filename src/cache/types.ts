@@ -58,6 +58,15 @@ export interface CacheStore<V> {
    * in-process stores have no other process to hear from.
    */
   onInvalidate?(listener: (key: string | undefined) => void): () => void;
+  /**
+   * Told when the load that followed a miss on `key` threw, so nothing will
+   * be stored for that miss. A shared store releases the fleet-wide fill
+   * lock its `get()` took on the miss, so that processes waiting for this
+   * key's value load it themselves at once instead of after a timeout.
+   * Not called for background refreshes (their claim stays until its TTL).
+   * Optional; errors are ignored.
+   */
+  loadFailed?(key: string): Promise<void>;
   stats(): CacheStoreStats;
   /** Release resources (connections, timers). Optional. */
   close?(): Promise<void>;

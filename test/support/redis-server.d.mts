@@ -38,6 +38,7 @@ export interface RedisClusterServers {
   close(): Promise<void>;
 }
 
-export function startRedis(options?: { extraArgs?: string[] }): Promise<RedisServer>;
+/** One node on a free port (or on `port`, e.g. one a client already waits on). */
+export function startRedis(options?: { port?: number; extraArgs?: string[] }): Promise<RedisServer>;
 
 export function startRedisCluster(options?: { masters?: number; extraArgs?: string[] }): Promise<RedisClusterServers>;

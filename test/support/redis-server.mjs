@@ -12,7 +12,8 @@
 // Every server is started under a small `sh` guard that holds the write end
 // of a pipe from this process: when this process exits for any reason (even
 // SIGKILL), the pipe closes, `read` returns and the guard kills the server,
-// so no redis-server outlives the test that started it.
+// so no redis-server outlives the test that started it. The guard also
+// reaps the server (`wait`), so a stopped server leaves no zombie behind.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -84,7 +85,7 @@ class RedisServer {
   async start() {
     if (this.#guard) throw new Error(`redis-server on ${this.port} is already running`);
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.#args];
-    const guard = spawn('sh', ['-c', 'redis-server "$@" & pid=$!; echo "guard-pid $pid"; read _; kill -9 $pid 2>/dev/null', 'sh', ...args], {
+    const guard = spawn('sh', ['-c', 'redis-server "$@" & pid=$!; echo "guard-pid $pid"; read _; kill -9 $pid 2>/dev/null; wait $pid', 'sh', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#guard = guard;
@@ -178,10 +179,10 @@ async function waitGone(pid) {
   }
 }
 
-async function startOne(makeArgs, dir, ownsDir) {
+async function startOne(makeArgs, dir, ownsDir, fixedPort) {
   let lastError;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (fixedPort === undefined ? PORT_ATTEMPTS : 1); attempt++) {
+    const port = fixedPort ?? (await freePort());
     const server = new RedisServer(port, await makeArgs(port), dir, ownsDir);
     try {
       await server.start();
@@ -196,12 +197,13 @@ async function startOne(makeArgs, dir, ownsDir) {
 }
 
 /**
- * Start one redis-server on a free loopback port, in its own temporary
- * directory, without persistence. `extraArgs` are appended to the command line.
+ * Start one redis-server on a free loopback port (or on `port`), in its own
+ * temporary directory, without persistence. `extraArgs` are appended to the
+ * command line.
  */
 export async function startRedis(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'atresolve-redis-'));
-  return startOne(() => options.extraArgs ?? [], dir, true);
+  return startOne(() => options.extraArgs ?? [], dir, true, options.port);
 }
 
 /**
