@@ -1141,10 +1141,7 @@ export class RedisCache {
     client.on('error', onError);
     client.on('ready', () => this.#maybeReady());
     subscriber.on('error', onError);
-    subscriber.on('reconnecting', () => {
-      this.#linkLost = true;
-      this.#subscribed = false;
-    });
+    subscriber.on('reconnecting', () => this.#onLinkLost());
     // node-redis subscribes again on every reconnection before 'ready';
     // only the first subscription is made below.
     subscriber.on('ready', () => {
@@ -1159,6 +1156,18 @@ export class RedisCache {
         if (!this.#closed) this.#onSubscribed();
       })
       .catch(ignore);
+  }
+
+  /**
+   * A connection dropped (in a cluster: any node's, since the subscriber's
+   * node is not known): purges and fill messages may be missed until it is
+   * back. Waiters stop waiting (they load themselves); L1 is resynced when
+   * the subscription is back.
+   */
+  #onLinkLost(): void {
+    this.#linkLost = true;
+    if (this.#cluster === undefined) this.#subscribed = false;
+    for (const waiter of this.#waiters.values()) waiter.wake();
   }
 
   /** The invalidation channel is (again) subscribed. */
@@ -1183,9 +1192,7 @@ export class RedisCache {
     cluster.on('node-error', () => {
       this.#connectionErrors++;
     });
-    cluster.on('node-reconnecting', () => {
-      this.#linkLost = true;
-    });
+    cluster.on('node-reconnecting', () => this.#onLinkLost());
     cluster.on('node-ready', () => {
       if (this.#linkLost && this.#subscribed) this.#resync();
     });
