@@ -1,227 +1,28 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createClient, createCluster, type RedisClientOptions } from 'redis';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { IdentityCacheOptions } from '../resolve/options.js';
 import { normalizeHandle } from '../syntax/handle.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError, CacheUnavailableError } from './errors.js';
 import { MemoryCacheStore } from './memory.js';
+import { CLAIM, decodeEntry, DROP, encodeEntry, entryKeys, PURGE, READ, RELEASE, storePattern, WRITE, type EntryKeys, type Script } from './redis-layout.js';
+import { resolveRedisCacheOptions, STORE_NAME_PATTERN, type RedisCacheOptions, type ResolvedRedisCacheOptions } from './redis-options.js';
 import type { CacheStore, CacheStoreStats, StoredEntry } from './types.js';
+
+export { redisCacheOptionSpec, resolveRedisCacheOptions, type RedisCacheOptions, type ResolvedRedisCacheOptions } from './redis-options.js';
 
 /**
  * A fleet-wide identity cache on Redis (single node or Redis Cluster), on
  * the official `redis` client (node-redis). Two tiers: the bounded
  * in-process LRU (`MemoryCacheStore`, L1) in front, Redis (L2) behind it,
  * shared by every process of a fleet. `docs/redis-cache.md` has the key
- * layout, locks, pub/sub messages and failure modes; this file is the only
- * one that imports `redis`, and it is reached only through the
- * `atresolve/redis` subpath, so the main entry never loads the client.
+ * layout, locks, pub/sub messages and failure modes. Options are in
+ * `redis-options.ts`, keys, value format and Lua scripts in
+ * `redis-layout.ts`. These files are the only ones that import `redis`, and
+ * they are reached only through the `atresolve/redis` subpath, so the main
+ * entry never loads the client.
  */
-
-/**
- * Options of `RedisCache`. The freshness TTLs must be the ones the resolver
- * uses: pass `redisCache.identityCacheOptions()` as the resolver's `cache`
- * option so that they are.
- */
-export interface RedisCacheOptions {
-  /**
-   * The Redis server, `redis://[user:password@]host:port[/db]` or
-   * `rediss://…` for TLS. Default `redis://127.0.0.1:6379` (node-redis's
-   * default). Not allowed together with `clusterNodes`.
-   */
-  url?: string;
-  /**
-   * Root nodes of a Redis Cluster (`redis://host:port` each); when given,
-   * the cache runs in cluster mode (`createCluster`). Default `[]`: a single
-   * node at `url`. Give at least three so that discovery survives one node
-   * being down.
-   */
-  clusterNodes?: string[];
-  /**
-   * Further node-redis client options (credentials, `socket.tls`, …), merged
-   * under the ones this cache sets itself (`RESP: 2`, `disableOfflineQueue`,
-   * `commandsQueueMaxLength`, `socket.connectTimeout`,
-   * `socket.reconnectStrategy`), which always win because the failure
-   * behaviour depends on them. In cluster mode they are the `defaults` of
-   * every node connection. Default `{}`.
-   */
-  redis?: RedisClientOptions;
-  /**
-   * Prefix of every key and of the invalidation channel. Default
-   * `atresolve:`; give each fleet (or environment) sharing one Redis its
-   * own. Letters, digits and `:_.-/` only: it is also used in `SCAN MATCH`
-   * patterns, and braces would break the cluster hash tags.
-   */
-  keyPrefix?: string;
-  /**
-   * Entries held in process (L1), per cache (DID documents, handles).
-   * Default `100000`, as `MemoryCacheStore`: a relay's working set within
-   * the one-hour stale TTL.
-   */
-  maxEntries?: number;
-  /**
-   * Bytes held in process (L1), per cache. Default `67108864` (64 MiB), as
-   * `MemoryCacheStore`. An entry larger than this is stored in neither tier.
-   */
-  maxBytes?: number;
-  /**
-   * Entries younger than this are fresh. Default `3600000` (1 h), the
-   * resolver's default. Not used by the stores themselves (ages are
-   * computed from each entry's fetch time by the policy); it is handed to
-   * the resolver by `identityCacheOptions()` so the whole fleet agrees.
-   */
-  staleTtlMs?: number;
-  /**
-   * No entry older than this is served, and the Redis key of a positive
-   * entry expires when it reaches this age (`PX` = `maxTtlMs` − age), so
-   * Redis memory is bounded by the identities seen in one `maxTtlMs`.
-   * Default `86400000` (24 h), the resolver's default.
-   */
-  maxTtlMs?: number;
-  /**
-   * A not-found answer is cached this long, in both tiers (its Redis key
-   * expires at this age). Default `300000` (5 min), the resolver's default;
-   * shrinks to `maxTtlMs` when larger.
-   */
-  negativeTtlMs?: number;
-  /**
-   * Longest wait for one Redis command; after it the operation falls back
-   * (a read is a miss, a write is skipped) and counts as a Redis error.
-   * Default `250`: Redis answers in well under a millisecond on a LAN, so
-   * 250 ms means it is in trouble, while an origin fetch (the fallback) costs
-   * 50–500 ms anyway.
-   */
-  commandTimeoutMs?: number;
-  /** Time limit of one connection attempt. Default `2000`: a LAN connect takes under a millisecond. */
-  connectTimeoutMs?: number;
-  /**
-   * First delay before reconnecting after the connection dropped; it
-   * doubles per failed attempt (with jitter) up to `reconnectMaxMs`.
-   * Default `100`: a restarted Redis is picked up quickly.
-   */
-  reconnectMinMs?: number;
-  /**
-   * Longest delay between reconnection attempts. Default `5000`: a long
-   * outage costs one connection attempt per process every few seconds.
-   */
-  reconnectMaxMs?: number;
-  /**
-   * Commands queued or awaiting a reply per connection; beyond this a
-   * command fails at once (a Redis error, so the caller falls back).
-   * Default `1000`: ~1,000 resolutions/s at the 250 ms command timeout
-   * means at most ~250 outstanding when Redis hangs; 1,000 leaves headroom
-   * while bounding what a hung Redis can make the process hold.
-   */
-  maxPendingCommands?: number;
-  /**
-   * How long the fill lock taken on a fleet-wide miss holds. Default
-   * `10000`: the transport's default total timeout, so a live holder keeps
-   * it for its whole load, and a crashed one blocks writes of the key for at
-   * most 10 s.
-   */
-  fillLockTtlMs?: number;
-  /**
-   * How long a process waits for another process that holds a key's fill
-   * lock to publish the value, before it loads the key itself. Default
-   * `3000`: the resolver's default fetch time limit, so a holder that is
-   * alive has answered or failed by then.
-   */
-  fillWaitMs?: number;
-  /**
-   * Keys one process may be waiting on at once; a miss beyond this loads
-   * at once instead of waiting. Default `1024`: far above the misses in
-   * flight at 1,000 resolutions/s, and each waiter costs one timer and a
-   * small record.
-   */
-  maxFillWaiters?: number;
-  /**
-   * How long a purge blocks the write-back of loads that started before it
-   * (a marker in the key's lock). Default `30000`: longer than any load
-   * (the transport times out at 10 s; refresh claims last 30 s).
-   */
-  purgeGuardMs?: number;
-  /** The clock, ms since the epoch. Default `Date.now`; tests inject a fake clock. */
-  now?: () => number;
-}
-
-/** `RedisCacheOptions` with every default filled in. */
-export interface ResolvedRedisCacheOptions extends Required<Omit<RedisCacheOptions, 'url' | 'redis'>> {
-  url: string;
-  redis: RedisClientOptions;
-}
-
-/** The single table that validates and defaults `RedisCacheOptions`. */
-export const redisCacheOptionSpec = {
-  url: { kind: 'optional-string' },
-  clusterNodes: { kind: 'string-list', default: [] },
-  redis: { kind: 'opaque' },
-  keyPrefix: { kind: 'string', default: 'atresolve:' },
-  maxEntries: { kind: 'integer', default: 100_000, min: 1, max: 2 ** 24 },
-  maxBytes: { kind: 'integer', default: 64 * 1024 * 1024, min: 1, max: 2 ** 40 },
-  staleTtlMs: { kind: 'integer', default: 3_600_000, min: 0, max: DAY_MS },
-  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
-  negativeTtlMs: { kind: 'integer', default: 300_000, min: 0, max: DAY_MS },
-  commandTimeoutMs: { kind: 'integer', default: 250, min: 1, max: 60_000 },
-  connectTimeoutMs: { kind: 'integer', default: 2_000, min: 1, max: 60_000 },
-  reconnectMinMs: { kind: 'integer', default: 100, min: 1, max: 60_000 },
-  reconnectMaxMs: { kind: 'integer', default: 5_000, min: 1, max: 600_000 },
-  maxPendingCommands: { kind: 'integer', default: 1_000, min: 1, max: 1_000_000 },
-  fillLockTtlMs: { kind: 'integer', default: 10_000, min: 1, max: DAY_MS },
-  fillWaitMs: { kind: 'integer', default: 3_000, min: 0, max: 60_000 },
-  maxFillWaiters: { kind: 'integer', default: 1_024, min: 0, max: 1_000_000 },
-  purgeGuardMs: { kind: 'integer', default: 30_000, min: 1, max: DAY_MS },
-  now: { kind: 'opaque' },
-} as const satisfies OptionSpec;
-
-const PREFIX_PATTERN = /^[A-Za-z0-9:_.\-/]*$/;
-const STORE_NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
-
-/**
- * Validate `RedisCacheOptions` and fill in defaults.
- *
- * @throws InvalidOptionsError naming the first offending option
- */
-export function resolveRedisCacheOptions(input: unknown, prefix = 'redisCache'): ResolvedRedisCacheOptions {
-  type Raw = Omit<ResolvedRedisCacheOptions, 'url' | 'redis' | 'now'> & { url: string | undefined; redis: unknown; now: unknown };
-  const raw = resolveOptions<Raw>(redisCacheOptionSpec, input, prefix);
-  if (raw.url !== undefined && raw.clusterNodes.length > 0) {
-    throw new InvalidOptionsError(`${prefix}.url`, 'give either url (one node) or clusterNodes (a cluster), not both');
-  }
-  const url = raw.url ?? 'redis://127.0.0.1:6379';
-  for (const [i, u] of [url, ...raw.clusterNodes].entries()) {
-    if (!/^rediss?:\/\/[^/]/.test(u) || !URL.canParse(u)) {
-      const name = raw.url !== undefined || i === 0 ? `${prefix}.url` : `${prefix}.clusterNodes[${i - 1}]`;
-      throw new InvalidOptionsError(i === 0 ? `${prefix}.url` : name, `expected a redis:// or rediss:// URL, got '${u}'`);
-    }
-  }
-  if (!PREFIX_PATTERN.test(raw.keyPrefix)) {
-    throw new InvalidOptionsError(`${prefix}.keyPrefix`, "only letters, digits and ':_.-/' are allowed");
-  }
-  if (raw.redis !== undefined && (typeof raw.redis !== 'object' || raw.redis === null || Array.isArray(raw.redis))) {
-    throw new InvalidOptionsError(`${prefix}.redis`, 'expected an object of node-redis client options');
-  }
-  if (raw.now !== undefined && typeof raw.now !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
-  }
-  if (raw.reconnectMinMs > raw.reconnectMaxMs) {
-    throw new InvalidOptionsError(`${prefix}.reconnectMinMs`, `must not exceed reconnectMaxMs (${raw.reconnectMaxMs})`);
-  }
-  const given = (input ?? {}) as Record<string, unknown>;
-  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
-    if (raw[field] <= raw.maxTtlMs) continue;
-    if (given[field] !== undefined) {
-      throw new InvalidOptionsError(`${prefix}.${field}`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw[field]}`);
-    }
-    raw[field] = raw.maxTtlMs;
-  }
-  return {
-    ...raw,
-    url,
-    redis: (raw.redis ?? {}) as RedisClientOptions,
-    now: (raw.now as (() => number) | undefined) ?? Date.now,
-  };
-}
 
 /** Figures of one `RedisCache` (both stores and the connection). Counters are cumulative. */
 export interface RedisCacheStats {
@@ -265,121 +66,6 @@ export interface RedisCacheStats {
   badEntries: number;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Key layout and Lua scripts (docs/redis-cache.md explains each).           */
-/* ------------------------------------------------------------------------ */
-
-/** Lock value that marks a purged key; writes of loads that began before the purge are refused. */
-const PURGED = '!purged';
-/** Version tag of the stored value format `1|<fetchedAt>|<size>|<json>`. */
-const FORMAT = '1';
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
-/**
- * KEYS: value, lock, wait. ARGV: token, lock ttl, wait ttl (0 = do not wait).
- * {1, value} | {2} lock taken (load it) | {3} another process loads it.
- */
-const READ = script(`local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-local l = redis.call('GET', KEYS[2])
-if (not l) or l == '${PURGED}' or l == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {2}
-end
-if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
-return {3}`);
-
-/**
- * KEYS: value, lock, wait. ARGV: token, data, ttl, channel, fill message.
- * 1 written | 0 skipped (another holder, or purged since the load began).
- */
-const WRITE = script(`local l = redis.call('GET', KEYS[2])
-if l and l ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if l then redis.call('DEL', KEYS[2]) end
-if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
-return 1`);
-
-/** KEYS: value, lock, wait. ARGV: token, channel, fill message. Removes an entry that cannot be stored. */
-const DROP = script(`redis.call('DEL', KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-return 1`);
-
-/**
- * KEYS: lock, wait. ARGV: token, channel, fill message. The load after this
- * process's miss failed: free its fill lock and wake the waiters (they find
- * no value and load themselves).
- */
-const RELEASE = script(`if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-if redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
-return 1`);
-
-/** KEYS: value, lock, wait. ARGV: guard ttl, channel, purge message. */
-const PURGE = script(`redis.call('DEL', KEYS[1], KEYS[3])
-redis.call('SET', KEYS[2], '${PURGED}', 'PX', ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-return 1`);
-
-/**
- * KEYS: value, lock. ARGV: token, claim ttl, fetchedAt of the local entry.
- * {1} claimed | {0, value} Redis has a newer entry | {0} another process holds the lock.
- */
-const CLAIM = script(`local v = redis.call('GET', KEYS[1])
-if v then
-  local t = tonumber(string.match(v, '^${FORMAT}|(%d+)|'))
-  if t and t > tonumber(ARGV[3]) then return {0, v} end
-end
-local l = redis.call('GET', KEYS[2])
-if (not l) or l == '${PURGED}' or l == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {1}
-end
-return {0}`);
-
-/** The three keys of one entry; the `{…}` hash tag puts them in one cluster slot. */
-interface EntryKeys {
-  value: string;
-  lock: string;
-  wait: string;
-}
-
-/** Hash tags must not contain braces: escape `%`, `{` and `}` (injective). */
-function tagSafe(key: string): string {
-  return /[%{}]/.test(key) ? key.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : key;
-}
-
-/** Encode an entry as `1|<fetchedAt>|<size>|<json>` (empty json = negative entry). */
-function encodeEntry(entry: StoredEntry<unknown>, size: number): string {
-  const json = entry.value === null ? '' : JSON.stringify(entry.value);
-  return `${FORMAT}|${Math.max(0, Math.floor(entry.fetchedAt))}|${size}|${json}`;
-}
-
-/** Decode a stored value; `undefined` when it is not in the expected format. */
-function decodeEntry<V>(data: unknown): StoredEntry<V> | undefined {
-  if (typeof data !== 'string') return undefined;
-  const a = data.indexOf('|');
-  const b = data.indexOf('|', a + 1);
-  const c = data.indexOf('|', b + 1);
-  if (a < 0 || b < 0 || c < 0 || data.slice(0, a) !== FORMAT) return undefined;
-  const fetchedAt = Number(data.slice(a + 1, b));
-  const size = Number(data.slice(b + 1, c));
-  if (!Number.isSafeInteger(fetchedAt) || !Number.isFinite(size) || size < 0) return undefined;
-  const json = data.slice(c + 1);
-  try {
-    return { value: json === '' ? null : (JSON.parse(json) as V), fetchedAt, size };
-  } catch {
-    return undefined;
-  }
-}
 
 /* ------------------------------------------------------------------------ */
 /* The client seam: the few node-redis calls used, over one node or a cluster. */
@@ -949,7 +635,7 @@ export class RedisCache {
     return this.#track(
       (async () => {
         try {
-          const pattern = `${this.#o.keyPrefix}${store.name}:*`;
+          const pattern = storePattern(this.#o.keyPrefix, store.name);
           for (const node of await this.#nodes()) {
             let cursor = '0';
             do {
@@ -1007,8 +693,7 @@ export class RedisCache {
   /* ------------------------------ Redis plumbing ----------------------------- */
 
   #keys(store: StoreRef, key: string): EntryKeys {
-    const value = `${this.#o.keyPrefix}${store.name}:{${tagSafe(key)}}`;
-    return { value, lock: `${value}:lock`, wait: `${value}:wait` };
+    return entryKeys(this.#o.keyPrefix, store.name, key);
   }
 
   /** A pub/sub message: `[kind, sender, store, key?]` as JSON. */
