@@ -107,6 +107,8 @@ interface StoreRef {
 /** One process waiting for another process to fill a key. */
 interface FillWaiter {
   done: boolean;
+  /** Start the `fillWaitMs` timer (once Redis said another process loads the key). */
+  arm(): void;
   wake(): void;
   promise: Promise<void>;
 }
@@ -492,9 +494,10 @@ export class RedisCache {
       read = this.#track(this.#readShared(store, key, keys));
       this.#reads.set(keys.value, read);
       const done = read;
-      void done.finally(() => {
+      const forget = (): void => {
         if (this.#reads.get(keys.value) === done) this.#reads.delete(keys.value);
-      });
+      };
+      done.then(forget, forget);
     }
     return read as Promise<StoredEntry<V> | undefined>;
   }
@@ -516,6 +519,7 @@ export class RedisCache {
           if (waiter === undefined) return undefined;
       }
       this.#fillWaits++;
+      waiter.arm();
       await waiter.promise;
       if (this.#closed) {
         this.#fillWaitMisses++;
@@ -556,11 +560,15 @@ export class RedisCache {
     const promise = new Promise<void>((resolve) => {
       wake = resolve;
     });
-    const timer = setTimeout(() => waiter.wake(), this.#o.fillWaitMs);
-    timer.unref();
+    let timer: NodeJS.Timeout | undefined;
     const waiter: FillWaiter = {
       done: false,
       promise,
+      arm: () => {
+        if (waiter.done || timer !== undefined) return;
+        timer = setTimeout(() => waiter.wake(), this.#o.fillWaitMs);
+        timer.unref();
+      },
       wake: () => {
         if (waiter.done) return;
         waiter.done = true;

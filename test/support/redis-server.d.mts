@@ -1,6 +1,6 @@
 /** Types of `redis-server.mjs` (plain ESM so that bench/redis-cache.mjs can use it too). */
 
-/** Why the Redis tests cannot run (`redis-server` or `redis-cli` missing), or `undefined` when they can. */
+/** Why the Redis tests cannot run (`redis-server` is not installed), or `undefined` when they can. */
 export function redisSkipReason(): string | undefined;
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (probe socket bound to port 0, then closed). */
