@@ -24,25 +24,35 @@ function script(source: string): Script {
 }
 
 /**
- * KEYS: value, lock, wait. ARGV: token, lock ttl, wait ttl (0 = do not wait).
- * {1, value} | {2} lock taken (load it) | {3} another process loads it.
+ * A read after an L1 miss. KEYS: value, lock, wait. ARGV: the lock token
+ * this process holds for the key ('' for none), a new token, lock ttl, wait
+ * ttl (0 = do not wait).
+ * {1, value} | {2, token} the lock is (still) this process's: load the key
+ * | {3} another process holds the lock and loads it (wait flag set).
  */
 export const READ = script(`local v = redis.call('GET', KEYS[1])
 if v then return {1, v} end
 local l = redis.call('GET', KEYS[2])
-if (not l) or l == '${PURGED}' or l == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {2}
+if l and l == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {2, l}
 end
-if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
+if (not l) or l == '${PURGED}' then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return {2, ARGV[2]}
+end
+if ARGV[4] ~= '0' then redis.call('SET', KEYS[3], '1', 'PX', ARGV[4]) end
 return {3}`);
 
 /**
- * KEYS: value, lock, wait. ARGV: token, data, ttl, channel, fill message.
- * 1 written | 0 skipped (another holder, or purged since the load began).
+ * KEYS: value, lock, wait. ARGV: the lock token this process holds for the
+ * key ('' for none), data, ttl, channel, fill message.
+ * 1 written | 0 skipped: the lock is not the one this process took before
+ * its load (another process holds it, the key was purged, or the lock was
+ * replaced or released since), or, with no token, some lock exists.
  */
 export const WRITE = script(`local l = redis.call('GET', KEYS[2])
-if l and l ~= ARGV[1] then return 0 end
+if (l or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if l then redis.call('DEL', KEYS[2]) end
 if redis.call('DEL', KEYS[3]) == 1 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
@@ -70,18 +80,24 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`);
 
 /**
- * KEYS: value, lock. ARGV: token, claim ttl, fetchedAt of the local entry.
- * {1} claimed | {0, value} Redis has a newer entry | {0} another process holds the lock.
+ * A refresh claim on a stale hit. KEYS: value, lock. ARGV: the lock token
+ * this process holds ('' for none), a new token, claim ttl, fetchedAt of the
+ * local entry.
+ * {1, token} claimed | {0, value} Redis has a newer entry | {0} another process holds the lock.
  */
 export const CLAIM = script(`local v = redis.call('GET', KEYS[1])
 if v then
   local t = tonumber(string.match(v, '^${FORMAT}|(%d+)|'))
-  if t and t > tonumber(ARGV[3]) then return {0, v} end
+  if t and t > tonumber(ARGV[4]) then return {0, v} end
 end
 local l = redis.call('GET', KEYS[2])
-if (not l) or l == '${PURGED}' or l == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {1}
+if l and l == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {1, l}
+end
+if (not l) or l == '${PURGED}' then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  return {1, ARGV[2]}
 end
 return {0}`);
 

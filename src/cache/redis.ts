@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { createClient, createCluster, type RedisClientOptions } from 'redis';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
@@ -100,6 +101,7 @@ interface ClusterClient {
 interface StoreRef {
   readonly name: string;
   _countError(): void;
+  _detach(key: string): void;
   _invalidated(key: string | undefined): Promise<void>;
   _clearLocal(): Promise<void>;
 }
@@ -243,6 +245,15 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   async _invalidated(key: string | undefined): Promise<void> {
     if (key === undefined) await this.#l1.clear();
     else await this.#l1.delete(key);
+    this.#notify(key);
+  }
+
+  /** @internal this process's load of `key` began before a purge it has not heard of yet: detach it. */
+  _detach(key: string): void {
+    this.#notify(key);
+  }
+
+  #notify(key: string | undefined): void {
     for (const listener of this.#listeners) {
       try {
         listener(key);
@@ -289,6 +300,14 @@ export class RedisCache {
   readonly #waiters = new Map<string, FillWaiter>();
   /** Operations in flight, awaited by `close()`. */
   readonly #ops = new Set<Promise<unknown>>();
+  /**
+   * The lock token this process took for a key (fill lock or refresh
+   * claim), by full value key, until its load writes, fails or is purged.
+   * Bounded: an entry whose load never came back (a caller that gave up)
+   * only ages out, and it expires with its lock.
+   */
+  readonly #held = new LRUCache<string, { token: string; until: number }>({ max: 16_384 });
+  #tokens = 0;
 
   #client: NodeClient | undefined;
   #subscriber: NodeClient | undefined;
@@ -507,14 +526,27 @@ export class RedisCache {
     // before the reply is not lost.
     const waiter = this.#fillWaiter(keys.value);
     try {
-      const reply = (await this.#eval(READ, RedisCache.#all(keys), [this.#token, String(this.#o.fillLockTtlMs), waiter ? String(this.#o.fillWaitMs) : '0'])) as unknown[];
+      const held = this.#heldToken(keys.value);
+      const reply = (await this.#eval(READ, RedisCache.#all(keys), [
+        held,
+        this.#newToken(),
+        String(this.#o.fillLockTtlMs),
+        waiter ? String(this.#o.fillWaitMs) : '0',
+      ])) as unknown[];
       switch (reply[0]) {
         case 1:
           this.#l2Hits++;
           return await this.#adopt(store, key, reply[1]);
-        case 2:
+        case 2: {
           this.#l2Misses++;
+          const token = String(reply[1]);
+          // This process took a new lock while it held another one for the
+          // key: its old lock was purged (or expired) under a load that may
+          // still run here. Detach that load, as the purge message will.
+          if (held !== '' && token !== held) store._detach(key);
+          this.#hold(keys.value, token, this.#o.fillLockTtlMs);
           return undefined;
+        }
         default:
           if (waiter === undefined) return undefined;
       }
@@ -592,12 +624,14 @@ export class RedisCache {
     const size = Number.isFinite(entry.size) ? Math.max(1, Math.ceil(entry.size)) : Infinity;
     const age = Math.max(0, this.#o.now() - entry.fetchedAt);
     const ttl = Math.ceil((entry.value === null ? this.#o.negativeTtlMs : this.#o.maxTtlMs) - age);
+    const held = this.#heldToken(keys.value);
+    this.#held.delete(keys.value);
     try {
       if (size > this.#o.maxBytes || ttl <= 0) {
-        await this.#eval(DROP, RedisCache.#all(keys), [this.#token, this.#channel, fill]);
+        await this.#eval(DROP, RedisCache.#all(keys), [held, this.#channel, fill]);
         return;
       }
-      const written = await this.#eval(WRITE, RedisCache.#all(keys), [this.#token, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
+      const written = await this.#eval(WRITE, RedisCache.#all(keys), [held, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
       if (written === 1) this.#writes++;
       else this.#writesSkipped++;
     } catch {
@@ -610,9 +644,12 @@ export class RedisCache {
     if (this.#closed) return Promise.resolve();
     return this.#track(
       (async () => {
-        const { lock, wait } = this.#keys(store, key);
+        const { value, lock, wait } = this.#keys(store, key);
+        const held = this.#heldToken(value);
+        this.#held.delete(value);
+        if (held === '') return;
         try {
-          await this.#eval(RELEASE, [lock, wait], [this.#token, this.#channel, this.#message('f', store, key)]);
+          await this.#eval(RELEASE, [lock, wait], [held, this.#channel, this.#message('f', store, key)]);
         } catch {
           this.#countError(store);
         }
@@ -626,6 +663,7 @@ export class RedisCache {
     return this.#track(
       (async () => {
         const keys = this.#keys(store, key);
+        this.#held.delete(keys.value);
         try {
           await this.#eval(PURGE, RedisCache.#all(keys), [String(this.#o.purgeGuardMs), this.#channel, this.#message('p', store, key)]);
           this.#invalidationsSent++;
@@ -642,6 +680,7 @@ export class RedisCache {
     if (this.#closed) return Promise.resolve();
     return this.#track(
       (async () => {
+        this.#forgetHeld(`${this.#o.keyPrefix}${store.name}:{`);
         try {
           const pattern = storePattern(this.#o.keyPrefix, store.name);
           for (const node of await this.#nodes()) {
@@ -671,12 +710,15 @@ export class RedisCache {
         const keys = this.#keys(store, key);
         const local = await store._l1.get(key);
         try {
+          const claimTtl = Math.max(1, Math.ceil(ttlMs));
           const reply = (await this.#eval(CLAIM, [keys.value, keys.lock], [
-            this.#token,
-            String(Math.max(1, Math.ceil(ttlMs))),
+            this.#heldToken(keys.value),
+            this.#newToken(),
+            String(claimTtl),
             String(local === undefined ? -1 : Math.floor(local.fetchedAt)),
           ])) as unknown[];
           if (reply[0] === 1) {
+            this.#hold(keys.value, String(reply[1]), claimTtl);
             this.#claimsGranted++;
             return true;
           }
@@ -699,6 +741,29 @@ export class RedisCache {
   }
 
   /* ------------------------------ Redis plumbing ----------------------------- */
+
+  /** A fresh lock token: this process's token plus a sequence number, so each load's lock is its own. */
+  #newToken(): string {
+    return `${this.#token}.${(++this.#tokens).toString(36)}`;
+  }
+
+  /** The token of the lock this process holds on `valueKey`, or '' (none, or expired). */
+  #heldToken(valueKey: string): string {
+    const held = this.#held.get(valueKey);
+    if (held === undefined) return '';
+    if (held.until > performance.now()) return held.token;
+    this.#held.delete(valueKey);
+    return '';
+  }
+
+  #hold(valueKey: string, token: string, ttlMs: number): void {
+    this.#held.set(valueKey, { token, until: performance.now() + ttlMs });
+  }
+
+  /** Forget the locks this process holds on keys starting with `prefix` (a clear). */
+  #forgetHeld(prefix: string): void {
+    for (const valueKey of [...this.#held.keys()]) if (valueKey.startsWith(prefix)) this.#held.delete(valueKey);
+  }
 
   #keys(store: StoreRef, key: string): EntryKeys {
     return entryKeys(this.#o.keyPrefix, store.name, key);
@@ -921,6 +986,7 @@ export class RedisCache {
   #resync(): void {
     this.#linkLost = false;
     this.#resyncs++;
+    this.#held.clear();
     for (const store of this.#stores.values()) void store._invalidated(undefined);
   }
 
@@ -942,10 +1008,13 @@ export class RedisCache {
       this.#waiters.get(this.#keys(store, key).value)?.wake();
     } else if (kind === 'p' && typeof key === 'string') {
       this.#invalidationsReceived++;
+      const valueKey = this.#keys(store, key).value;
+      this.#held.delete(valueKey);
       void store._invalidated(key);
-      this.#waiters.get(this.#keys(store, key).value)?.wake();
+      this.#waiters.get(valueKey)?.wake();
     } else if (kind === 'c') {
       this.#invalidationsReceived++;
+      this.#forgetHeld(prefix);
       void store._invalidated(undefined);
       for (const [valueKey, waiter] of this.#waiters) if (valueKey.startsWith(prefix)) waiter.wake();
     }

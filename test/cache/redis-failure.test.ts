@@ -1,7 +1,9 @@
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CacheUnavailableError } from '../../src/cache/errors.js';
 import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis.js';
 import type { IdResolver } from '../../src/resolve/id-resolver.js';
+import { registerMetrics } from '../../src/telemetry/metrics.js';
 import { startWorld, type World } from '../../src/world/world.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis-server.mjs';
 import { resolverFor } from '../resolve/support.js';
@@ -50,6 +52,12 @@ describe.skipIf(redisSkip !== undefined)('RedisCache when Redis is down or hung'
     expect(did!.redisErrors).toBeGreaterThan(0);
     expect(handle!.redisErrors).toBeGreaterThan(0);
     expect(a.cache.stats()).toMatchObject({ connected: false, subscribed: false });
+    // The same counter, as a dashboard scrapes it.
+    const registry = new Registry();
+    const unregister = registerMetrics(registry, { resolver: a.resolver }, { memory: false });
+    const scraped = (await registry.metrics()).split('\n').find((l) => l.startsWith('atresolve_cache_redis_errors_total{cache="did"} '));
+    expect(Number(scraped?.split(' ').at(-1))).toBe(did!.redisErrors);
+    unregister();
 
     const server = await startRedis({ port });
     cleanup.push(() => server.close());

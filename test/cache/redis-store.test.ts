@@ -221,6 +221,52 @@ describe.skipIf(redisSkip !== undefined)('RedisCache on a single node', () => {
     expect((await b.store<string>('did').get('did:plc:gina'))?.value).toBe('new-doc');
   });
 
+  it('a pre-purge load never writes back, even when a later process already refilled the key', async () => {
+    const prefix = uniquePrefix();
+    const bCache = await connect({ keyPrefix: prefix });
+    const cCache = await connect({ keyPrefix: prefix });
+    const b = new ResolutionCache<string>({ store: bCache.handle });
+    const c = new ResolutionCache<string>({ store: cCache.handle });
+    const slow = new ControlledLoader<string>();
+    const before = b.resolve('lee.test', slow.load);
+    await waitFor('b to load', () => slow.calls === 1);
+    // A purge whose message b has not received yet (its Redis effects only).
+    const key = `${prefix}handle:{lee.test}`;
+    await server.cli('SET', `${key}:lock`, '!purged', 'PX', '30000');
+    // c misses after the purge, loads and writes the new answer (releasing the lock).
+    expect(await c.resolve('lee.test', countingLoader(() => 'did:plc:new').load)).toEqual({ value: 'did:plc:new', cache: 'miss' });
+    slow.succeed('did:plc:old');
+    expect((await before).value).toBe('did:plc:old');
+    await flush();
+    expect(await server.cli('GET', key)).toMatch(/\|"did:plc:new"$/);
+    expect(bCache.stats().writesSkipped).toBe(1);
+    await b.close();
+    await c.close();
+  });
+
+  it('a lookup after a purge this process has not heard of yet detaches the pre-purge load instead of joining it', async () => {
+    const prefix = uniquePrefix();
+    const bCache = await connect({ keyPrefix: prefix });
+    const b = new ResolutionCache<string>({ store: bCache.handle });
+    const loader = new ControlledLoader<string>();
+    const before = b.resolve('max.test', loader.load);
+    await waitFor('b to load', () => loader.calls === 1);
+    const key = `${prefix}handle:{max.test}`;
+    await server.cli('SET', `${key}:lock`, '!purged', 'PX', '30000');
+    bCache.clearLocal();
+    // The second lookup finds its lock replaced by the purge marker.
+    const after = b.resolve('max.test', loader.load);
+    await waitFor('b to start a second load', () => loader.calls === 2);
+    loader.succeed('did:plc:old');
+    loader.succeed('did:plc:new');
+    expect((await before).value).toBe('did:plc:old');
+    expect((await after).value).toBe('did:plc:new');
+    await flush();
+    expect(await server.cli('GET', key)).toMatch(/\|"did:plc:new"$/);
+    expect(await b.resolve('max.test', loader.load)).toEqual({ value: 'did:plc:new', cache: 'hit' });
+    await b.close();
+  });
+
   it('clear() empties one store fleet-wide and leaves the other store alone', async () => {
     const prefix = uniquePrefix();
     const a = await connect({ keyPrefix: prefix });
