@@ -50,7 +50,16 @@ export type {
   CacheResolveResult,
   ResolutionCacheOptions,
 } from './cache/policy.js';
-export { CacheError, CacheClosedError } from './cache/errors.js';
+export { CacheError, CacheClosedError, CacheUnavailableError } from './cache/errors.js';
+
+export { IdResolver, type Identity, type ResolveIdentityOptions } from './resolve/id-resolver.js';
+export { DidResolver, type DidResolveOptions } from './resolve/did-resolver.js';
+export { HandleResolver, type HandleResolveOptions } from './resolve/handle-resolver.js';
+export type { DnsOptions, IdResolverOptions, IdentityCacheOptions } from './resolve/options.js';
+export type { HandleStrategy } from './resolve/handle-strategy.js';
+export type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome, ResolverStats } from './resolve/types.js';
+export type { ResolutionListener } from './resolve/recorder.js';
+export { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError, ResolutionFailedError } from './resolve/errors.js';
 
 export { memory, MemoryProbe } from './telemetry/memory.js';
 export type {

@@ -12,3 +12,14 @@ export abstract class CacheError extends AtresolveError {}
 export class CacheClosedError extends CacheError {
   readonly code = 'CACHE_CLOSED';
 }
+
+/**
+ * A shared cache's server (Redis) could not complete an operation the
+ * caller asked for specifically — `purge()` or `clear()` — because it was
+ * unreachable, did not answer within the command timeout, or answered with
+ * an error; `cause` holds the client's error when there is one. Lookups
+ * never see this error: they fall back to the in-process tier and the origin.
+ */
+export class CacheUnavailableError extends CacheError {
+  readonly code = 'CACHE_UNAVAILABLE';
+}

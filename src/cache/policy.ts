@@ -225,6 +225,8 @@ export class ResolutionCache<V> {
   readonly #writes = new Set<Promise<void>>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Removes this cache's listener from a shared store (`CacheStore.onInvalidate`). */
+  readonly #stopListening: (() => void) | undefined;
 
   #hits = 0;
   #staleHits = 0;
@@ -247,6 +249,12 @@ export class ResolutionCache<V> {
     this.#maxConcurrentRefreshes = resolved.maxConcurrentRefreshes;
     this.#refreshClaimTtlMs = resolved.refreshClaimTtlMs;
     this.#now = resolved.now;
+    // A shared store reports purges made by other processes; they detach
+    // loads in flight here exactly like a local purge() or clear().
+    this.#stopListening = this.#store.onInvalidate?.((key) => {
+      if (key === undefined) this.#detachFlights();
+      else this.#detachFlight(key);
+    });
   }
 
   /**
@@ -276,11 +284,7 @@ export class ResolutionCache<V> {
    * @throws the store's error if the delete fails
    */
   async purge(key: string): Promise<void> {
-    const flight = this.#flights.get(key);
-    if (flight !== undefined) {
-      flight.current = false;
-      this.#flights.delete(key);
-    }
+    this.#detachFlight(key);
     if (this.#closed) return;
     await this.#store.delete(key);
   }
@@ -306,6 +310,7 @@ export class ResolutionCache<V> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
+      this.#stopListening?.();
       this.#detachFlights();
       await Promise.all(this.#writes);
       await this.#store.close?.();
@@ -391,18 +396,22 @@ export class ResolutionCache<V> {
     }
   }
 
-  /** Start a load for `key` and register it so later callers join it. */
-  #startLoad(key: string, load: CacheLoader<V>): Flight<V> {
+  /**
+   * Start a load for `key` and register it so later callers join it.
+   * `foreground` loads follow a miss: when they throw, the store hears of
+   * it (`CacheStore.loadFailed`). A failed background refresh keeps its claim.
+   */
+  #startLoad(key: string, load: CacheLoader<V>, foreground = true): Flight<V> {
     const flight: Flight<V> = { promise: Promise.resolve(null), current: true };
     this.#flights.set(key, flight);
-    flight.promise = this.#runLoad(key, flight, load);
+    flight.promise = this.#runLoad(key, flight, load, foreground);
     // Every waiter handles the rejection; this keeps a load nobody awaits
     // any more (all waiters aborted) from becoming an unhandled rejection.
     flight.promise.catch(ignore);
     return flight;
   }
 
-  async #runLoad(key: string, flight: Flight<V>, load: CacheLoader<V>): Promise<V | null> {
+  async #runLoad(key: string, flight: Flight<V>, load: CacheLoader<V>, foreground: boolean): Promise<V | null> {
     try {
       // Called a microtask later, so the flight is registered before any
       // of the loader's code runs, and a loader that throws synchronously
@@ -413,6 +422,13 @@ export class ResolutionCache<V> {
       }
       if (flight.current) await this.#write(key, result.value, result.size);
       return result.value;
+    } catch (error) {
+      // Nothing will be stored for this miss: a shared store lets the
+      // processes waiting for this key's value stop waiting.
+      if (foreground && flight.current && this.#store.loadFailed !== undefined && !this.#closed) {
+        void this.#store.loadFailed(key).catch(ignore);
+      }
+      throw error;
     } finally {
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     }
@@ -463,9 +479,18 @@ export class ResolutionCache<V> {
     if (!granted || this.#closed || this.#flights.has(key)) return;
     this.#refreshes++;
     try {
-      await this.#startLoad(key, load).promise;
+      await this.#startLoad(key, load, false).promise;
     } catch {
       this.#refreshErrors++;
+    }
+  }
+
+  /** Make the load in flight for `key`, if any, write nothing, and let later callers start a fresh one. */
+  #detachFlight(key: string): void {
+    const flight = this.#flights.get(key);
+    if (flight !== undefined) {
+      flight.current = false;
+      this.#flights.delete(key);
     }
   }
 

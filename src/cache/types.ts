@@ -29,6 +29,12 @@ export interface CacheStoreStats {
   maxBytes: number;
   /** Counter: entries dropped to stay within the bounds. */
   evictions: number;
+  /**
+   * Counter: operations on a shared store's server (Redis) that failed, timed
+   * out or were refused while it was unreachable; each one fell back to the
+   * in-process tier or to the origin. Absent for in-process stores.
+   */
+  redisErrors?: number;
 }
 
 /** Storage for resolved values, keyed by normalized DID or handle. */
@@ -43,6 +49,24 @@ export interface CacheStore<V> {
    * Optional: absent means always granted.
    */
   claimRefresh?(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Register a listener that a shared store calls when another process
+   * invalidated `key` (a purge) or every key (`undefined`, a clear). The
+   * policy uses it to detach its loads in flight for those keys, exactly as
+   * a local `purge()` does, so a result fetched before the purge is never
+   * written back. Returns a function that removes the listener. Optional:
+   * in-process stores have no other process to hear from.
+   */
+  onInvalidate?(listener: (key: string | undefined) => void): () => void;
+  /**
+   * Told when the load that followed a miss on `key` threw, so nothing will
+   * be stored for that miss. A shared store releases the fleet-wide fill
+   * lock its `get()` took on the miss, so that processes waiting for this
+   * key's value load it themselves at once instead of after a timeout.
+   * Not called for background refreshes (their claim stays until its TTL).
+   * Optional; errors are ignored.
+   */
+  loadFailed?(key: string): Promise<void>;
   stats(): CacheStoreStats;
   /** Release resources (connections, timers). Optional. */
   close?(): Promise<void>;

@@ -176,7 +176,8 @@ function memoryGauge(name: string, help: string, pick: (m: MemoryFigures) => num
   return { name, type: 'gauge', help, labelNames: [], section: 'memory', read: (s) => (s.memory === null ? [] : one(pick(s.memory))) };
 }
 
-function cacheMetric(name: string, type: 'gauge' | 'counter', help: string, pick: (c: CacheStats) => number): ScalarMetric {
+/** A per-cache metric; a cache whose figure is `undefined` (e.g. `redisErrors` of an in-process store) has no sample. */
+function cacheMetric(name: string, type: 'gauge' | 'counter', help: string, pick: (c: CacheStats) => number | undefined): ScalarMetric {
   return {
     name,
     type,
@@ -185,8 +186,11 @@ function cacheMetric(name: string, type: 'gauge' | 'counter', help: string, pick
     section: 'cache',
     read: (s) => {
       const out: Sample[] = [];
-      if (s.cache?.did) out.push([{ cache: 'did' }, pick(s.cache.did)]);
-      if (s.cache?.handle) out.push([{ cache: 'handle' }, pick(s.cache.handle)]);
+      for (const cache of ['did', 'handle'] as const) {
+        const stats = s.cache?.[cache];
+        const value = stats ? pick(stats) : undefined;
+        if (value !== undefined) out.push([{ cache }, value]);
+      }
       return out;
     },
   };
@@ -297,6 +301,12 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
   cacheMetric('atresolve_cache_bytes', 'gauge', 'Approximate bytes held.', (c) => c.bytes),
   cacheMetric('atresolve_cache_max_entries', 'gauge', 'Limit on entries.', (c) => c.maxEntries),
   cacheMetric('atresolve_cache_max_bytes', 'gauge', 'Limit on bytes.', (c) => c.maxBytes),
+  cacheMetric(
+    'atresolve_cache_redis_errors_total',
+    'counter',
+    'Operations on the shared Redis tier that failed, timed out or were refused while Redis was unreachable (each fell back to the in-process tier or the origin); absent without a Redis store.',
+    (c) => c.redisErrors,
+  ),
 
   transportMetric('atresolve_transport_requests_total', 'counter', 'Requests accepted.', (t) => t.requests),
   transportMetric('atresolve_transport_responses_total', 'counter', 'Requests that produced an HTTP response (any status).', (t) => t.ok),

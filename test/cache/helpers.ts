@@ -89,6 +89,10 @@ export class ClaimingStore<V> implements CacheStore<V> {
   failReads = false;
   failWrites = false;
   closed = 0;
+  /** Keys the policy reported through `loadFailed`, in order. */
+  failedLoads: string[] = [];
+  /** Listeners registered through `onInvalidate`. */
+  readonly invalidationListeners = new Set<(key: string | undefined) => void>();
 
   constructor(options?: MemoryCacheStoreOptions) {
     this.inner = new MemoryCacheStore<V>(options);
@@ -113,6 +117,18 @@ export class ClaimingStore<V> implements CacheStore<V> {
     if (answer instanceof Error) return Promise.reject(answer);
     if (typeof answer === 'boolean') return Promise.resolve(answer);
     return answer.promise;
+  }
+  loadFailed(key: string): Promise<void> {
+    this.failedLoads.push(key);
+    return Promise.resolve();
+  }
+  onInvalidate(listener: (key: string | undefined) => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
+  }
+  /** Play another process purging `key` (or clearing, with `undefined`). */
+  invalidate(key: string | undefined): void {
+    for (const listener of this.invalidationListeners) listener(key);
   }
   stats(): CacheStoreStats {
     return this.inner.stats();

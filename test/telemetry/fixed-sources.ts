@@ -57,7 +57,8 @@ export function fixedResolverStats(): ResolverStats {
       identity: { ok: 450, not_found: 0, invalid: 2, error: 1 },
     },
     handleConflicts: 3,
-    cache: { did: fixedCacheStats(100), handle: fixedCacheStats(200) },
+    // The DID cache stands for a shared (Redis) store, the handle cache for an in-process one.
+    cache: { did: { ...fixedCacheStats(100), redisErrors: 113 }, handle: fixedCacheStats(200) },
     transport: fixedTransportStats('curl'),
   };
 }

@@ -74,6 +74,9 @@ describe('registerMetrics', () => {
     expect(samples.get('atresolve_cache_misses_total{cache="did"}')).toBe(109);
     expect(samples.get('atresolve_cache_entries{cache="handle"}')).toBe(201);
     expect(samples.get('atresolve_cache_bytes{cache="did"}')).toBe(102);
+    // Only a shared store has a Redis error counter: no made-up zero for the in-process one.
+    expect(samples.get('atresolve_cache_redis_errors_total{cache="did"}')).toBe(113);
+    expect(samples.has('atresolve_cache_redis_errors_total{cache="handle"}')).toBe(false);
     expect(samples.get('atresolve_transport_requests_total{kind="curl"}')).toBe(1000);
     expect(samples.get('atresolve_transport_errors_total{kind="curl",code="TIMEOUT"}')).toBe(3);
     expect(samples.get('atresolve_transport_in_flight{kind="curl"}')).toBe(12);
