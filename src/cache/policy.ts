@@ -302,6 +302,17 @@ export class ResolutionCache<V> {
   }
 
   /**
+   * Like `clear()`, but a shared store only drops this process's tier
+   * (`CacheStore.clearLocal`), so freeing one process's memory never
+   * empties a fleet's cache.
+   */
+  async clearLocal(): Promise<void> {
+    this.#detachFlights();
+    if (this.#closed) return;
+    await (this.#store.clearLocal ? this.#store.clearLocal() : this.#store.clear());
+  }
+
+  /**
    * Stop caching: later `resolve()` calls reject with `CacheClosedError`;
    * loads in flight settle their waiters but write nothing; background
    * refreshes start no new load. Waits for store writes already issued,

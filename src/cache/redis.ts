@@ -103,7 +103,7 @@ interface StoreRef {
   _countError(): void;
   _detach(key: string): void;
   _invalidated(key: string | undefined): Promise<void>;
-  _clearLocal(): Promise<void>;
+  clearLocal(): Promise<void>;
 }
 
 /** One process waiting for another process to fill a key. */
@@ -231,8 +231,8 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     return this.#l1;
   }
 
-  /** @internal */
-  _clearLocal(): Promise<void> {
+  /** Empty this process's L1 only; Redis and other processes keep their entries. */
+  clearLocal(): Promise<void> {
     return this.#l1.clear();
   }
 
@@ -435,7 +435,7 @@ export class RedisCache {
    * each store's `clear()`, which empties Redis for the whole fleet.)
    */
   clearLocal(): void {
-    for (const store of this.#stores.values()) void store._clearLocal();
+    for (const store of this.#stores.values()) void store.clearLocal();
   }
 
   /**

@@ -42,7 +42,15 @@ export interface CacheStore<V> {
   get(key: string): Promise<StoredEntry<V> | undefined>;
   set(key: string, entry: StoredEntry<V>): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Drop every entry; for a shared store, fleet-wide. */
   clear(): Promise<void>;
+  /**
+   * Drop only what this process holds (its in-memory tier); a shared tier
+   * is untouched. Used by `IdResolver.reset()`, which frees this process's
+   * memory and must not empty a fleet's cache. Optional: absent means
+   * `clear()` is already local.
+   */
+  clearLocal?(): Promise<void>;
   /**
    * Claim the right to refresh a stale key for `ttlMs`. A shared store
    * grants it to one process at a time; an in-process store always grants.

@@ -192,9 +192,14 @@ export class IdResolver implements AsyncDisposable {
     return this.transport.clearConnections();
   }
 
-  /** Reset the transport (fresh pools and caches, in-flight requests finish) and empty both caches. */
+  /**
+   * Return this process to its post-construction memory: reset the
+   * transport (fresh pools and caches; in-flight requests finish) and empty
+   * both caches' in-process tier. A shared store (e.g. Redis) keeps its
+   * entries for the rest of the fleet.
+   */
   async reset(): Promise<void> {
-    await Promise.all([this.transport.reset(), this.#didCache?.clear(), this.#handleCache?.clear()]);
+    await Promise.all([this.transport.reset(), this.#didCache?.clearLocal(), this.#handleCache?.clearLocal()]);
   }
 
   /**

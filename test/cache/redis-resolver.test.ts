@@ -55,6 +55,23 @@ describe.skipIf(redisSkip !== undefined)('IdResolver on a RedisCache', () => {
     expect(b.resolver.stats().cache.did).toMatchObject({ negativeHits: 1, misses: 0 });
   });
 
+  it('reset() frees this process only: L1 empties, Redis keeps the entry for the fleet', async () => {
+    const prefix = uniquePrefix();
+    const a = await member(prefix);
+    const id = world.plcIdentity(3);
+    await a.resolver.did.resolve(id.did);
+    expect(a.resolver.stats().cache.did?.entries).toBe(1);
+    const key = `${prefix}did:{${id.did}}`;
+    expect(await server.cli('EXISTS', key)).toBe('1');
+
+    await a.resolver.reset();
+    expect(a.resolver.stats().cache.did?.entries).toBe(0);
+    expect(await server.cli('EXISTS', key)).toBe('1');
+    const plcBefore = world.counters().plc.requests;
+    expect(await a.resolver.did.resolve(id.did)).not.toBeNull();
+    expect(world.counters().plc.requests).toBe(plcBefore);
+  });
+
   it('never writes a transient failure: a 500 from the PLC directory leaves Redis untouched', async () => {
     const prefix = uniquePrefix();
     const a = await member(prefix);

@@ -37,6 +37,22 @@ describe('ResolutionCache and the shared-store hooks', () => {
     expect(store.stats().entries).toBe(0);
   });
 
+  it('clearLocal() uses the store\'s clearLocal when it has one, and falls back to clear()', async () => {
+    const calls: string[] = [];
+    const shared = new ClaimingStore<string>();
+    Object.assign(shared, {
+      clear: () => (calls.push('clear'), Promise.resolve()),
+      clearLocal: () => (calls.push('clearLocal'), Promise.resolve()),
+    });
+    await new ResolutionCache<string>({ store: shared }).clearLocal();
+    expect(calls).toEqual(['clearLocal']);
+
+    const local = new ClaimingStore<string>();
+    await local.set('k', { value: 'v', fetchedAt: Date.now(), size: 1 });
+    await new ResolutionCache<string>({ store: local }).clearLocal();
+    expect(local.stats().entries).toBe(0);
+  });
+
   it('stops listening when closed', async () => {
     const store = new ClaimingStore<string>();
     const cache = new ResolutionCache<string>({ store });
