@@ -139,11 +139,14 @@ const scenarios = {
     });
     const code = await stuck.terminate();
     const normal = start('normal');
+    // Listen for 'exit' from the start: under load it can fire before the
+    // 'message' continuation runs, and a late listener would never hear it.
+    const exited = new Promise((resolve) => normal.once('exit', resolve));
     const result = await new Promise((resolve, reject) => {
       normal.once('message', resolve);
       normal.once('error', reject);
     });
-    const normalExit = await new Promise((resolve) => normal.once('exit', resolve));
+    const normalExit = await exited;
     const res = await mainRequest;
     await main.close();
     say({ terminatedCode: code, normal: result, normalExit, mainStatus: res.status });
