@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -595,6 +596,71 @@ engine_feed_result_t engine_headers_feed(engine_headers_t *h,
   return ENGINE_FEED_OK;
 }
 
+/* Does the header line (without CRLF, len bytes) have this name? Sets
+   *value and *value_len to the value, blanks trimmed. */
+static int header_is(const char *line, size_t len, const char *name,
+                     const char **value, size_t *value_len)
+{
+  size_t n = strlen(name);
+  size_t i;
+  const char *v;
+  size_t vl;
+  if(len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+    return 0;
+  v = line + n + 1;
+  vl = len - n - 1;
+  while(vl && (*v == ' ' || *v == '\t')) {
+    v++;
+    vl--;
+  }
+  while(vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+    vl--;
+  for(i = 0; i < vl; i++)
+    if(v[i] == '\0')
+      return 0;
+  *value = v;
+  *value_len = vl;
+  return 1;
+}
+
+int engine_headers_declare_oversize(const engine_headers_t *h, size_t cap)
+{
+  const char *p = h->buf;
+  const char *end = h->buf ? h->buf + h->len : NULL;
+  int over = 0;
+  if(!p)
+    return 0;
+  while(p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    const char *v;
+    size_t vl;
+    if(len && p[len - 1] == '\r')
+      len--;
+    if(header_is(p, len, "transfer-encoding", &v, &vl))
+      return 0;
+    if(header_is(p, len, "content-encoding", &v, &vl) && vl &&
+       !(vl == 8 && strncasecmp(v, "identity", 8) == 0))
+      return 0;
+    if(header_is(p, len, "content-length", &v, &vl) && vl) {
+      /* Leading digits only; a malformed value is libcurl's to refuse. */
+      size_t i;
+      size_t n = 0;
+      for(i = 0; i < vl && v[i] >= '0' && v[i] <= '9'; i++) {
+        if(n > (SIZE_MAX - 9) / 10) {
+          n = SIZE_MAX;
+          break;
+        }
+        n = n * 10 + (size_t)(v[i] - '0');
+      }
+      if(i > 0 && n > cap)
+        over = 1;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return over;
+}
+
 void engine_headers_free(engine_headers_t *h)
 {
   free(h->buf);
@@ -787,11 +853,23 @@ static size_t on_curl_header(char *buf, size_t size, size_t nitems,
 {
   struct transfer *t = userp;
   size_t n = size * nitems;
+  int before = t->hdrs.state;
   engine_feed_result_t r;
   r = engine_headers_feed(&t->hdrs, buf, n, t->req->max_header_bytes);
   if(r == ENGINE_FEED_CAP)
     t->flags |= ENGINE_F_HEADER_CAP;
-  return r == ENGINE_FEED_OK ? n : 0;
+  if(r != ENGINE_FEED_OK)
+    return 0;
+  /* The final response's headers just ended: refuse a declared body over
+     the cap now rather than read cap bytes of it first. */
+  if(before == ENGINE_HS_BLOCK && t->hdrs.state == ENGINE_HS_TRAILERS &&
+     t->req->method != ENGINE_HEAD &&
+     engine_headers_declare_oversize(&t->hdrs,
+                                     t->req->max_response_bytes)) {
+    t->flags |= ENGINE_F_BODY_CAP;
+    return 0;
+  }
+  return n;
 }
 
 /* ------------------------------------------------------------------ */

@@ -145,6 +145,13 @@ engine_feed_result_t engine_headers_feed(engine_headers_t *h,
 /* Free the buffer and zero the struct. */
 void engine_headers_free(engine_headers_t *h);
 
+/* Do the stored header lines declare an unencoded body longer than cap: a
+   Content-Length over cap, with no Transfer-Encoding and no
+   Content-Encoding other than identity? (Then the body cap must fail the
+   transfer at once instead of after cap bytes; the undici transport does
+   the same. A decoded body's size is only known while decoding.) */
+int engine_headers_declare_oversize(const engine_headers_t *h, size_t cap);
+
 /* A decoded response body, under a byte cap. */
 typedef struct engine_body {
   unsigned char *buf; /* or NULL while empty */

@@ -435,6 +435,32 @@ static void test_response_handling(void)
   CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 40) == ENGINE_FEED_CAP);
   engine_headers_free(&h);
 
+  /* A declared unencoded body over the cap is known at the headers. */
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "Content-Length:  101 \r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(engine_headers_declare_oversize(&h, 100));
+  CHECK(!engine_headers_declare_oversize(&h, 101));
+  CHECK(feed(&h, "content-encoding: gzip\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "CONTENT-ENCODING: Identity\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length: 99999999999999999999999999\r\n", 4096) ==
+        ENGINE_FEED_OK);
+  CHECK(engine_headers_declare_oversize(&h, 100));
+  CHECK(feed(&h, "Transfer-Encoding: chunked\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(!engine_headers_declare_oversize(&h, 0));
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length-x: 500\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length: abc\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+
   /* Body: appends up to the cap, allocation never above it. */
   memset(&b, 0, sizeof b);
   CHECK(engine_body_append(&b, "abc", 3, 5) == ENGINE_FEED_OK);

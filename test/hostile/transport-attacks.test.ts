@@ -57,6 +57,8 @@ const ATTACKS: Attack[] = [
   { mode: 'br-bomb', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'nested-bomb', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'http10-close-big', expected: ResponseTooLargeError, check: bodyCap },
+  // Refused at the headers: reading the trickle up to the cap would outlast the deadline.
+  { mode: 'declared-big-trickle', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'slow-headers', expected: TimeoutError, check: deadline },
   { mode: 'slow-body', expected: TimeoutError, check: deadline },
   // RFC 9110 §15.2: a client must parse 1xx responses it did not ask for.

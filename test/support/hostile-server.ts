@@ -163,11 +163,13 @@ function chunkedProducer(total: number): () => Buffer | null {
  * - `gzip-bomb`, `br-bomb`: 64 MiB of zeros compressed (~64 KiB / ~100 bytes on the wire).
  * - `nested-bomb`: `Content-Encoding: gzip, gzip` of the same (~300 bytes).
  * - `slow-headers`: the status line, then one header byte per `trickleMs`, forever.
- * - `slow-body`: headers promising 10,000 bytes (under any cap), then one byte per `trickleMs`.
+ * - `slow-body`: headers promising 1,000 bytes (under any cap), then one byte per `trickleMs`.
+ * - `declared-big-trickle`: `Content-Length` of 64 MiB, then one byte per
+ *   `trickleMs`: only a client that checks the declared length fails before its deadline.
  * - `endless-1xx`: `100 Continue` responses, one per `trickleMs`, forever.
  * - `early-hints`: a `103 Early Hints` response, then 200 `ok` (valid HTTP).
  * - `silent`: reads the request and never answers.
- * - `reset-mid-body`: headers promising 10,000 bytes, 1,000 of them, then a TCP reset.
+ * - `reset-mid-body`: headers promising 1,000 bytes, 100 of them, then a TCP reset.
  * - `close-mid-body`: the same, but a clean close (FIN) instead of a reset.
  * - `http10-close`: `HTTP/1.0 200` without `Content-Length`, 1,000 bytes, then close (valid).
  * - `http10-close-big`: the same with 64 MiB.
@@ -201,7 +203,11 @@ export const BUILTIN_MODES: Record<string, ModeHandler> = {
     ex.every(ex.server.trickleMs, () => ex.write('a'));
   },
   'slow-body': (ex) => {
-    ex.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10000\r\n\r\n');
+    ex.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n');
+    ex.every(ex.server.trickleMs, () => ex.write('a'));
+  },
+  'declared-big-trickle': (ex) => {
+    ex.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${OVERSIZED_BYTES}\r\n\r\n`);
     ex.every(ex.server.trickleMs, () => ex.write('a'));
   },
   'endless-1xx': (ex) => {
@@ -213,14 +219,14 @@ export const BUILTIN_MODES: Record<string, ModeHandler> = {
   },
   silent: () => {},
   'reset-mid-body': (ex) => {
-    ex.write('HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n');
-    ex.write(Buffer.alloc(1000, 'a'));
+    ex.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+    ex.write(Buffer.alloc(100, 'a'));
     // Let the bytes leave before the reset, so the client is mid-body.
     setTimeout(() => ex.reset(), 20);
   },
   'close-mid-body': (ex) => {
-    ex.write('HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n');
-    ex.write(Buffer.alloc(1000, 'a'));
+    ex.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+    ex.write(Buffer.alloc(100, 'a'));
     ex.end();
   },
   'http10-close': (ex) => {
