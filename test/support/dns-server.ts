@@ -34,6 +34,7 @@ export interface ScriptedDnsServer {
   readonly address: string;
   /** Queries received, by lower-cased name. */
   readonly queries: Map<string, number>;
+  /** Script the answers for `name` (a rotation starts over). */
   set(name: string, record: DnsRecord): void;
   /** Encode a full DNS response for `name` (used to serve DNS-over-HTTPS from an HTTPS route). */
   answer(query: Buffer): Buffer | undefined;
@@ -103,7 +104,10 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
     address: `127.0.0.1:${socket.address().port}`,
     queries,
     set(name, record) {
-      records.set(name.toLowerCase(), record);
+      const lower = name.toLowerCase();
+      records.set(lower, record);
+      // A new script for the name starts its rotation over.
+      for (const key of typedQueries.keys()) if (key.startsWith(`${lower} `)) typedQueries.delete(key);
     },
     answer,
     async close() {

@@ -68,6 +68,8 @@ export interface HostileServerOptions {
   port?: number;
   /** Interval between bytes of the trickling modes. Default `100` ms. */
   trickleMs?: number;
+  /** The mode for a request that names none. Default: answer 404. */
+  defaultMode?: string;
 }
 
 /** One request as a mode handler sees it, and the raw socket to answer on. */
@@ -333,7 +335,8 @@ export async function startHostileServer(options: HostileServerOptions = {}): Pr
       const host = (headers['host'] ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
       const label = host.split('.')[0] ?? '';
       const isIp = /^[\d.]+$/.test(host) || host.includes(':');
-      const mode = isIp || !modes.has(label) ? (path.split(/[/?]/)[1] ?? '') : label;
+      let mode = isIp || !modes.has(label) ? (path.split(/[/?]/)[1] ?? '') : label;
+      if (!modes.has(mode) && options.defaultMode !== undefined) mode = options.defaultMode;
       requests.set(mode, (requests.get(mode) ?? 0) + 1);
       const exchange = makeExchange(socket, raw, { method, path, host, headers, mode }, () => {
         busy = false;
