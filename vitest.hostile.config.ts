@@ -10,6 +10,8 @@ export default defineConfig({
     include: ['test/**/*.slow.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
+    // gc() before memory readings in the restart test.
+    execArgv: ['--expose-gc'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
