@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -97,13 +98,8 @@ struct transfer {
   int64_t started_at;
   int64_t deadline_at;
   unsigned flags;
-  unsigned char *body;
-  size_t body_len;
-  size_t body_cap;
-  char *hdr;
-  size_t hdr_len;
-  size_t hdr_cap;
-  size_t hdr_bytes;            /* header bytes of the current response */
+  engine_body_t body;          /* decoded body, under the body cap */
+  engine_headers_t hdrs;       /* final response's headers, under the cap */
   char errbuf[CURL_ERROR_SIZE];
   char address[64];
   engine_address_class_t address_class;
@@ -530,6 +526,178 @@ static void format_address(const struct sockaddr *sa, char *buf,
 }
 
 /* ------------------------------------------------------------------ */
+/* Response handling (pure; the fuzzer drives these)                    */
+/* ------------------------------------------------------------------ */
+
+/* Is the line a status line ("HTTP/<version> <code>...")? Sets *info to
+   whether the code is 1xx. */
+static int status_line(const char *line, size_t n, int *info)
+{
+  size_t i = 5;
+  if(n < 5 || memcmp(line, "HTTP/", 5) != 0)
+    return 0;
+  while(i < n && line[i] != ' ')
+    i++;
+  while(i < n && line[i] == ' ')
+    i++;
+  *info = i < n && line[i] == '1';
+  return 1;
+}
+
+static int blank_line(const char *line, size_t n)
+{
+  return (n == 2 && line[0] == '\r' && line[1] == '\n') ||
+         (n == 1 && line[0] == '\n');
+}
+
+engine_feed_result_t engine_headers_feed(engine_headers_t *h,
+                                         const char *line, size_t n,
+                                         size_t cap)
+{
+  int info = 0;
+  if(h->state == ENGINE_HS_STATUS && status_line(line, n, &info)) {
+    /* A new response: forget the lines of the previous (1xx) one. */
+    h->len = 0;
+    if(h->buf)
+      h->buf[0] = '\0';
+    h->counted = n;
+    h->informational = info;
+    h->state = ENGINE_HS_BLOCK;
+    return n > cap ? ENGINE_FEED_CAP : ENGINE_FEED_OK;
+  }
+  if(n > cap || h->counted > cap - n)
+    return ENGINE_FEED_CAP;
+  h->counted += n;
+  if(blank_line(line, n)) {
+    if(h->state == ENGINE_HS_BLOCK)
+      h->state = h->informational ? ENGINE_HS_STATUS : ENGINE_HS_TRAILERS;
+    return ENGINE_FEED_OK;
+  }
+  if(h->state == ENGINE_HS_STATUS)
+    h->state = ENGINE_HS_BLOCK;     /* a header block without status */
+  if(h->len + n + 1 > h->alloc) {
+    /* counted <= cap and len <= counted, so this stays under 2 * cap. */
+    size_t want = h->alloc ? h->alloc : 1024;
+    char *grown;
+    while(want < h->len + n + 1) {
+      if(want > SIZE_MAX / 2)
+        return ENGINE_FEED_NOMEM;
+      want *= 2;
+    }
+    grown = realloc(h->buf, want);
+    if(!grown)
+      return ENGINE_FEED_NOMEM;
+    h->buf = grown;
+    h->alloc = want;
+  }
+  memcpy(h->buf + h->len, line, n);
+  h->len += n;
+  h->buf[h->len] = '\0';
+  return ENGINE_FEED_OK;
+}
+
+/* Does the header line (without CRLF, len bytes) have this name? Sets
+   *value and *value_len to the value, blanks trimmed. */
+static int header_is(const char *line, size_t len, const char *name,
+                     const char **value, size_t *value_len)
+{
+  size_t n = strlen(name);
+  size_t i;
+  const char *v;
+  size_t vl;
+  if(len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+    return 0;
+  v = line + n + 1;
+  vl = len - n - 1;
+  while(vl && (*v == ' ' || *v == '\t')) {
+    v++;
+    vl--;
+  }
+  while(vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+    vl--;
+  for(i = 0; i < vl; i++)
+    if(v[i] == '\0')
+      return 0;
+  *value = v;
+  *value_len = vl;
+  return 1;
+}
+
+int engine_headers_declare_oversize(const engine_headers_t *h, size_t cap)
+{
+  const char *p = h->buf;
+  const char *end = h->buf ? h->buf + h->len : NULL;
+  int over = 0;
+  if(!p)
+    return 0;
+  while(p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    const char *v;
+    size_t vl;
+    if(len && p[len - 1] == '\r')
+      len--;
+    if(header_is(p, len, "transfer-encoding", &v, &vl))
+      return 0;
+    if(header_is(p, len, "content-encoding", &v, &vl) && vl &&
+       !(vl == 8 && strncasecmp(v, "identity", 8) == 0))
+      return 0;
+    if(header_is(p, len, "content-length", &v, &vl) && vl) {
+      /* Leading digits only; a malformed value is libcurl's to refuse. */
+      size_t i;
+      size_t n = 0;
+      for(i = 0; i < vl && v[i] >= '0' && v[i] <= '9'; i++) {
+        if(n > (SIZE_MAX - 9) / 10) {
+          n = SIZE_MAX;
+          break;
+        }
+        n = n * 10 + (size_t)(v[i] - '0');
+      }
+      if(i > 0 && n > cap)
+        over = 1;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return over;
+}
+
+void engine_headers_free(engine_headers_t *h)
+{
+  free(h->buf);
+  memset(h, 0, sizeof *h);
+}
+
+engine_feed_result_t engine_body_append(engine_body_t *b, const char *data,
+                                        size_t n, size_t cap)
+{
+  if(n > cap || b->len > cap - n)
+    return ENGINE_FEED_CAP;
+  if(b->len + n > b->alloc) {
+    size_t want = b->alloc ? b->alloc : BODY_INITIAL;
+    unsigned char *grown;
+    while(want < b->len + n)
+      want = want > SIZE_MAX / 2 ? SIZE_MAX : want * 2;
+    if(want > cap)
+      want = cap;
+    grown = realloc(b->buf, want);
+    if(!grown)
+      return ENGINE_FEED_NOMEM;
+    b->buf = grown;
+    b->alloc = want;
+  }
+  if(n)
+    memcpy(b->buf + b->len, data, n);
+  b->len += n;
+  return ENGINE_FEED_OK;
+}
+
+void engine_body_free(engine_body_t *b)
+{
+  free(b->buf);
+  memset(b, 0, sizeof *b);
+}
+
+/* ------------------------------------------------------------------ */
 /* Requests and completions                                             */
 /* ------------------------------------------------------------------ */
 
@@ -669,66 +837,38 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb,
 {
   struct transfer *t = userp;
   size_t n = size * nmemb;
-  size_t max = t->req->max_response_bytes;
+  engine_feed_result_t r;
   if(n == 0)
     return 0;
-  if(n > max || t->body_len > max - n) {
+  r = engine_body_append(&t->body, ptr, n, t->req->max_response_bytes);
+  if(r == ENGINE_FEED_CAP)
     t->flags |= ENGINE_F_BODY_CAP;
-    return 0;
-  }
-  if(t->body_len + n > t->body_cap) {
-    size_t cap = t->body_cap ? t->body_cap : BODY_INITIAL;
-    unsigned char *grown;
-    while(cap < t->body_len + n)
-      cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-    if(cap > max)
-      cap = max;
-    grown = realloc(t->body, cap);
-    if(!grown)
-      return 0;
-    t->body = grown;
-    t->body_cap = cap;
-  }
-  memcpy(t->body + t->body_len, ptr, n);
-  t->body_len += n;
-  return n;
+  return r == ENGINE_FEED_OK ? n : 0;
 }
 
-/* Called by libcurl with each response header line; keeps the lines of
-   the last response (a status line starts over) under the header cap. */
+/* Called by libcurl with each response header line (and trailer line);
+   keeps the final response's lines under the header cap. */
 static size_t on_curl_header(char *buf, size_t size, size_t nitems,
                              void *userp)
 {
   struct transfer *t = userp;
   size_t n = size * nitems;
-  if(n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-    t->hdr_len = 0;
-    t->hdr_bytes = n;
-    if(t->hdr)
-      t->hdr[0] = '\0';
-    return n;
-  }
-  t->hdr_bytes += n;
-  if(t->hdr_bytes > t->req->max_header_bytes) {
+  int before = t->hdrs.state;
+  engine_feed_result_t r;
+  r = engine_headers_feed(&t->hdrs, buf, n, t->req->max_header_bytes);
+  if(r == ENGINE_FEED_CAP)
     t->flags |= ENGINE_F_HEADER_CAP;
+  if(r != ENGINE_FEED_OK)
+    return 0;
+  /* The final response's headers just ended: refuse a declared body over
+     the cap now rather than read cap bytes of it first. */
+  if(before == ENGINE_HS_BLOCK && t->hdrs.state == ENGINE_HS_TRAILERS &&
+     t->req->method != ENGINE_HEAD &&
+     engine_headers_declare_oversize(&t->hdrs,
+                                     t->req->max_response_bytes)) {
+    t->flags |= ENGINE_F_BODY_CAP;
     return 0;
   }
-  if((n == 2 && buf[0] == '\r') || (n == 1 && buf[0] == '\n'))
-    return n;
-  if(t->hdr_len + n + 1 > t->hdr_cap) {
-    size_t cap = t->hdr_cap ? t->hdr_cap * 2 : 1024;
-    char *grown;
-    while(cap < t->hdr_len + n + 1)
-      cap *= 2;
-    grown = realloc(t->hdr, cap);
-    if(!grown)
-      return 0;
-    t->hdr = grown;
-    t->hdr_cap = cap;
-  }
-  memcpy(t->hdr + t->hdr_len, buf, n);
-  t->hdr_len += n;
-  t->hdr[t->hdr_len] = '\0';
   return n;
 }
 
@@ -1070,12 +1210,12 @@ static void transfer_finish(struct engine *e, struct transfer *t,
       d->total_us = v;
   }
   if(d->error == ENGINE_OK) {
-    d->body = t->body;
-    d->body_len = t->body_len;
-    d->headers = t->hdr;
-    d->headers_len = t->hdr_len;
-    t->body = NULL;
-    t->hdr = NULL;
+    d->body = t->body.buf;
+    d->body_len = t->body.len;
+    d->headers = t->hdrs.buf;
+    d->headers_len = t->hdrs.len;
+    t->body.buf = NULL;
+    t->hdrs.buf = NULL;
     body_len = d->body_len;
   }
   else {
@@ -1122,8 +1262,8 @@ static void transfer_finish(struct engine *e, struct transfer *t,
   curl_slist_free_all(t->headers);
   curl_slist_free_all(t->connect_to);
   engine_request_free(t->req);
-  free(t->body);
-  free(t->hdr);
+  engine_body_free(&t->body);
+  engine_headers_free(&t->hdrs);
   t->done = NULL;
 
   pthread_mutex_lock(&e->mu);

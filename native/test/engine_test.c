@@ -368,6 +368,114 @@ static void test_map_error(void)
                "CONNECT_TIMEOUT") == 0);
 }
 
+/* Feed a NUL-terminated line. */
+static engine_feed_result_t feed(engine_headers_t *h, const char *line,
+                                 size_t cap)
+{
+  return engine_headers_feed(h, line, strlen(line), cap);
+}
+
+static void test_response_handling(void)
+{
+  engine_headers_t h;
+  engine_body_t b;
+  char big[200];
+  int i;
+
+  /* Status and blank lines are counted, not stored. */
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "a: 1\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(h.buf && strcmp(h.buf, "a: 1\r\n") == 0 && h.len == 6);
+  CHECK(h.counted == 17 + 6 + 2 && h.state == ENGINE_HS_TRAILERS);
+  engine_headers_free(&h);
+  CHECK(h.buf == NULL && h.len == 0 && h.state == ENGINE_HS_STATUS);
+
+  /* A 1xx block is forgotten when the final response starts. */
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 103 Early Hints\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "link: </a>\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(h.state == ENGINE_HS_STATUS);
+  CHECK(feed(&h, "HTTP/2 200 \r\n", 64) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "b: 2\r\n", 64) == ENGINE_FEED_OK);
+  CHECK(strcmp(h.buf, "b: 2\r\n") == 0);
+  engine_headers_free(&h);
+
+  /* Exactly the cap is fine, one byte more is not. */
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 23) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "a: 1\r\n", 23) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "\n", 23) == ENGINE_FEED_CAP);
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 16) == ENGINE_FEED_CAP);
+  engine_headers_free(&h);
+
+  /* A header line that merely starts with "HTTP/" inside a block, or a
+     second status line after a final response, does not restart the
+     count: the cap cannot be bypassed by repeating it. */
+  memset(&h, 0, sizeof h);
+  memset(big, 'p', sizeof big);
+  big[sizeof big - 3] = '\r';
+  big[sizeof big - 2] = '\n';
+  big[sizeof big - 1] = '\0';
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 1000) == ENGINE_FEED_OK);
+  for(i = 0; i < 4; i++) {
+    CHECK(feed(&h, big, 1000) == ENGINE_FEED_OK);
+    CHECK(feed(&h, "HTTP/1.1: 200 OK\r\n", 1000) == ENGINE_FEED_OK);
+  }
+  CHECK(feed(&h, big, 1000) == ENGINE_FEED_CAP);
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 40) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "\r\n", 40) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 40) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 40) == ENGINE_FEED_CAP);
+  engine_headers_free(&h);
+
+  /* A declared unencoded body over the cap is known at the headers. */
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "Content-Length:  101 \r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(engine_headers_declare_oversize(&h, 100));
+  CHECK(!engine_headers_declare_oversize(&h, 101));
+  CHECK(feed(&h, "content-encoding: gzip\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "CONTENT-ENCODING: Identity\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length: 99999999999999999999999999\r\n", 4096) ==
+        ENGINE_FEED_OK);
+  CHECK(engine_headers_declare_oversize(&h, 100));
+  CHECK(feed(&h, "Transfer-Encoding: chunked\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+  memset(&h, 0, sizeof h);
+  CHECK(!engine_headers_declare_oversize(&h, 0));
+  CHECK(feed(&h, "HTTP/1.1 200 OK\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length-x: 500\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(feed(&h, "content-length: abc\r\n", 4096) == ENGINE_FEED_OK);
+  CHECK(!engine_headers_declare_oversize(&h, 100));
+  engine_headers_free(&h);
+
+  /* Body: appends up to the cap, allocation never above it. */
+  memset(&b, 0, sizeof b);
+  CHECK(engine_body_append(&b, "abc", 3, 5) == ENGINE_FEED_OK);
+  CHECK(engine_body_append(&b, "de", 2, 5) == ENGINE_FEED_OK);
+  CHECK(engine_body_append(&b, "f", 1, 5) == ENGINE_FEED_CAP);
+  CHECK(b.len == 5 && b.alloc <= 5 && memcmp(b.buf, "abcde", 5) == 0);
+  CHECK(engine_body_append(&b, "", 0, 5) == ENGINE_FEED_OK);
+  engine_body_free(&b);
+  CHECK(b.buf == NULL && b.len == 0);
+  memset(&b, 0, sizeof b);
+  CHECK(engine_body_append(&b, big, sizeof big, 10) == ENGINE_FEED_CAP);
+  CHECK(b.buf == NULL);
+  engine_body_free(&b);
+}
+
 static void test_basic(void)
 {
   struct harness h;
@@ -838,6 +946,7 @@ int main(void)
   } tests[] = {
     {"address classifier table", test_classifier},
     {"CURLcode mapping", test_map_error},
+    {"response handling: header and body caps", test_response_handling},
     {"GET/HEAD/POST, headers, gzip, reuse, stats", test_basic},
     {"concurrency under max_connections", test_concurrency},
     {"timeouts: connect, total, pending queue", test_timeouts},

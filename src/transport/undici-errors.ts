@@ -95,6 +95,12 @@ export function toTransportError(error: unknown, context: FailureContext): Trans
   }
   if (code === 'UND_ERR_DESTROYED') return new TransportDestroyedError('transport was destroyed', options);
   if (code === 'UND_ERR_CLOSED') return new TransportClosedError('transport is closed', options);
+  // undici refuses an unsolicited `100 Continue` and an unrequested upgrade by
+  // destroying the socket with these messages: the peer broke the protocol,
+  // the connection did not just break.
+  if (code === 'UND_ERR_SOCKET' && (detail === 'bad response' || detail === 'bad upgrade')) {
+    return new ProtocolError(`invalid HTTP response from ${where}: ${detail}`, options);
+  }
   // undici's HTTPParserError carries `HPE_*` codes, but not for every llhttp failure.
   if (code?.startsWith('HPE_') || code === 'UND_ERR_NOT_SUPPORTED' || (error instanceof Error && error.name === 'HTTPParserError')) {
     return new ProtocolError(`invalid HTTP response from ${where}: ${detail}`, options);

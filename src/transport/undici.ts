@@ -256,7 +256,7 @@ export class UndiciTransport extends BaseTransport {
     job.state = 'dispatched';
     job.entry = entry;
     if (route.active >= this.#options.maxConnectionsPerHost) this.#ready.delete(route);
-    entry.dispatch(job.dispatchOptions(), job);
+    job.client = entry.dispatch(job.dispatchOptions(), job);
   }
 
   /** Serve waiting jobs while there is capacity, round-robin over ready routes. */
@@ -332,7 +332,16 @@ export class UndiciTransport extends BaseTransport {
     const started = job.state === 'started';
     this.#settle(job, error);
     job.discardBody();
-    if (started && controller && !job.released) controller.abort(error);
+    if (started && controller && !job.released) {
+      controller.abort(error);
+      const { entry, client } = job;
+      // After the socket close that abort() causes, undici 7 puts the
+      // aborted request back in the client's queue and opens a new
+      // connection for it (nodejs/undici#5845): a never-used socket to the
+      // very host that misbehaved, idle until idleTimeoutMs. Drop the
+      // client before that close is processed (a microtask runs first).
+      if (entry && client) queueMicrotask(() => entry.discardAborted(client, error));
+    }
   }
 
   #abandonConnects(entry: PoolEntry, error: TransportError): void {
@@ -523,8 +532,8 @@ class PoolEntry implements ConnectOwner {
     };
   }
 
-  /** Hand a request to an idle connected client, else an idle unconnected one, else a new one. */
-  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  /** Hand a request to an idle connected client, else an idle unconnected one, else a new one; returns the client. */
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): Client {
     let chosen: Client | undefined;
     let unconnected: Client | undefined;
     let leastBusy: Client | undefined;
@@ -550,6 +559,20 @@ class PoolEntry implements ConnectOwner {
     // fallback only queues behind a client still closing an aborted exchange.
     chosen ??= leastBusy as Client;
     chosen.dispatch(options, handler);
+    return chosen;
+  }
+
+  /**
+   * Destroy `client`, whose in-flight request was just aborted, unless
+   * another request waits for it (then the reconnect serves that one).
+   * The destroyed client leaves the pool; its socket is counted until it
+   * has closed, as every socket is.
+   */
+  discardAborted(client: Client, error: Error): void {
+    if (client.destroyed || client.stats.pending > 0) return;
+    const index = this.#clients.indexOf(client);
+    if (index >= 0) this.#clients.splice(index, 1);
+    client.destroy(error).catch(() => {});
   }
 
   /** Close every client once its requests are done (graceful). */
@@ -613,6 +636,8 @@ class Job implements Dispatcher.DispatchHandler {
   readonly promise: Promise<DispatchResponse>;
   state: JobState = 'new';
   entry: PoolEntry | undefined;
+  /** The undici client the job was handed to. */
+  client: Client | undefined;
   controller: Dispatcher.DispatchController | undefined;
   /** undici is done with the request. */
   released = false;

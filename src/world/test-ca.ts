@@ -31,6 +31,12 @@ export interface IssueOptions {
   ips?: readonly string[];
   /** Validity in days from now. Default `2`. */
   days?: number;
+  /**
+   * An explicit validity window instead of `days`, e.g. one that ended in
+   * the past for an expired certificate (issued with `openssl ca`, since
+   * openssl 3.0's `x509` cannot set dates). Default none.
+   */
+  validity?: { notBefore: Date; notAfter: Date };
 }
 
 /** A server key pair and certificate chain, ready for `tls.createServer`. */
@@ -88,11 +94,15 @@ export async function createTestCa(options: { days?: number; commonName?: string
         'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
         '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${issue.dnsNames[0] ?? ips[0] ?? 'localhost'}`,
       ]);
-      await openssl([
-        'x509', '-req', '-in', `${base}.csr`, '-CA', certFile, '-CAkey', keyFile,
-        '-set_serial', String(1000 + serial), '-days', String(issue.days ?? 2),
-        '-extfile', `${base}.ext`, '-out', `${base}.pem`,
-      ]);
+      if (issue.validity) {
+        await signWithDates(dir, certFile, keyFile, base, 1000 + serial, issue.validity);
+      } else {
+        await openssl([
+          'x509', '-req', '-in', `${base}.csr`, '-CA', certFile, '-CAkey', keyFile,
+          '-set_serial', String(1000 + serial), '-days', String(issue.days ?? 2),
+          '-extfile', `${base}.ext`, '-out', `${base}.pem`,
+        ]);
+      }
       return {
         keyPem: await readFile(`${base}.key`, 'utf8'),
         certPem: await readFile(`${base}.pem`, 'utf8'),
@@ -106,6 +116,39 @@ export async function createTestCa(options: { days?: number; commonName?: string
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Sign `<base>.csr` into `<base>.pem` with an explicit validity window,
+ * through `openssl ca` and a throw-away database in the CA directory.
+ */
+async function signWithDates(
+  dir: string,
+  certFile: string,
+  keyFile: string,
+  base: string,
+  serial: number,
+  validity: { notBefore: Date; notAfter: Date },
+): Promise<void> {
+  const db = `${base}.db`;
+  await writeFile(`${db}.index`, '');
+  await writeFile(`${db}.serial`, `${serial.toString(16).padStart(4, '0')}\n`);
+  await writeFile(`${db}.cnf`, [
+    '[ca]', 'default_ca = leaf', '[leaf]',
+    `database = ${db}.index`, `new_certs_dir = ${dir}`, `serial = ${db}.serial`,
+    'default_md = sha256', 'policy = any', 'unique_subject = no',
+    '[any]', 'commonName = supplied', '',
+  ].join('\n'));
+  await openssl([
+    'ca', '-batch', '-notext', '-config', `${db}.cnf`, '-cert', certFile, '-keyfile', keyFile,
+    '-in', `${base}.csr`, '-out', `${base}.pem`, '-extfile', `${base}.ext`,
+    '-startdate', opensslDate(validity.notBefore), '-enddate', opensslDate(validity.notAfter),
+  ]);
+}
+
+/** `YYYYMMDDHHMMSSZ`, the form `openssl ca -startdate/-enddate` takes. */
+function opensslDate(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 }
 
 async function openssl(args: string[]): Promise<void> {

@@ -4,22 +4,37 @@ import dnsPacket from 'dns-packet';
 
 /** What the scripted DNS server answers for one name. */
 export type DnsRecord =
-  | { txt: (string | Buffer)[][] }
+  | { txt: (string | Buffer)[][]; ttl?: number }
+  /** Address records; a query for the other type gets an empty NOERROR. */
+  | { a?: string[]; aaaa?: string[]; ttl?: number }
   | { rcode: 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' }
   /** Never answer (the client times out). */
-  | { drop: true };
+  | { drop: true }
+  /** The n-th query of a type for this name gets the n-th record (the last one repeats): DNS rebinding. */
+  | { rotate: DnsRecord[] };
+
+/** Where the scripted DNS server listens. */
+export interface ScriptedDnsOptions {
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default `0` (any free port); `53` inside a network namespace. */
+  port?: number;
+}
 
 /**
  * A real DNS server on a loopback UDP port whose answers a test scripts
  * per name (case-insensitive). Unknown names are NXDOMAIN. For resolver
  * tests that need records the world does not serve: conflicting TXT,
- * floods, SERVFAIL, silence.
+ * floods, SERVFAIL, silence, and (inside the network namespace of
+ * `npm run test:netns`, where it is the system resolver) A/AAAA answers
+ * pointing at forbidden addresses.
  */
 export interface ScriptedDnsServer {
   /** `127.0.0.1:<port>`, for `nameservers`. */
   readonly address: string;
   /** Queries received, by lower-cased name. */
   readonly queries: Map<string, number>;
+  /** Script the answers for `name` (a rotation starts over). */
   set(name: string, record: DnsRecord): void;
   /** Encode a full DNS response for `name` (used to serve DNS-over-HTTPS from an HTTPS route). */
   answer(query: Buffer): Buffer | undefined;
@@ -28,9 +43,10 @@ export interface ScriptedDnsServer {
 
 const RCODES = { NXDOMAIN: 3, SERVFAIL: 2, REFUSED: 5 } as const;
 
-export async function startScriptedDns(): Promise<ScriptedDnsServer> {
+export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promise<ScriptedDnsServer> {
   const records = new Map<string, DnsRecord>();
   const queries = new Map<string, number>();
+  const typedQueries = new Map<string, number>();
   const socket = createSocket('udp4');
 
   const answer = (message: Buffer): Buffer | undefined => {
@@ -44,7 +60,13 @@ export async function startScriptedDns(): Promise<ScriptedDnsServer> {
     if (!question) return undefined;
     const name = question.name.toLowerCase();
     queries.set(name, (queries.get(name) ?? 0) + 1);
-    const record = records.get(name) ?? { rcode: 'NXDOMAIN' as const };
+    const typed = `${name} ${question.type}`;
+    const nth = typedQueries.get(typed) ?? 0;
+    typedQueries.set(typed, nth + 1);
+    let record: DnsRecord = records.get(name) ?? { rcode: 'NXDOMAIN' as const };
+    // A rotation of rotations is not a thing; its inner record is taken as NXDOMAIN.
+    if ('rotate' in record) record = record.rotate[Math.min(nth, record.rotate.length - 1)] ?? { rcode: 'NXDOMAIN' };
+    if ('rotate' in record) record = { rcode: 'NXDOMAIN' };
     if ('drop' in record) return undefined;
     const base = {
       type: 'response' as const,
@@ -56,12 +78,18 @@ export async function startScriptedDns(): Promise<ScriptedDnsServer> {
       // dns-packet encodes the rcode from the low four bits of flags.
       return dnsPacket.encode({ ...base, flags: base.flags | RCODES[record.rcode] });
     }
-    return dnsPacket.encode({
-      ...base,
-      answers: question.type === 'TXT'
-        ? record.txt.map((data) => ({ type: 'TXT' as const, name: question.name, ttl: 60, class: 'IN' as const, data }))
-        : [],
-    });
+    const ttl = record.ttl ?? 60;
+    const answers: dnsPacket.Answer[] = [];
+    if ('txt' in record) {
+      if (question.type === 'TXT') {
+        for (const data of record.txt) answers.push({ type: 'TXT', name: question.name, ttl, class: 'IN', data });
+      }
+    } else if (question.type === 'A') {
+      for (const data of record.a ?? []) answers.push({ type: 'A', name: question.name, ttl, class: 'IN', data });
+    } else if (question.type === 'AAAA') {
+      for (const data of record.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl, class: 'IN', data });
+    }
+    return dnsPacket.encode({ ...base, answers });
   };
 
   socket.on('message', (message: Buffer, remote: RemoteInfo) => {
@@ -69,14 +97,17 @@ export async function startScriptedDns(): Promise<ScriptedDnsServer> {
     if (response) socket.send(response, remote.port, remote.address);
   });
   socket.on('error', () => undefined);
-  socket.bind(0, '127.0.0.1');
+  socket.bind(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(socket, 'listening');
 
   return {
     address: `127.0.0.1:${socket.address().port}`,
     queries,
     set(name, record) {
-      records.set(name.toLowerCase(), record);
+      const lower = name.toLowerCase();
+      records.set(lower, record);
+      // A new script for the name starts its rotation over.
+      for (const key of typedQueries.keys()) if (key.startsWith(`${lower} `)) typedQueries.delete(key);
     },
     answer,
     async close() {

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Build the libFuzzer targets of the native engine (clang required:
+# apt-get install clang). Each target links native/src/engine.c itself, so
+# the fuzzer drives exactly the code the addon runs, built with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+# Usage: native/fuzz/build.sh [out-dir]   (default native/fuzz/out)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-"$here/out"}
+CC=${CC:-clang}
+mkdir -p "$out"
+flags="-std=c11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -I$here/../src $(pkg-config --cflags libcurl)"
+for target in response address; do
+  # shellcheck disable=SC2086
+  $CC $flags -o "$out/fuzz_$target" "$here/fuzz_$target.c" "$here/../src/engine.c" \
+    $(pkg-config --libs libcurl) -lpthread
+  echo "built $out/fuzz_$target"
+done
