@@ -17,7 +17,7 @@
 //
 // Usage: node scripts/netns-run.mjs <command> [args...]
 // The command sees ATRESOLVE_NETNS=1. When namespaces are unavailable the
-// script says so and exits 0, unless ATRESOLVE_REQUIRE_NETNS=1 (CI), then 1.
+// script says so and exits 0, unless ATRESOLVE_REQUIRE_NETNS=1, then 1.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
