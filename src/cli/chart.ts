@@ -69,7 +69,7 @@ export function chartOption(title: string, subtitle: string, series: readonly Ch
     animation: false,
     textStyle: { fontFamily: 'Helvetica, Arial, sans-serif', fontSize: 14 },
     title: { text: title, subtext: subtitle, left: 'center', textStyle: { fontSize: 18 }, subtextStyle: { fontSize: 13 } },
-    legend: { top: 62, textStyle: { fontSize: 13 } },
+    legend: { top: 62, itemGap: 28, textStyle: { fontSize: 13 } },
     grid: { left: 80, right: 40, top: series.length > 1 ? 130 : 110, bottom: 60 },
     xAxis: { type: 'value', name: 'seconds', nameLocation: 'middle', nameGap: 32, min: 0, axisLabel: { fontSize: 13 }, nameTextStyle: { fontSize: 14 } },
     yAxis: { type: 'value', name: 'MiB', nameLocation: 'middle', nameGap: 55, min: 0, axisLabel: { fontSize: 13 }, nameTextStyle: { fontSize: 14 } },

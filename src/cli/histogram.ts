@@ -1,6 +1,6 @@
 /**
- * A fixed-size latency histogram: log-spaced buckets from 10 µs to ~10 min
- * with ~2% relative width, in one `Float64Array` of 1,024 counts (8 KiB).
+ * A fixed-size latency histogram: log-spaced buckets from 10 µs to ~1.7 h
+ * with ~2% relative width (beyond that, one last bucket), in one `Float64Array` of 1,024 counts (8 KiB).
  * Recording is O(1) and memory never grows with the number of samples, so
  * the measured process holds the same bytes after a minute and after a day.
  */
@@ -51,7 +51,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < this.#counts.length; i++) {
       seen += this.#counts[i]!;
-      if (seen >= rank) return Math.min(upperEdge(i), this.#max);
+      if (seen >= rank) return i === BUCKETS - 1 ? this.#max : Math.min(upperEdge(i), this.#max);
     }
     return this.#max;
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { memory } from '../telemetry/memory.js';
 import { transportInfo } from '../transport/create.js';
 import { startWorldProcess, type WorldProcess } from '../world/process.js';
-import { writeChart, ECHARTS_INSTALL } from './chart.js';
+import { ECHARTS_INSTALL, writeChart, type ChartSeries } from './chart.js';
 import type { ContenderId } from './contender.js';
 import { MissingPeerError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -238,13 +238,8 @@ export async function runSoak(argv: readonly string[], io: CliIo): Promise<numbe
   };
   const reportPath = await writeReport(outDir, report);
   const drawn = reports.filter((r) => r.samples.length > 0).map((r) => ({ name: r.name, samples: r.samples }));
-  let chartPath: string | undefined;
-  if (drawn.length > 0) try {
-    chartPath = await writeChart(outDir, `atresolve soak${config.compare ? ' --compare' : ''}: malloc in use (solid) and RSS (dashed)`, describeConfig(config), drawn);
-  } catch (error) {
-    if (!(error instanceof MissingPeerError)) throw error;
-    io.err(`atresolve soak: memory.svg not drawn: the chart library is not installed; add it with: ${ECHARTS_INSTALL}\n`);
-  }
+  const title = `atresolve soak${config.compare ? ' --compare' : ''}: malloc in use (solid) and RSS (dashed)`;
+  const chartPath = drawn.length === 0 ? undefined : await drawChart(outDir, title, describeConfig(config), drawn, io);
   io.err(`atresolve soak: wrote ${reportPath}${chartPath ? ` and ${chartPath}` : ''}\n`);
   for (const r of reports) {
     if (r.verdict) io.out(`${r.verdict.line}\n`);
@@ -252,6 +247,17 @@ export async function runSoak(argv: readonly string[], io: CliIo): Promise<numbe
   const missing = reports.filter((r) => r.failure !== undefined && /is not installed/.test(r.failure));
   const failed = reports.filter((r) => r.failure !== undefined && !missing.includes(r));
   return failed.length > 0 || reports.every((r) => r.totals === null) ? SOAK_EXIT.failed : SOAK_EXIT.ok;
+}
+
+/** Write memory.svg, or say how to add the chart library when it is missing. */
+async function drawChart(dir: string, title: string, subtitle: string, series: ChartSeries[], io: CliIo): Promise<string | undefined> {
+  try {
+    return await writeChart(dir, title, subtitle, series);
+  } catch (error) {
+    if (!(error instanceof MissingPeerError)) throw error;
+    io.err(`atresolve soak: memory.svg not drawn: the chart library is not installed; add it with: ${ECHARTS_INSTALL}\n`);
+    return undefined;
+  }
 }
 
 /** The package's version, from package.json two levels up (dist/cli → package). */
