@@ -2,6 +2,8 @@
  * The `atresolve` command line: dispatch to `resolve` or `soak`, map usage
  * errors to status 2. `main.ts` is the executable entry that calls `main()`.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { EXIT, runResolve } from './resolve.js';
@@ -15,7 +17,18 @@ Commands:
   soak                     resolve against a local world at relay rates and
                            chart memory (report.json, memory.svg, verdict)
 
-Run 'atresolve <command> --help' for a command's flags.`;
+Run 'atresolve <command> --help' for a command's flags; 'atresolve --version'
+prints the version.`;
+}
+
+/** The package's version, from package.json two levels above this module (dist/cli → package). */
+export function packageVersion(): string {
+  try {
+    const json = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: unknown };
+    return typeof json.version === 'string' ? json.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
@@ -33,6 +46,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         const { runSoak } = await import('./soak.js');
         return await runSoak(rest, io);
       }
+      case '--version':
+      case '-V':
+        io.out(`${packageVersion()}\n`);
+        return EXIT.ok;
       case undefined:
       case '-h':
       case '--help':

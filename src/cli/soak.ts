@@ -8,6 +8,7 @@ import { transportInfo } from '../transport/create.js';
 import { startWorldProcess, type WorldProcess } from '../world/process.js';
 import { ECHARTS_INSTALL, writeChart, type ChartSeries } from './chart.js';
 import type { ContenderId } from './contender.js';
+import { packageVersion } from './cli.js';
 import { MissingPeerError } from './errors.js';
 import type { CliIo } from './io.js';
 import { SOAK_WEB_PERCENT } from './load-plan.js';
@@ -257,16 +258,5 @@ async function drawChart(dir: string, title: string, subtitle: string, series: C
     if (!(error instanceof MissingPeerError)) throw error;
     io.err(`atresolve soak: memory.svg not drawn: the chart library is not installed; add it with: ${ECHARTS_INSTALL}\n`);
     return undefined;
-  }
-}
-
-/** The package's version, from package.json two levels up (dist/cli → package). */
-function packageVersion(): string {
-  try {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const json = JSON.parse(readFileSync(resolve(here, '../../package.json'), 'utf8')) as { version?: unknown };
-    return typeof json.version === 'string' ? json.version : 'unknown';
-  } catch {
-    return 'unknown';
   }
 }

@@ -51,6 +51,12 @@ describe('atresolve --help', () => {
     expect(result.stdout).toMatch(/soak/);
   });
 
+  it('--version prints the package version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
   it('lists every soak flag with its default', async () => {
     const result = await runCli(['soak', '--help']);
     expect(result.code).toBe(0);
