@@ -116,17 +116,28 @@ async function runLoad(config: RunnerConfig, contender: Contender, plan: LoadPla
     issueDue(Math.min(totalDue, Math.floor(((performance.now() - t0) * config.rate) / 1_000)), t0);
   }, TICK_MS);
 
-  for (let t = 1; t <= seconds; t++) {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + t * 1_000 - performance.now())));
+  // One sample per second of real time. When the event loop is too busy to
+  // wake on time (an overloaded contender), a sample covers the seconds it
+  // missed: `t` is the real elapsed second and `seconds` the interval, so the
+  // chart keeps real time and per-second rates stay true.
+  let t = 0;
+  let lastAt = t0;
+  while (t < seconds) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + (t + 1) * 1_000 - performance.now())));
+    const now = performance.now();
+    t = Math.min(seconds, Math.max(t + 1, Math.floor((now - t0) / 1_000)));
     if (t === seconds) {
       clearInterval(ticker);
       issueDue(totalDue, t0);
     }
+    const intervalSeconds = Math.round(((now - lastAt) / 1_000) * 1_000) / 1_000;
+    lastAt = now;
     snapshot = memory.snapshot();
     const stats = monitor.sample();
     const recycles = contender.recycles();
     const sample: SoakSample = {
       t,
+      seconds: intervalSeconds,
       offered: second.offered,
       ok: second.ok,
       errors: second.errors,
@@ -169,7 +180,7 @@ async function main(config: RunnerConfig): Promise<void> {
   try {
     const plan = new LoadPlan(config.mix, config.world);
     contender = await makeContender(config);
-    await send({ type: 'ready', name: contender.name, plan: plan.counts, transport: contender.name });
+    await send({ type: 'ready', name: contender.name, plan: plan.counts });
     await runLoad(config, contender, plan);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -27,17 +27,24 @@ export interface RunnerConfig {
   slopeWindowMs: number;
 }
 
-/** One second of a run, as measured inside the load runner. */
+/**
+ * One second of a run, as measured inside the load runner. Counts are over
+ * the sample's interval, normally one second; when the runner's event loop
+ * could not wake on time (an overloaded contender) the interval is longer,
+ * `t` skips the seconds it missed, and `seconds` says how long it was.
+ */
 export interface SoakSample {
-  /** Seconds since the start of the load (1, 2, …). */
+  /** Whole seconds since the start of the load, real time (1, 2, …). */
   t: number;
-  /** Resolutions due in this second (the offered load). */
+  /** Length of the interval this sample covers, seconds (1 when on time). */
+  seconds: number;
+  /** Resolutions due in the interval (the offered load). */
   offered: number;
-  /** Resolutions that succeeded in this second: the achieved rate, per second. */
+  /** Resolutions that succeeded in the interval (the achieved rate is `ok / seconds`). */
   ok: number;
-  /** Resolutions that failed in this second, overflow included. */
+  /** Resolutions that failed in the interval, overflow included. */
   errors: number;
-  /** Resolutions not started in this second because `maxInFlight` were outstanding. */
+  /** Resolutions not started in the interval because `maxInFlight` were outstanding. */
   overflow: number;
   /** Resolutions outstanding at the end of the second. */
   inFlight: number;
@@ -104,7 +111,7 @@ export type RunnerCommand = { type: 'start'; config: RunnerConfig };
 
 /** Child → parent. */
 export type RunnerMessage =
-  | { type: 'ready'; name: string; plan: Record<LoadKind, number>; transport: string | null }
+  | { type: 'ready'; name: string; plan: Record<LoadKind, number> }
   | { type: 'sample'; sample: SoakSample }
   | { type: 'done'; totals: RunnerTotals; latencyMs: LatencySummary; extra: Record<string, unknown> }
   | { type: 'failed'; error: string; missingPeer?: string };

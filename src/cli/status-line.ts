@@ -22,10 +22,15 @@ function ms(value: number | null): string {
 export function formatStatus(name: string, totalSeconds: number, sample: SoakSample): string {
   const cpu = sample.cpu ? `  cpu ${pct(sample.cpu.runner)} world ${pct(sample.cpu.world)} box ${pct(sample.cpu.machine)}` : '';
   return (
-    `[${name}] ${sample.t}/${totalSeconds}s  ${sample.ok} res/s  p50 ${ms(sample.p50Ms)} p99 ${ms(sample.p99Ms)}  ` +
-    `err ${sample.errors}  conns ${sample.openConnections}  malloc ${mib(sample.mallocInUse)}  ` +
+    `[${name}] ${sample.t}/${totalSeconds}s  ${Math.round(sample.ok / (sample.seconds || 1))} res/s  p50 ${ms(sample.p50Ms)} p99 ${ms(sample.p99Ms)}  ` +
+    `err ${sample.errors}${late(sample)}  conns ${sample.openConnections}  malloc ${mib(sample.mallocInUse)}  ` +
     `slope ${kibPerSecond(sample.slopeBytesPerSecond)}${cpu}`
   );
+}
+
+/** Flags a sample that covers more than a second (the runner's event loop woke late). */
+function late(sample: SoakSample): string {
+  return sample.seconds > 1.5 ? ` (over ${sample.seconds.toFixed(1)}s: event loop late)` : '';
 }
 
 function pct(value: number | null): string {
@@ -43,12 +48,14 @@ export class StatusLine {
   readonly #totalSeconds: number;
   readonly #everySeconds: number;
   #drawn = false;
+  #nextPrint: number;
 
   constructor(io: CliIo, name: string, totalSeconds: number, everySeconds = 10) {
     this.#io = io;
     this.#name = name;
     this.#totalSeconds = totalSeconds;
     this.#everySeconds = everySeconds;
+    this.#nextPrint = everySeconds;
   }
 
   /** Show the status after `sample`. */
@@ -57,9 +64,10 @@ export class StatusLine {
     if (this.#io.interactive) {
       this.#io.err(`\r\x1b[2K${line}`);
       this.#drawn = true;
-    } else if (sample.t % this.#everySeconds === 0 || sample.t === this.#totalSeconds || sample.t === 1) {
+    } else if (sample.t === 1 || sample.t === this.#totalSeconds || sample.t >= this.#nextPrint) {
       this.#io.err(`${line}\n`);
     }
+    while (this.#nextPrint <= sample.t) this.#nextPrint += this.#everySeconds;
   }
 
   /** End the live line (a newline on a terminal), before anything else is printed. */

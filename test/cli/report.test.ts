@@ -5,7 +5,7 @@ import type { RunnerTotals, SoakSample } from '../../src/cli/soak-ipc.js';
 
 function sample(t: number, mallocInUse: number | null, extra: Partial<SoakSample> = {}): SoakSample {
   return {
-    t, offered: 1000, ok: 1000, errors: 0, overflow: 0, inFlight: 3, openConnections: 60,
+    t, seconds: 1, offered: 1000, ok: 1000, errors: 0, overflow: 0, inFlight: 3, openConnections: 60,
     mallocInUse, rss: 100e6 + t, heapUsed: 1, arrayBuffers: 1, slopeBytesPerSecond: null, p50Ms: 4, p99Ms: 20, recycles: 0, ...extra,
   };
 }

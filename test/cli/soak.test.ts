@@ -22,7 +22,8 @@ afterAll(() => {
 describe('atresolve soak', () => {
   it('writes a report with one sample per second, a chart, a live line and a verdict', async () => {
     const out = outDir();
-    const result = await runCli(['soak', '--duration', '3s', '--rate', '100', '--hosts', '200', '--out', out], { timeoutMs: 60_000 });
+    const args = ['soak', '--duration', '3s', '--rate', '100', '--hosts', '200', '--recycle-after', '100', '--out', out];
+    const result = await runCli(args, { timeoutMs: 60_000 });
     expect(result.stderr).not.toMatch(/Error|failed/);
     expect(result.code).toBe(0);
 
@@ -50,11 +51,14 @@ describe('atresolve soak', () => {
     expect(run?.world?.dns.ok).toBe(30);
     expect(run?.world?.handle.requests).toBe(0);
     expect(run?.verdict?.line).toMatch(/^verdict \[atresolve \((curl|undici)\)\]: /);
+    // ~300 requests with a recycle every 100: each one is counted in its second and marked on the chart.
+    expect(run?.samples.reduce((sum, s) => sum + s.recycles, 0)).toBeGreaterThanOrEqual(2);
 
     const svg = readFileSync(join(out, 'memory.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('malloc in use');
     expect(svg).toContain('RSS');
+    expect(svg).toContain('recycle');
 
     expect(result.stderr).toMatch(/\[atresolve \((curl|undici)\)\] 1\/3s .* res\/s .* p50 .* p99 .* err 0 .* conns \d+ .* malloc [\d.]+ MiB .* slope /);
     expect(result.stderr).toMatch(/\] 3\/3s /);

@@ -3,11 +3,17 @@ import { Agent, buildConnector, setGlobalDispatcher } from 'undici';
 import { ConnectToMap } from '../../transport/connect-to.js';
 import type { WorldEndpoints } from '../../world/endpoints.js';
 
-/** How the peers' global fetch connects (mirrors a relay's defaults where the peer has none). */
+/** How the peers' global fetch connects. */
 export interface WorldNetworkOptions {
-  /** Connections per origin kept by the global undici Agent. Default `32`, our transport's per-host default. */
+  /**
+   * Connections per origin of the global undici Agent. Default: undici's
+   * own (no limit), which is what a peer using global `fetch` gets.
+   */
   connectionsPerOrigin?: number;
-  /** Idle keep-alive time of a connection, ms. Default `30000`, as our transport's `idleTimeoutMs`. */
+  /**
+   * Idle keep-alive time of a connection, ms. Default: undici's own (4 s,
+   * shortened by the server's `Keep-Alive` hint), as global `fetch` has.
+   */
   keepAliveTimeoutMs?: number;
 }
 
@@ -27,9 +33,11 @@ export interface WorldNetworkOptions {
 export function useWorldNetwork(world: WorldEndpoints, options: WorldNetworkOptions = {}): Agent {
   const routes = new ConnectToMap(world.connectTo, 'world.connectTo');
   const connector = buildConnector({ ca: world.caPem });
+  // Only `connect` differs from Node's global dispatcher: the peer is
+  // measured with the pooling it has in production.
   const agent = new Agent({
-    connections: options.connectionsPerOrigin ?? 32,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+    ...(options.connectionsPerOrigin === undefined ? {} : { connections: options.connectionsPerOrigin }),
+    ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeout: options.keepAliveTimeoutMs }),
     connect: (opts, callback) => {
       const to = routes.lookup(opts.hostname, Number(opts.port || 443));
       if (to === undefined) {
