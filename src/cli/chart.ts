@@ -69,8 +69,9 @@ export function chartOption(title: string, subtitle: string, series: readonly Ch
     animation: false,
     textStyle: { fontFamily: 'Helvetica, Arial, sans-serif', fontSize: 14 },
     title: { text: title, subtext: subtitle, left: 'center', textStyle: { fontSize: 18 }, subtextStyle: { fontSize: 13 } },
-    legend: { top: 62, itemGap: 28, textStyle: { fontSize: 13 } },
-    grid: { left: 80, right: 40, top: series.length > 1 ? 130 : 110, bottom: 60 },
+    // SSR measures text without the browser's fonts: generous gaps keep entries apart.
+    legend: { top: 62, itemGap: 40, textStyle: { fontSize: 13 } },
+    grid: { left: 80, right: 40, top: lines.length > 2 ? 150 : 110, bottom: 60 },
     xAxis: { type: 'value', name: 'seconds', nameLocation: 'middle', nameGap: 32, min: 0, axisLabel: { fontSize: 13 }, nameTextStyle: { fontSize: 14 } },
     yAxis: { type: 'value', name: 'MiB', nameLocation: 'middle', nameGap: 55, min: 0, axisLabel: { fontSize: 13 }, nameTextStyle: { fontSize: 14 } },
     series: lines,

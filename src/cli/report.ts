@@ -96,8 +96,9 @@ export function verdictOf(name: string, samples: readonly SoakSample[], totals: 
   const toSecond = half[half.length - 1]?.t ?? 0;
   const flat = growth === null ? null : growth <= GROWTH_BUDGET_BYTES_PER_SECOND;
   const errorRate = totals.offered === 0 ? 0 : totals.errors / totals.offered;
-  // Fewer than 30 points: a few MB of in-flight buffers move the fit a lot.
-  const short = half.length < 30 ? ' (short run: noisy)' : '';
+  // Fewer than 30 points (a short run, or a runner too busy to sample every
+  // second): a few MB of in-flight buffers move the fit a lot.
+  const short = half.length < 30 ? ' (few samples: noisy)' : '';
   const judged = flat === null ? 'too short to judge' : `${flat ? 'flat' : 'GROWING'}${short}`;
   const line =
     `verdict [${name}]: ${basis === 'malloc' ? 'malloc in use' : 'RSS'} ${kibPerSecond(growth)} over the last half ` +

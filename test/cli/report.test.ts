@@ -46,7 +46,7 @@ describe('the verdict', () => {
     const noMalloc = Array.from({ length: 4 }, (_, i) => sample(i + 1, null));
     const v = verdictOf('x', noMalloc, totals);
     expect(v.basis).toBe('rss');
-    expect(v.line).toMatch(/RSS \+0\.0 KiB\/s over the last half \(3–4 s\): flat \(short run: noisy\)/);
+    expect(v.line).toMatch(/RSS \+0\.0 KiB\/s over the last half \(3–4 s\): flat \(few samples: noisy\)/);
   });
 });
 
