@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@
    changes when the system's CA bundle is updated. */
 #define CA_CACHE_SECONDS 86400L
 #define BODY_INITIAL 16384
+/* Size of "/proc/self/fd/<int>" plus its terminator. */
+#define FD_PATH_MAX 32
 
 /* ------------------------------------------------------------------ */
 /* Data structures                                                      */
@@ -130,6 +133,13 @@ struct command {
 struct engine {
   engine_config_t config;
   char *ca_file;
+  /* Trust, set by ca_setup() on the worker before it runs, read-only after:
+     the CURLOPT_CAINFO path (ca_file, the memfd bundle, or NULL for the
+     build's default) and whether CURLOPT_CAPATH is cleared. */
+  const char *ca_info;
+  int clear_capath;
+  int ca_fd;                   /* memfd of the combined bundle, or -1 */
+  char ca_fd_path[FD_PATH_MAX];
   engine_notify_fn notify;
   void *notify_arg;
   int epfd;
@@ -1129,8 +1139,10 @@ static int configure(struct engine *e, struct transfer *t)
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     SETOPT(CURLOPT_POSTFIELDS, req->body ? (char *)req->body : "");
   }
-  if(e->ca_file)
-    SETOPT(CURLOPT_CAINFO, e->ca_file);
+  if(e->ca_info)
+    SETOPT(CURLOPT_CAINFO, e->ca_info);
+  if(e->clear_capath)
+    SETOPT(CURLOPT_CAPATH, NULL);
   SETOPT(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
   SETOPT(CURLOPT_MAXAGE_CONN, ms_to_seconds_ceil(c->idle_timeout_ms));
   SETOPT(CURLOPT_MAXLIFETIME_CONN, ms_to_seconds_ceil(c->max_lifetime_ms));
@@ -1648,9 +1660,99 @@ static void idle_check(struct engine *e, int64_t now)
     e->idle_since = now;
 }
 
+/* Append the file at `path` to `fd`. 0 on success. */
+static int append_file(int fd, const char *path)
+{
+  char buf[16384];
+  int result = -1;
+  FILE *in = fopen(path, "rb");
+  if(!in)
+    return -1;
+  for(;;) {
+    size_t n = fread(buf, 1, sizeof buf, in);
+    size_t off = 0;
+    while(off < n) {
+      ssize_t w = write(fd, buf + off, n - off);
+      if(w < 0) {
+        if(errno == EINTR)
+          continue;
+        goto done;
+      }
+      off += (size_t)w;
+    }
+    if(n < sizeof buf) {
+      if(ferror(in))
+        goto done;
+      break;
+    }
+  }
+  /* PEM files need not end in a newline; keep the next one apart. */
+  if(write(fd, "\n", 1) != 1)
+    goto done;
+  result = 0;
+done:
+  fclose(in);
+  return result;
+}
+
+/* Decide how TLS peers are verified (worker thread, once, at start).
+
+   libcurl (7.87+, OpenSSL) parses the CA bundle into an X509 store and
+   caches it in the multi handle (CURLOPT_CA_CACHE_TIMEOUT), but only when
+   CURLOPT_CAPATH is unset and the CAs come from a file. Distribution
+   builds set both defaults (Debian: CAINFO /etc/ssl/certs/
+   ca-certificates.crt, CAPATH /etc/ssl/certs), so every new TLS connection
+   would parse the whole bundle again: with one-off did:web hosts, that was
+   most of the worker's time per handshake.
+
+   - No ca_file: when the build has a readable default CAINFO, clear
+     CAPATH (the bundle holds the same roots) so the store is cached.
+   - ca_file: trust it in addition to the system roots through one bundle,
+     default CAINFO + ca_file, in an anonymous memory file (memfd) named
+     by /proc/self/fd/N, and clear CAPATH, so it is cached too.
+   - Otherwise (no default CAINFO, or the bundle cannot be built): the old
+     way, CAINFO = ca_file with the default CAPATH, uncached but correct. */
+static void ca_setup(struct engine *e)
+{
+  char *def = NULL;
+  char *system_file = NULL;
+  CURL *probe = curl_easy_init();
+  e->ca_info = e->ca_file;
+  e->clear_capath = 0;
+  e->ca_fd = -1;
+  if(!probe)
+    return;
+  /* CURLINFO_CAINFO (7.84+) names the build's default bundle, static. */
+  if(curl_easy_getinfo(probe, CURLINFO_CAINFO, &def) == CURLE_OK && def &&
+     access(def, R_OK) == 0)
+    system_file = strdup(def);
+  curl_easy_cleanup(probe);
+  if(!system_file)
+    return;
+  if(!e->ca_file) {
+    e->clear_capath = 1;
+  }
+  else {
+    int fd = memfd_create("atresolve-ca", MFD_CLOEXEC);
+    if(fd >= 0 && append_file(fd, system_file) == 0 &&
+       append_file(fd, e->ca_file) == 0) {
+      snprintf(e->ca_fd_path, sizeof e->ca_fd_path, "/proc/self/fd/%d", fd);
+      e->ca_fd = fd;
+      e->ca_info = e->ca_fd_path;
+      e->clear_capath = 1;
+    }
+    else if(fd >= 0) {
+      close(fd);
+    }
+  }
+  free(system_file);
+}
+
 static int worker_init(struct engine *e)
 {
-  struct shared *s = shared_new();
+  struct shared *s;
+  ca_setup(e);
+  s = shared_new();
   if(!s)
     return -1;
   e->current = generation_new(e, s);
@@ -1802,6 +1904,7 @@ engine_error_t engine_create(const engine_config_t *config,
   e->config = *config;
   e->epfd = -1;
   e->evfd = -1;
+  e->ca_fd = -1;
   e->notify = notify;
   e->notify_arg = notify_arg;
   e->accepting = 1;
@@ -1858,6 +1961,8 @@ fail_sync:
   pthread_cond_destroy(&e->started_cond);
   pthread_mutex_destroy(&e->mu);
 fail:
+  if(e->ca_fd >= 0)
+    close(e->ca_fd);
   if(e->epfd >= 0)
     close(e->epfd);
   if(e->evfd >= 0)
@@ -2016,6 +2121,8 @@ void engine_free(engine_t *e)
   close(e->evfd);
   pthread_cond_destroy(&e->started_cond);
   pthread_mutex_destroy(&e->mu);
+  if(e->ca_fd >= 0)
+    close(e->ca_fd);
   free(e->pool);
   free(e->ca_file);
   free(e);

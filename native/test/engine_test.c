@@ -21,6 +21,11 @@ static int port;
 static int blackhole_port;
 static int closed_port;
 static const char *ca_file;
+/* "/delay/N" path for requests that must still be in flight while another
+   request on a new generation completes. The first TLS connection of a
+   generation parses the CA bundle (test CA + system roots): instant
+   natively, about a second under valgrind, so TEST_SLOW scales it. */
+static const char *in_flight_delay = "/delay/300";
 static int failures;
 static int test_failed;
 
@@ -779,7 +784,7 @@ static void test_generations(void)
   CHECK(stat_open(&h) == 0);
 
   /* In flight across a clear: the request finishes, then the op. */
-  CHECK(engine_submit(h.engine, get(2, "/delay/300")) == ENGINE_OK);
+  CHECK(engine_submit(h.engine, get(2, in_flight_delay)) == ENGINE_OK);
   sleep_ms(50);
   CHECK(engine_clear(h.engine, 101) == ENGINE_OK);
   d = fetch(&h, get(3, "/status/200"));   /* runs on the new pool */
@@ -798,7 +803,7 @@ static void test_generations(void)
   CHECK(s.open_connections == 1);
 
   /* Reset: same, with a new share. */
-  CHECK(engine_submit(h.engine, get(4, "/delay/300")) == ENGINE_OK);
+  CHECK(engine_submit(h.engine, get(4, in_flight_delay)) == ENGINE_OK);
   sleep_ms(50);
   CHECK(engine_reset(h.engine, 102) == ENGINE_OK);
   d = wait_req(&h, 4);
@@ -905,9 +910,15 @@ static void test_lifecycle(void)
   CHECK(engine_submit(h.engine, r) == ENGINE_E_QUEUE_FULL);
   engine_request_free(r);
   {
+    /* The worker takes both within moments; under valgrind the first
+       TLS connection parses the whole CA bundle first, so poll (5 s). */
     engine_stats_t s;
-    sleep_ms(100);
-    engine_stats(h.engine, &s);
+    int waited = 0;
+    do {
+      sleep_ms(20);
+      waited += 20;
+      engine_stats(h.engine, &s);
+    } while(!(s.in_flight == 2 && s.queued == 1) && waited < 5000);
     CHECK(s.in_flight == 2 && s.queued == 1);
   }
   /* free without close: destroys, joins, frees everything. */
@@ -966,6 +977,8 @@ int main(void)
   size_t i;
   int passed = 0;
   ca_file = getenv("TEST_CA");
+  if(getenv("TEST_SLOW"))
+    in_flight_delay = "/delay/4000";
   if(!p || !b || !cl || !ca_file) {
     fprintf(stderr, "set TEST_PORT, TEST_CA, TEST_BLACKHOLE, "
                     "TEST_CLOSED (run.mjs does)\n");

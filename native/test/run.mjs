@@ -56,7 +56,9 @@ function run(mode) {
   console.log(`\n== native suite: ${mode} ==`);
   const asanEnv = mode === 'asan'
     ? { ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1', UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' }
-    : {};
+    : mode === 'valgrind'
+      ? { TEST_SLOW: '1' } // timing-sensitive cases allow for valgrind's ~20× slowdown
+      : {};
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: 'inherit', env: { ...env, ...asanEnv } });
     const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+// The command line as a user meets it: every mistake exits 2 with a message
+// naming the flag, before anything starts (no world, no network).
+describe('atresolve: usage errors exit 2 with a message', () => {
+  it.each([
+    [['soak', '--rate', 'fast'], /--rate: expected a whole number, got 'fast'/],
+    [['soak', '--rate', '0'], /--rate: must be between 1 and 100000, got 0/],
+    [['soak', '--duration', '10 minutes'], /--duration: expected a duration like 30s, 5m or 500ms/],
+    [['soak', '--duration', '1500ms'], /--duration: must be whole seconds/],
+    [['soak', '--duration', '0s'], /--duration: must be between 1s and/],
+    [['soak', '--hosts', '5'], /--hosts: must be between 10 and/],
+    [['soak', '--mix', 'plc=50,dns=50'], /--mix: unknown kind 'dns'/],
+    [['soak', '--mix', 'plc=50,plc=10'], /--mix: 'plc' given twice/],
+    [['soak', '--mix', 'plc=0,web=0'], /--mix: the weights add up to 0/],
+    [['soak', '--mix', 'plc'], /--mix: expected kind=weight pairs/],
+    [['soak', '--transport', 'fetch'], /--transport: expected one of curl, undici, got 'fetch'/],
+    [['soak', '--compare', '--transport', 'undici'], /--transport and --compare do not go together/],
+    [['soak', '--handle-strategy', 'sometimes'], /--handle-strategy: expected one of both, dns-first, https-first, race/],
+    [['soak', '--bogus'], /unknown flag --bogus/],
+    [['soak', '--rate'], /--rate needs a value/],
+    [['soak', '--cache=yes'], /--cache does not take a value/],
+    [['soak', 'extra'], /soak takes no arguments, got 'extra'/],
+    [['resolve'], /resolve: give at least one DID or handle/],
+    [['resolve', '--timeout', 'soon', 'alice.test'], /--timeout: expected a duration/],
+    [['resolve', '--plc-url', 'ftp://plc.example', 'did:plc:abc'], /--plc-url: expected an http\(s\) URL/],
+    [['resolve', '--connect-to', 'plc.test:443', 'did:plc:abc'], /--connect-to: expected HOST:PORT:IP:PORT/],
+    [['resolve', '--transport', 'carrier-pigeon', 'alice.test'], /--transport: expected one of curl, undici/],
+    [['launch'], /unknown command 'launch'/],
+  ])('%j', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/--help' for usage/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 2 and prints the command list when no command is given', async () => {
+    const result = await runCli([]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Usage: atresolve <command>');
+  });
+});
+
+describe('atresolve --help', () => {
+  it('lists the commands', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/resolve <did\|handle>/);
+    expect(result.stdout).toMatch(/soak/);
+  });
+
+  it('--version prints the package version', async () => {
+    const result = await runCli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('lists every soak flag with its default', async () => {
+    const result = await runCli(['soak', '--help']);
+    expect(result.code).toBe(0);
+    for (const flag of ['--duration', '--rate', '--hosts', '--mix', '--transport', '--recycle-after', '--out', '--cache', '--compare', '--max-in-flight']) {
+      expect(result.stdout).toContain(flag);
+    }
+    expect(result.stdout).toContain('(default: 60s)');
+    expect(result.stdout).toContain('(default: 1000)');
+    expect(result.stdout).toContain('(default: 20000)');
+    expect(result.stdout).toContain('(default: plc=50,web=40,handle=10)');
+  });
+
+  it('lists the resolve flags and the exit statuses', async () => {
+    const result = await runCli(['resolve', '--help']);
+    expect(result.code).toBe(0);
+    for (const flag of ['--plc-url', '--dns-server', '--timeout']) expect(result.stdout).toContain(flag);
+    expect(result.stdout).toMatch(/3 +invalid input/);
+    expect(result.stdout).toMatch(/4 +not found/);
+    expect(result.stdout).toMatch(/5 +network failure/);
+  });
+});
