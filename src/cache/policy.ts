@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from '../errors.js';
 import type { CacheOutcome } from '../resolve/types.js';
 import { AbortError } from '../transport/errors.js';
+import { untilAborted } from '../util/abort.js';
 import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError } from './errors.js';
 import { MemoryCacheStore } from './memory.js';
@@ -273,7 +274,7 @@ export class ResolutionCache<V> {
     const { signal, forceRefresh = false } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#closed) return Promise.reject(new CacheClosedError('the cache is closed'));
-    return raceSignal(this.#resolve(key, load, forceRefresh, signal), signal);
+    return untilAborted(this.#resolve(key, load, forceRefresh, signal), signal, abortError);
   }
 
   /**
@@ -514,27 +515,4 @@ export class ResolutionCache<V> {
 
 function abortError(signal: AbortSignal): AbortError {
   return new AbortError('the caller stopped waiting for the resolution', { cause: signal.reason });
-}
-
-/**
- * Settle with `promise`, or reject with `AbortError` as soon as `signal`
- * aborts. The listener is removed when `promise` settles, so a long-lived
- * signal does not collect one listener per call.
- */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

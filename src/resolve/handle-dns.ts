@@ -1,4 +1,5 @@
 import { Resolver } from 'node:dns/promises';
+import { untilAborted } from '../util/abort.js';
 import { ResolutionFailedError } from './errors.js';
 import { didFromTxtRecords } from './txt-records.js';
 
@@ -33,7 +34,8 @@ export function createDnsTxtMethod(options: DnsTxtOptions): HandleMethod {
     const name = `_atproto.${handle}`;
     let records: string[][];
     try {
-      records = await abortable(resolver.resolveTxt(name), signal);
+      // c-ares cannot cancel one query: stop waiting, the query runs to its own timeout.
+      records = await untilAborted(resolver.resolveTxt(name), signal);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) return undefined;
@@ -42,27 +44,4 @@ export function createDnsTxtMethod(options: DnsTxtOptions): HandleMethod {
     }
     return didFromTxtRecords(handle, records);
   };
-}
-
-/**
- * Stop waiting for `promise` when `signal` aborts. c-ares cannot cancel a
- * single query, so the query itself runs to its own timeout.
- */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

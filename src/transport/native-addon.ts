@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddressClass } from './address.js';
+import type { PoolStats } from './base.js';
 
 /**
  * The native addon (`binding.gyp` target `atresolve`: `native/src/engine.c`
@@ -51,17 +53,7 @@ export type NativeErrorName =
   | 'INTERNAL';
 
 /** The SSRF classifier's class names (`engine_address_class_name()`). */
-export type NativeAddressClass =
-  | 'public'
-  | 'unspecified'
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'cgnat'
-  | 'multicast'
-  | 'documentation'
-  | 'benchmarking'
-  | 'reserved';
+export type NativeAddressClass = AddressClass;
 
 /**
  * One completion as the addon delivers it. For a finished operation
@@ -88,13 +80,7 @@ export interface NativeCompletion {
 }
 
 /** Engine counters, read under the engine's mutex. */
-export interface NativeStats {
-  inFlight: number;
-  queued: number;
-  openConnections: number;
-  newConnections: number;
-  reusedConnections: number;
-  bytesIn: number;
+export interface NativeStats extends Omit<PoolStats, 'dnsCacheEntries' | 'tlsSessionCacheEntries'> {
   /** Generations alive (1 when no clear/reset is draining). */
   generations: number;
   /** Idle easy handles kept for reuse. */
