@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, TransportClosedError, TransportDestroyedError } from '../../src/transport/errors.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { clientSocketsTo, curlFor, waitFor } from '../support/curl.js';
+import { curlFor, waitFor } from '../support/curl.js';
+import { socketsConnectedTo as clientSocketsTo } from '../support/proc-sockets.js';
 
 /** clearConnections / reset / recycle / close / destroy on the native engine. */
 describe('CurlTransport lifecycle', () => {

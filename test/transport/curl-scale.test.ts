@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { clientSocketsTo, curlFor, socketInodes } from '../support/curl.js';
+import { curlFor } from '../support/curl.js';
+import { socketsConnectedTo as clientSocketsTo, socketInodesOfThisProcess as socketInodes } from '../support/proc-sockets.js';
 
 /**
  * 10,000 requests across 2,000 distinct hosts (h<i>.web.test, all mapped
