@@ -383,7 +383,17 @@ export async function startHostileServer(options: HostileServerOptions = {}): Pr
             const chunk = produce();
             if (chunk === null) return;
             if (!socket.write(chunk)) {
-              await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+              // Plain listeners, both removed: racing two events.once() calls
+              // would leave the loser's 'error' listener behind on every wait.
+              await new Promise<void>((resolve) => {
+                const resume = (): void => {
+                  socket.off('drain', resume);
+                  socket.off('close', resume);
+                  resolve();
+                };
+                socket.once('drain', resume);
+                socket.once('close', resume);
+              });
             }
           }
         } catch {

@@ -64,7 +64,12 @@ describe.runIf(glibcHasMallinfo2)('memory on glibc >= 2.33', () => {
     expect(during.inUse - before.inUse).toBeGreaterThanOrEqual(size);
     // 64 MiB is above glibc's largest mmap threshold (32 MiB), so the block is mmapped on its own.
     expect(during.mmapped - before.mmapped).toBeGreaterThanOrEqual(size);
-    expect(during.inUse - after.inUse).toBeGreaterThanOrEqual(size);
+    // Freeing it gives the whole mapping back: exact on mmapped, which only
+    // this block moves. inUse is process-wide, and other threads (V8's
+    // background compiler and GC threads, busier on Node 24) allocate while
+    // the test runs, so the drop seen there may be short by their few KiB.
+    expect(during.mmapped - after.mmapped).toBeGreaterThanOrEqual(size);
+    expect(during.inUse - after.inUse).toBeGreaterThanOrEqual(size - MiB);
   });
 
   it('trim() gives free arena pages back: RSS drops, arena does not', () => {
