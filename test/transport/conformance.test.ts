@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
+import { startSilentTcpServer } from '../support/hostile-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { implementations } from './implementations.js';
@@ -82,28 +83,6 @@ async function releaseUntilSettled(
     check();
     await Promise.race([all, hold.arrived(1)]);
   }
-}
-
-/** A TCP listener on 127.0.0.1 that accepts and never says a word (TLS never completes). */
-async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return {
-    port: address.port,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
 }
 
 /** A port on 127.0.0.1 nothing listens on. */
@@ -314,7 +293,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
 
   describe('timeouts and cancellation', () => {
     it('times out connecting to a peer that never completes TLS (phase connect)', async () => {
-      const silent = await startSilentServer();
+      const silent = await startSilentTcpServer();
       try {
         const t = make({ connectTimeoutMs: 300 });
         const error = await rejection(t.request(`https://127.0.0.1:${silent.port}/`), TimeoutError);

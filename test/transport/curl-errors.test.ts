@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CurlTransport } from '../../src/transport/curl.js';
 import {
@@ -20,15 +20,14 @@ import {
 } from '../../src/transport/errors.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
 import { curlFor } from '../support/curl.js';
+import { startSilentTcpServer } from '../support/hostile-server.js';
 
 /** One case per failure mode: the class, its fields, and `cause`. */
 describe('CurlTransport error mapping', () => {
   let server: TestServer;
   let t: CurlTransport;
-  let blackhole: Server;
-  let blackholePort: number;
+  let blackhole: Awaited<ReturnType<typeof startSilentTcpServer>>;
   let closedPort: number;
-  const held = new Set<Socket>();
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -36,13 +35,7 @@ describe('CurlTransport error mapping', () => {
       res.writeHead(200, { 'content-encoding': 'gzip' }).end('this is not gzip at all');
     });
     t = curlFor(server);
-    blackhole = createServer((socket) => {
-      held.add(socket);
-      socket.on('error', () => {});
-    });
-    blackhole.listen(0, '127.0.0.1');
-    await once(blackhole, 'listening');
-    blackholePort = (blackhole.address() as { port: number }).port;
+    blackhole = await startSilentTcpServer();
     const probe = createServer().listen(0, '127.0.0.1');
     await once(probe, 'listening');
     closedPort = (probe.address() as { port: number }).port;
@@ -51,8 +44,7 @@ describe('CurlTransport error mapping', () => {
   });
   afterAll(async () => {
     await t.close();
-    for (const socket of held) socket.destroy();
-    blackhole.close();
+    await blackhole.close();
     await server.close();
   });
 
@@ -79,7 +71,7 @@ describe('CurlTransport error mapping', () => {
   });
 
   it('TimeoutError phase connect when TLS never starts', async () => {
-    const error = await failure(t.request(`https://127.0.0.1:${blackholePort}/`, { connectTimeoutMs: 200 }));
+    const error = await failure(t.request(`https://127.0.0.1:${blackhole.port}/`, { connectTimeoutMs: 200 }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ phase: 'connect', timeoutMs: 200 });
   });
