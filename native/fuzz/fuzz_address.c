@@ -10,7 +10,7 @@
  * spelling of a private IPv4 address is "public"; a literal is classed as
  * the address inet_pton makes of it. A violation aborts.
  */
-#include "engine.h"
+#include "address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -11,7 +11,7 @@
  * from the body bytes themselves. Every invariant the engine relies on is
  * checked; a violation aborts (a crash for the fuzzer).
  */
-#include "engine.h"
+#include "response.h"
 
 #include <stdint.h>
 #include <stdio.h>

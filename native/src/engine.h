@@ -27,6 +27,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "address.h"
+#include "response.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -74,98 +77,6 @@ enum {
 /* Map a libcurl result (an int holding a CURLcode) and the ENGINE_F_*
    flags of a transfer to an engine_error_t. The one such mapping. */
 engine_error_t engine_map_error(int curl_code, unsigned flags);
-
-/* SSRF classes. Names are shared with the TypeScript twin, see
-   engine_address_class_name() and docs/native-engine.md. */
-typedef enum engine_address_class {
-  ENGINE_ADDR_PUBLIC = 0,
-  ENGINE_ADDR_UNSPECIFIED,
-  ENGINE_ADDR_LOOPBACK,
-  ENGINE_ADDR_PRIVATE,
-  ENGINE_ADDR_LINK_LOCAL,
-  ENGINE_ADDR_CGNAT,
-  ENGINE_ADDR_MULTICAST,
-  ENGINE_ADDR_DOCUMENTATION,
-  ENGINE_ADDR_BENCHMARKING,
-  ENGINE_ADDR_RESERVED
-} engine_address_class_t;
-
-/* Classify a socket address (AF_INET or AF_INET6; any other family is
-   "reserved"). Pure: no allocation, no I/O, callable from any thread. */
-engine_address_class_t engine_classify_address(const struct sockaddr *sa);
-
-/* "public", "loopback", ... for a class. */
-const char *engine_address_class_name(engine_address_class_t cls);
-
-/* Classify an IP literal (no brackets). Returns -1 when it is not one. */
-int engine_classify_literal(const char *ip, engine_address_class_t *out);
-
-/*
- * Response handling, pure (no libcurl, no I/O, no locks): what the
- * engine's header and write callbacks do with the bytes libcurl hands
- * them. Split out so the fuzzer (native/fuzz/) drives the same code.
- * Each struct lives in one transfer, on the worker thread.
- */
-
-/* The header lines of the final response, under a byte cap. */
-typedef struct engine_headers {
-  char *buf;          /* "name: value\r\n" lines, NUL-ended, or NULL */
-  size_t len;         /* bytes in buf before the NUL */
-  size_t alloc;       /* bytes allocated for buf */
-  size_t counted;     /* bytes of the current response's header block */
-  int state;          /* ENGINE_HS_*, see engine_headers_feed() */
-  int informational;  /* the current block is a 1xx response's */
-} engine_headers_t;
-
-enum {
-  ENGINE_HS_STATUS = 0, /* expecting a status line: start, or after 1xx */
-  ENGINE_HS_BLOCK,      /* inside a header block */
-  ENGINE_HS_TRAILERS    /* after the final response's header block */
-};
-
-typedef enum engine_feed_result {
-  ENGINE_FEED_OK = 0,
-  ENGINE_FEED_CAP,      /* over the cap: stop the transfer */
-  ENGINE_FEED_NOMEM     /* allocation failed: stop the transfer */
-} engine_feed_result_t;
-
-/*
- * Feed one header line (as libcurl's CURLOPT_HEADERFUNCTION delivers it,
- * CRLF included). A status line ("HTTP/...") starts a new response only
- * where one may come: first, or after the blank line ending a 1xx block;
- * anywhere else a line starting with "HTTP/" is an ordinary header line
- * and counts. Every byte of the current response's header block counts
- * toward cap (status line and blank line included); trailers after the
- * final block count on top. Status and blank lines are not stored.
- */
-engine_feed_result_t engine_headers_feed(engine_headers_t *h,
-                                         const char *line, size_t n,
-                                         size_t cap);
-
-/* Free the buffer and zero the struct. */
-void engine_headers_free(engine_headers_t *h);
-
-/* Do the stored header lines declare an unencoded body longer than cap: a
-   Content-Length over cap, with no Transfer-Encoding and no
-   Content-Encoding other than identity? (Then the body cap must fail the
-   transfer at once instead of after cap bytes; the undici transport does
-   the same. A decoded body's size is only known while decoding.) */
-int engine_headers_declare_oversize(const engine_headers_t *h, size_t cap);
-
-/* A decoded response body, under a byte cap. */
-typedef struct engine_body {
-  unsigned char *buf; /* or NULL while empty */
-  size_t len;
-  size_t alloc;       /* never more than the cap */
-} engine_body_t;
-
-/* Append n bytes; ENGINE_FEED_CAP when len would exceed cap (nothing is
-   appended then). */
-engine_feed_result_t engine_body_append(engine_body_t *b, const char *data,
-                                        size_t n, size_t cap);
-
-/* Free the buffer and zero the struct. */
-void engine_body_free(engine_body_t *b);
 
 /* Engine-wide settings, copied by engine_create(). */
 typedef struct engine_config {
