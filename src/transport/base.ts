@@ -10,6 +10,7 @@ import {
   InternalTransportError,
 } from './errors.js';
 import type { ResolvedTransportOptions } from './options.js';
+import { fetchTrace, type FetchTraceEvent } from '../telemetry/trace.js';
 import type {
   Transport,
   TransportKind,
@@ -247,7 +248,7 @@ export abstract class BaseTransport implements Transport {
       if (remaining <= 0) {
         throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
       }
-      const hop = await this.dispatch({
+      const hop = await this.#tracedDispatch({
         url,
         method,
         headers,
@@ -284,6 +285,44 @@ export abstract class BaseTransport implements Transport {
       }
       url = next;
     }
+  }
+
+  /** `dispatch()`, published on the `atresolve:fetch` trace channel when anyone listens. */
+  #tracedDispatch(request: DispatchRequest): Promise<DispatchResponse> {
+    if (!fetchTrace.hasSubscribers) return this.dispatch(request);
+    const started = performance.now();
+    const base = { transport: this.kind, method: request.method, url: request.url.href };
+    return this.dispatch(request).then(
+      (hop) => {
+        const event: FetchTraceEvent = {
+          ...base,
+          status: hop.status,
+          errorCode: undefined,
+          errorMessage: undefined,
+          reusedConnection: hop.reusedConnection,
+          ...hop.timing,
+          bytes: hop.body.length,
+        };
+        fetchTrace.publish(event);
+        return hop;
+      },
+      (error: unknown) => {
+        const event: FetchTraceEvent = {
+          ...base,
+          status: undefined,
+          errorCode: error instanceof TransportError ? error.code : 'INTERNAL',
+          errorMessage: error instanceof Error ? error.message : String(error),
+          reusedConnection: undefined,
+          connectMs: 0,
+          tlsMs: 0,
+          firstByteMs: 0,
+          totalMs: performance.now() - started,
+          bytes: 0,
+        };
+        fetchTrace.publish(event);
+        throw error;
+      },
+    );
   }
 
   /** Parse and check a URL against the scheme and credential rules. */

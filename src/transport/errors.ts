@@ -36,9 +36,49 @@ export class ForbiddenAddressError extends TransportError {
   }
 }
 
-/** The host name did not resolve to any address. */
+/**
+ * Why a DNS lookup failed. `NOT_FOUND` (NXDOMAIN) and `NO_DATA` (the name
+ * exists but has no record of the type asked) are authoritative answers;
+ * every other reason is transient and says nothing about the name.
+ * - `SERVER_FAILURE`: SERVFAIL, or a server that refused (REFUSED) or
+ *   could not parse the query;
+ * - `TIMEOUT`: no answer within the lookup's time limit (its request's
+ *   deadline, or `dns.timeoutMs` × `dns.tries`);
+ * - `BAD_RESPONSE`: an answer that could not be parsed;
+ * - `OVERLOADED`: too many lookups already in flight (`dns.maxInFlight`);
+ * - `UNKNOWN`: the lookup ran somewhere that does not say why it failed.
+ */
+export type DnsFailureReason =
+  | 'NOT_FOUND'
+  | 'NO_DATA'
+  | 'SERVER_FAILURE'
+  | 'TIMEOUT'
+  | 'BAD_RESPONSE'
+  | 'OVERLOADED'
+  | 'UNKNOWN';
+
+/**
+ * A host name did not resolve to a usable address. `reason` says why;
+ * `definitive` is `true` only for an authoritative "no such name / no
+ * such record" (`NOT_FOUND`, `NO_DATA`), which a caller may treat as "not
+ * found". Every other failure is transient.
+ */
 export class DnsError extends TransportError {
   readonly code = 'DNS';
+  /** The name that was looked up, when known. */
+  readonly hostname: string | undefined;
+  readonly reason: DnsFailureReason;
+
+  constructor(message: string, details: { hostname?: string; reason?: DnsFailureReason; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.hostname = details.hostname;
+    this.reason = details.reason ?? 'UNKNOWN';
+  }
+
+  /** Whether the DNS answered authoritatively that the name (or record) does not exist. */
+  get definitive(): boolean {
+    return this.reason === 'NOT_FOUND' || this.reason === 'NO_DATA';
+  }
 }
 
 /** A TCP connection could not be established (refused, unreachable). */
