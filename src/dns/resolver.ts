@@ -565,7 +565,7 @@ function combineAddresses(name: string, asked: ('A' | 'AAAA')[], results: Map<'A
   if (transient) return transient;
   const reason: DnsFailureReason = errors.every((e) => e.reason === 'NOT_FOUND') ? 'NOT_FOUND' : 'NO_DATA';
   const what = reason === 'NOT_FOUND' ? WORDS.NOT_FOUND : 'no address (no A or AAAA record)';
-  return new DnsError(`cannot resolve ${name}: ${what}`, { hostname: name, reason });
+  return new DnsError(`cannot resolve ${name}: ${what}`, { hostname: name, reason, cause: errors[0]?.cause });
 }
 
 /** Lower-case, without brackets or a trailing dot. */

@@ -6,7 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostsFile, parseHosts } from '../../src/dns/hosts-file.js';
 import { resolveDnsOptions, type DnsOptions } from '../../src/dns/options.js';
 import { DnsResolver } from '../../src/dns/resolver.js';
+import { IdResolver } from '../../src/resolve/id-resolver.js';
+import { CurlTransport } from '../../src/transport/curl.js';
 import { AbortError, DnsError } from '../../src/transport/errors.js';
+import { UndiciTransport } from '../../src/transport/undici.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 
 /**
@@ -373,6 +376,17 @@ describe('options', () => {
     ['[::1]:53', '[::1]:53'],
   ])('accepts nameserver %j', (entry, normalized) => {
     expect(resolveDnsOptions({ nameservers: [entry] }, 'dns').nameservers).toEqual([normalized]);
+  });
+
+  it('the resolver and both transports reject a bad nameserver before starting anything, naming it as written', () => {
+    expect(() => new IdResolver({ dns: { nameservers: ['127.0.0.1:0'] } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', option: 'resolver.dns.nameservers[0]' }),
+    );
+    for (const Transport of [CurlTransport, UndiciTransport]) {
+      expect(() => new Transport({ dns: { nameservers: ['_'] } })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS', option: 'transport.dns.nameservers[0]' }),
+      );
+    }
   });
 
   it('rejects a bad family or hosts file', () => {
