@@ -1,5 +1,6 @@
 import { DnsResolver } from '../dns/resolver.js';
 import { classifyAddress } from './address.js';
+import { ACCEPT_ENCODING } from './body-decoder.js';
 import { ConnectToMap, type ConnectTarget } from './connect-to.js';
 import {
   AbortError,
@@ -32,7 +33,7 @@ import type {
 export interface DispatchRequest {
   url: URL;
   method: TransportMethod;
-  /** Header names lower-cased; includes `user-agent`. */
+  /** Header names lower-cased; includes `user-agent` and `accept-encoding`. */
   headers: Record<string, string>;
   body: Buffer | undefined;
   /** Time left for this hop (the request's total budget minus earlier hops). */
@@ -265,6 +266,8 @@ export abstract class BaseTransport implements Transport {
     let body = toBody(options.body, method);
     const headers = lowerCaseHeaders(options.headers);
     headers['user-agent'] ??= o.userAgent;
+    // Both transports decode exactly these codings, with the same rules.
+    headers['accept-encoding'] ??= ACCEPT_ENCODING;
 
     for (let redirects = 0; ; redirects += 1) {
       const signal = options.signal;

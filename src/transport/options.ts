@@ -60,7 +60,12 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   /** Body size cap after content decoding. Default `1048576` (1 MiB). */
   maxResponseBytes?: number;
-  /** Cap on the total size of response headers. Default `16384` (16 KiB). */
+  /**
+   * Cap on the size of a response's status line and headers (every byte of
+   * every line, line ends included). Default `16384` (16 KiB). At most
+   * `102400`: libcurl refuses a longer header line whatever the cap
+   * (`CURL_MAX_HTTP_HEADER`), and both transports must agree.
+   */
   maxHeaderBytes?: number;
   /** Redirects followed per request; `0` returns the 3xx response. Default `0`. */
   maxRedirects?: number;
@@ -112,7 +117,8 @@ export const transportOptionSpec = {
   timeoutMs: { kind: 'integer', default: 10_000, min: 1, max: DAY_MS },
   connectTimeoutMs: { kind: 'integer', default: 5_000, min: 1, max: DAY_MS },
   maxResponseBytes: { kind: 'integer', default: 1_048_576, min: 0, max: 2 ** 30 },
-  maxHeaderBytes: { kind: 'integer', default: 16_384, min: 256, max: 1_048_576 },
+  // At most libcurl's CURL_MAX_HTTP_HEADER (100 KiB), its limit per line.
+  maxHeaderBytes: { kind: 'integer', default: 16_384, min: 256, max: 102_400 },
   maxRedirects: { kind: 'integer', default: 0, min: 0, max: 20 },
   allowHttp: { kind: 'boolean', default: false },
   allowPrivateNetwork: { kind: 'boolean', default: false },

@@ -12,6 +12,7 @@ import { classifyAddress } from './address.js';
 import type { ConnectTarget } from './connect-to.js';
 import type { ConnectionGate, ConnectionSlot } from './connection-gate.js';
 import { ForbiddenAddressError, TimeoutError, type TransportError } from './errors.js';
+import { meterResponseHeads } from './head-meter.js';
 import { toTransportError, type FailureStage } from './undici-errors.js';
 
 /** Where one pool's connections go. Everything a connect needs that undici does not pass. */
@@ -210,20 +211,28 @@ export class ConnectAttempt {
     socket.once('connect', () => {
       if (this.#done) return;
       slot.connectedAt = performance.now();
+      // From here a broken connection is a TLS failure (before the
+      // handshake completes) or a broken exchange, as libcurl reports it.
+      this.#stage = protocol === 'https:' ? 'tls' : 'exchange';
       // Defence in depth: the peer must be an address the guard allowed.
       const peer = socket.remoteAddress;
-      const peerClass = peer === undefined ? 'reserved' : classifyAddress(peer);
+      if (peer === undefined) {
+        // getpeername() failed: the peer already reset the connection. No
+        // address, so nothing to refuse; fail as the reset it is.
+        this.#fail(Object.assign(new Error('connection reset by the peer'), { code: 'ECONNRESET' }));
+        return;
+      }
+      const peerClass = classifyAddress(peer);
       if (!this.#settings.allowPrivateNetwork && peerClass !== 'public') {
         this.#fail(
-          new ForbiddenAddressError(`refusing connection to ${this.#target()}: peer ${peer ?? '?'} is a ${peerClass} address`, {
+          new ForbiddenAddressError(`refusing connection to ${this.#target()}: peer ${peer} is a ${peerClass} address`, {
             address: peer,
             addressClass: peerClass,
           }),
         );
         return;
       }
-      if (protocol === 'https:') this.#stage = 'tls';
-      else this.#succeed();
+      if (protocol === 'http:') this.#succeed();
     });
   }
 
@@ -247,6 +256,9 @@ export class ConnectAttempt {
     } finally {
       gate.handingOver = undefined;
     }
+    // After undici attached its 'readable' listener, so watching 'data'
+    // leaves the socket in paused mode.
+    meterResponseHeads(socket, this.#settings.maxHeaderBytes, this.#target());
   }
 
   #fail(error: unknown): void {

@@ -4,10 +4,11 @@ import { Client, type Dispatcher } from 'undici';
 import { InvalidOptionsError } from '../errors.js';
 import type { OptionSpec } from '../util/options.js';
 import { BaseTransport, type DispatchRequest, type DispatchResponse, type PoolStats } from './base.js';
-import { ACCEPT_ENCODING, BodyDecoder } from './body-decoder.js';
+import { BodyDecoder } from './body-decoder.js';
 import { ConnectionGate, type ConnectionSlot } from './connection-gate.js';
 import {
   AbortError,
+  ProtocolError,
   QueueFullError,
   ResponseTooLargeError,
   TimeoutError,
@@ -75,8 +76,10 @@ const KEEP_ALIVE_THRESHOLD_MS = 1_000;
  *   non-public addresses (`ForbiddenAddressError`) unless
  *   `allowPrivateNetwork`, connects with SNI set to the URL host, and
  *   re-checks the peer address.
- * - Bodies are decoded (gzip, deflate, br) as they stream and the cap applies
- *   to decoded bytes.
+ * - Bodies are decoded (gzip, deflate) as they stream, with the native
+ *   engine's rules, and the cap applies to decoded bytes.
+ * - The status line and headers count toward `maxHeaderBytes` as in the
+ *   engine (`meterResponseHeads`).
  *
  * See `docs/undici-transport.md` for the mapping of every option.
  */
@@ -691,13 +694,11 @@ class Job implements Dispatcher.DispatchHandler {
 
   dispatchOptions(): Dispatcher.DispatchOptions {
     const { url, method, headers, body } = this.request;
-    const sent: Record<string, string> = { ...headers };
-    sent['accept-encoding'] ??= ACCEPT_ENCODING;
     return {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method,
-      headers: sent,
+      headers,
       body: body ?? null,
     };
   }
@@ -742,7 +743,14 @@ class Job implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    if (this.settled || statusCode < 200) return;
+    if (this.settled) return;
+    if (statusCode < 100) {
+      // llhttp parses any three digits; undici would fail such a response
+      // with an internal assertion. libcurl refuses it as the protocol error it is.
+      this.#host.cancel(this, new ProtocolError(`invalid HTTP response from ${this.request.url.origin}: status ${statusCode}`));
+      return;
+    }
+    if (statusCode < 200) return;
     this.#firstByteAt = performance.now();
     this.#status = statusCode;
     const flat: Record<string, string> = {};
