@@ -21,6 +21,7 @@ static int port;
 static int blackhole_port;
 static int closed_port;
 static const char *ca_file;
+static char *ca_pem;           /* contents of ca_file */
 /* "/delay/N" path for requests that must still be in flight while another
    request on a new generation completes. The first TLS connection of a
    generation parses the CA bundle (test CA + system roots): instant
@@ -82,6 +83,28 @@ static void sleep_ms(long ms)
     ;
 }
 
+/* The whole file as a NUL-terminated string, or NULL. */
+static char *read_file(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long size;
+  if(!f)
+    return NULL;
+  if(fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+     fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+    if(fread(buf, 1, (size_t)size, f) != (size_t)size) {
+      free(buf);
+      buf = NULL;
+    }
+    else {
+      buf[size] = '\0';
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
 static void config_defaults(engine_config_t *c)
 {
   memset(c, 0, sizeof *c);
@@ -93,7 +116,7 @@ static void config_defaults(engine_config_t *c)
   c->dns_cache_ttl_ms = 60000;
   c->max_queued = 1000;
   c->allow_private_network = 1;
-  c->ca_file = ca_file;
+  c->ca_pem = ca_pem;
 }
 
 static void harness_start(struct harness *h, const engine_config_t *c)
@@ -664,7 +687,7 @@ static void test_errors(void)
 
   /* Without the test CA the server's certificate is not trusted. */
   config_defaults(&c);
-  c.ca_file = NULL;
+  c.ca_pem = NULL;
   harness_start(&h, &c);
   d = fetch(&h, get(5, "/status/200"));
   CHECK_ERR(d, ENGINE_E_TLS);
@@ -984,6 +1007,11 @@ int main(void)
                     "TEST_CLOSED (run.mjs does)\n");
     return 2;
   }
+  ca_pem = read_file(ca_file);
+  if(!ca_pem) {
+    fprintf(stderr, "cannot read %s\n", ca_file);
+    return 2;
+  }
   port = atoi(p);
   blackhole_port = atoi(b);
   closed_port = atoi(cl);
@@ -1004,6 +1032,7 @@ int main(void)
       passed++;
   }
   curl_global_cleanup();
+  free(ca_pem);
   printf("%d passed, %d failed\n", passed, failures);
   return failures ? 1 : 0;
 }

@@ -40,6 +40,16 @@ export interface DispatchRequest {
   maxHeaderBytes: number;
   /** Where to connect instead of resolving the URL's host, from `connectTo`. */
   connectTo: ConnectTarget | undefined;
+  /**
+   * The URL host's addresses (IP literals, no brackets), in the order to
+   * try, already resolved and checked by the caller: the implementation
+   * then resolves nothing itself. Ignored when `connectTo` is set or the
+   * host is an IP literal. The SSRF check on each socket still applies.
+   * Not set by `BaseTransport` yet.
+   */
+  addresses?: string[];
+  /** Close the connection after this exchange instead of pooling it. Not set by `BaseTransport` yet. */
+  forbidReuse?: boolean;
   signal: AbortSignal | undefined;
 }
 
