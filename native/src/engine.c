@@ -663,21 +663,27 @@ static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
 }
 
 /* Called by libcurl before 7.80 (no CURLOPT_PREREQFUNCTION) at the end of
-   every step of a transfer that has a connection, connecting or not: the
-   request was sent once CURLINFO_PRETRANSFER_TIME_T is set. */
+   every step of a transfer that has a connection, connecting or not. The
+   connection is ready once its TLS handshake (https:) or TCP connect
+   (http:) has a time; libcurl sets both at once for a reused connection.
+   The step that completes the handshake ends before the request is sent. */
 static int on_curl_progress(void *clientp, curl_off_t dltotal,
                             curl_off_t dlnow, curl_off_t ultotal,
                             curl_off_t ulnow)
 {
   struct transfer *t = clientp;
-  curl_off_t pretransfer = 0;
+  curl_off_t ready_us = 0;
+  CURLINFO info;
   (void)dltotal;
   (void)dlnow;
   (void)ultotal;
   (void)ulnow;
-  if(!(t->flags & ENGINE_F_CONNECTED) &&
-     curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T,
-                       &pretransfer) == CURLE_OK && pretransfer > 0)
+  if(t->flags & ENGINE_F_CONNECTED)
+    return 0;
+  info = strncmp(t->req->url, "https:", 6) == 0 ? CURLINFO_APPCONNECT_TIME_T
+                                                 : CURLINFO_CONNECT_TIME_T;
+  if(curl_easy_getinfo(t->easy, info, &ready_us) == CURLE_OK &&
+     ready_us > 0)
     mark_connected(t);
   return 0;
 }
