@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionsError } from '../errors.js';
+import { InternalTransportError } from './errors.js';
+
+/** Failures that say nothing about the file: the process is short of a resource. */
+const TRANSIENT = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR']);
 
 /**
  * Read the `caFile` transport option once, at construction, for every
@@ -10,13 +14,18 @@ import { InvalidOptionsError } from '../errors.js';
  * both transports trust exactly what the file held at that moment.
  *
  * @returns the file's PEM text
- * @throws InvalidOptionsError naming `transport.caFile`
+ * @throws InvalidOptionsError naming `transport.caFile` when the file is missing, unreadable or not PEM
+ * @throws InternalTransportError when the process cannot open it right now (e.g. out of file descriptors)
  */
 export function readCaFile(path: string): string {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && TRANSIENT.has(code)) {
+      throw new InternalTransportError(`cannot read caFile '${path}' now: ${(error as Error).message}`, { cause: error });
+    }
     throw new InvalidOptionsError('transport.caFile', `cannot read '${path}': ${(error as Error).message}`);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
