@@ -10,7 +10,9 @@
  * outstanding, so an idle engine never keeps the event loop alive.
  *
  * Every function here runs on the JS thread of the env that created the
- * transport, except on_engine_notify (engine worker thread).
+ * transport, except on_engine_notify (engine worker thread; also the JS
+ * thread, for operations on a parked engine and a request whose worker
+ * could not start).
  */
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -64,7 +66,7 @@ static void transport_release(transport_t *t)
     free(t);
 }
 
-/* Called by the engine's worker thread when completions are ready. */
+/* Called by the engine (worker or JS thread) when completions are ready. */
 static void on_engine_notify(void *arg)
 {
   transport_t *t = arg;

@@ -97,8 +97,8 @@ typedef struct engine_config {
   long max_connections;          /* CURLMOPT_MAX_TOTAL_CONNECTIONS */
   long max_connections_per_host; /* CURLMOPT_MAX_HOST_CONNECTIONS */
   long max_idle_connections;     /* CURLMOPT_MAXCONNECTS; 0 = no reuse */
-  long idle_timeout_ms;          /* CURLOPT_MAXAGE_CONN + idle clear */
-  long max_lifetime_ms;          /* CURLOPT_MAXLIFETIME_CONN */
+  long idle_timeout_ms;          /* CURLOPT_MAXAGE_CONN + parking */
+  long max_lifetime_ms;          /* CURLOPT_MAXLIFETIME_CONN/rotation */
   long dns_cache_ttl_ms;         /* CURLOPT_DNS_CACHE_TIMEOUT */
   long max_queued;               /* beyond max_connections outstanding */
   int allow_http;                /* allow http: besides https: */
