@@ -356,6 +356,25 @@ static void on_process_exit(int status, void *arg)
   }
 }
 
+/* fork(): g_mu is held across it, so the child gets it unlocked and
+   consistent. In the child only the forking thread exists: no worker
+   there can call libcurl. */
+static void on_fork_prepare(void)
+{
+  pthread_mutex_lock(&g_mu);
+}
+
+static void on_fork_parent(void)
+{
+  pthread_mutex_unlock(&g_mu);
+}
+
+static void on_fork_child(void)
+{
+  g_running = 0;
+  pthread_mutex_unlock(&g_mu);
+}
+
 #ifndef __GLIBC__
 /* atexit() gives no status: a stuck worker is waited for, not cut off. */
 static void on_process_exit_atexit(void)
@@ -2060,7 +2079,8 @@ static void global_init_once(void)
     return;
   pthread_condattr_destroy(&attr);
   g_exit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if(g_exit_fd < 0)
+  if(g_exit_fd < 0 || pthread_atfork(on_fork_prepare, on_fork_parent,
+                                     on_fork_child) != 0)
     return;
   /* After curl_global_init(), which initialised OpenSSL and so registered
      OPENSSL_cleanup() with atexit(): exit handlers run in reverse order,

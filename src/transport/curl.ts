@@ -59,8 +59,8 @@ export class CurlTransport extends BaseTransport {
   #nextId = 1;
 
   /**
-   * @throws InvalidOptionsError for invalid options, or a `caFile` that cannot be read
-   * @throws InternalTransportError when the native addon is unavailable
+   * @throws InvalidOptionsError for invalid options, or a `caFile` that is missing, unreadable or not PEM
+   * @throws InternalTransportError when the native addon is unavailable, or `caFile` cannot be opened right now (descriptors exhausted)
    */
   constructor(options: TransportOptions = {}) {
     const resolved = resolveTransportOptions(options);

@@ -105,7 +105,8 @@ export class UndiciTransport extends BaseTransport {
   readonly #counters = { newConnections: 0, reusedConnections: 0, bytesIn: 0 };
 
   /**
-   * @throws InvalidOptionsError for an invalid option, or a `caFile` that cannot be read
+   * @throws InvalidOptionsError for an invalid option, or a `caFile` that is missing, unreadable or not PEM
+   * @throws InternalTransportError when `caFile` cannot be opened right now (descriptors exhausted)
    */
   constructor(options?: UndiciTransportOptions) {
     const resolved = resolveTransportOptions<{ maxOrigins: number }>(options, undiciOptionSpec);
