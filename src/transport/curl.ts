@@ -120,6 +120,9 @@ export class CurlTransport extends BaseTransport {
     }
     const url = new URL(request.url.href);
     url.hash = '';
+    // libcurl never resolves a name: it connects to the `connectTo` target,
+    // or to the addresses the transport's DnsResolver found (passed to the
+    // engine below, which tries them in order).
     const target = request.connectTo;
     const connectTo = target ? `::${target.ip.includes(':') ? `[${target.ip}]` : target.ip}:${target.port}` : null;
     const id = this.#nextId++;
@@ -193,8 +196,7 @@ export class CurlTransport extends BaseTransport {
       newConnections: s.newConnections,
       reusedConnections: s.reusedConnections,
       bytesIn: s.bytesIn,
-      // libcurl 7.88 exposes neither cache's size (docs/native-engine.md).
-      dnsCacheEntries: null,
+      // libcurl 7.88 does not expose its TLS session cache's size (docs/native-engine.md).
       tlsSessionCacheEntries: null,
     };
   }

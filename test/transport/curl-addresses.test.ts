@@ -4,13 +4,17 @@ import { CurlTransport } from '../../src/transport/curl.js';
 import { ForbiddenAddressError, InternalTransportError } from '../../src/transport/errors.js';
 import { loadNativeAddon } from '../../src/transport/native-addon.js';
 import type { TransportOptions } from '../../src/transport/options.js';
+import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
 
 /**
- * The engine inputs a DNS layer hands each request: the URL host's
- * addresses (libcurl then resolves nothing) and `forbidReuse`.
- * `BaseTransport` does not set them yet, so a subclass injects them into
- * every hop here, exactly where the DNS layer will.
+ * The engine inputs the DNS layer hands each request: the URL host's
+ * addresses (libcurl then resolves nothing) and `forbidReuse`. The first
+ * case goes through `BaseTransport`'s `DnsResolver` (a scripted DNS server
+ * on loopback); the others replace what it resolved with a fixed list
+ * (`RoutedTransport`), to pin the order, to hand the engine an address the
+ * resolver-level SSRF filter would have dropped, and to set `forbidReuse`,
+ * which `BaseTransport` does not set yet.
  */
 class RoutedTransport extends CurlTransport {
   constructor(
@@ -27,26 +31,35 @@ class RoutedTransport extends CurlTransport {
 
 describe('curl: per-request addresses and forbidReuse', () => {
   let server: TestServer;
+  let dns: ScriptedDnsServer;
   let url: string;
   beforeAll(async () => {
     server = await startTestServer();
-    // A name no resolver knows (.test is reserved), on the certificate.
+    dns = await startScriptedDns();
+    // A name only the scripted server knows (.test is reserved), on the certificate.
+    dns.set('only-here.example.test', { a: ['127.0.0.1'] });
+    // A public answer, which the SSRF case replaces before it reaches the
+    // engine: nothing ever connects to it.
+    dns.set('public.example.test', { a: ['1.1.1.1'] });
     url = `https://only-here.example.test:${server.port}/status/200`;
   }, 120_000);
   afterAll(async () => {
+    await dns?.close();
     await server?.close();
   });
 
-  const trusted = (extra: TransportOptions = {}): TransportOptions => ({ caFile: server.ca.certFile, ...extra });
+  const trusted = (extra: TransportOptions = {}): TransportOptions => ({
+    caFile: server.ca.certFile,
+    dns: { nameservers: [dns.address], hostsFile: false },
+    ...extra,
+  });
 
-  it('reaches a host that only resolves through the given addresses', async () => {
-    const t = new RoutedTransport(trusted({ allowPrivateNetwork: true }), { addresses: ['127.0.0.1'] });
+  it('reaches a host that only resolves through the addresses the DNS layer hands the engine', async () => {
+    const t = new CurlTransport(trusted({ allowPrivateNetwork: true }));
     const res = await t.request(url);
     expect(res.status).toBe(200);
+    expect(dns.queries.get('only-here.example.test')).toBeGreaterThan(0);
     await t.close();
-    const plain = new CurlTransport(trusted({ allowPrivateNetwork: true }));
-    await expect(plain.request(url, { timeoutMs: 3000 })).rejects.toMatchObject({ name: expect.stringMatching(/DnsError|TimeoutError/) });
-    await plain.close();
   });
 
   it('falls back to the next address when the first refuses (libcurl 7.75+; older ones get only the first)', async () => {
@@ -61,13 +74,16 @@ describe('curl: per-request addresses and forbidReuse', () => {
   });
 
   it('the SSRF socket check still refuses a loopback address given this way, unless allowPrivateNetwork', async () => {
+    // The resolver-level filter passes the public answer; the engine gets loopback.
+    const publicUrl = `https://public.example.test:${server.port}/status/200`;
     const guarded = new RoutedTransport(trusted(), { addresses: ['127.0.0.1'] });
-    const error = await guarded.request(url).catch((e: unknown) => e);
+    const error = await guarded.request(publicUrl).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ForbiddenAddressError);
     expect(error).toMatchObject({ address: '127.0.0.1', addressClass: 'loopback' });
+    expect((error as Error).message).toMatch(/^refused to connect to loopback address 127\.0\.0\.1/); // the engine's words
     await guarded.close();
     const mapped = new RoutedTransport(trusted(), { addresses: ['::ffff:127.0.0.1'] });
-    await expect(mapped.request(url)).rejects.toBeInstanceOf(ForbiddenAddressError);
+    await expect(mapped.request(publicUrl)).rejects.toBeInstanceOf(ForbiddenAddressError);
     await mapped.close();
   });
 
