@@ -50,9 +50,12 @@ export interface DispatchRequest {
    * preference (IPv4 first), already resolved by the transport's
    * `DnsResolver` and allowed by the SSRF guard (an IP-literal host gives
    * itself). Implementations connect only to these; libcurl and undici
-   * never resolve names themselves.
+   * never resolve names themselves. The socket-level SSRF check of each
+   * implementation still applies.
    */
   addresses: readonly string[] | undefined;
+  /** Close the connection after this exchange instead of pooling it. Not set by `BaseTransport` yet. */
+  forbidReuse?: boolean;
   signal: AbortSignal | undefined;
 }
 
