@@ -39,7 +39,7 @@ export {
 export { createTransport, transportInfo, TRANSPORT_ENV } from './transport/create.js';
 export type { TransportInfo } from './transport/create.js';
 
-export type { CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';
+export type { CacheOutcome, CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';
 export { MemoryCacheStore } from './cache/memory.js';
 export type { MemoryCacheStoreOptions } from './cache/memory.js';
 export { ResolutionCache } from './cache/policy.js';
@@ -57,7 +57,7 @@ export { DidResolver, type DidResolveOptions } from './resolve/did-resolver.js';
 export { HandleResolver, type HandleResolveOptions } from './resolve/handle-resolver.js';
 export type { DnsOptions, IdResolverOptions, IdentityCacheOptions } from './resolve/options.js';
 export type { HandleStrategy } from './resolve/handle-strategy.js';
-export type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome, ResolverStats } from './resolve/types.js';
+export type { ResolutionEvent, ResolutionMethod, ResolutionOutcome, ResolverStats } from './resolve/types.js';
 export type { ResolutionListener } from './resolve/recorder.js';
 export { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError, ResolutionFailedError } from './resolve/errors.js';
 

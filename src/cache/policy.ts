@@ -1,11 +1,10 @@
 import { InvalidOptionsError } from '../errors.js';
-import type { CacheOutcome } from '../resolve/types.js';
-import { AbortError } from '../transport/errors.js';
+import { AbortError } from '../errors.js';
 import { untilAborted } from '../util/abort.js';
 import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError } from './errors.js';
 import { MemoryCacheStore } from './memory.js';
-import type { CacheStats, CacheStore, StoredEntry } from './types.js';
+import type { CacheOutcome, CacheStats, CacheStore, StoredEntry } from './types.js';
 
 /**
  * The freshness policy of atresolve's caches, in one place: fresh and stale

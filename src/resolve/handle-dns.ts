@@ -2,9 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { untilAborted } from '../util/abort.js';
 import { ResolutionFailedError } from './errors.js';
 import { didFromTxtRecords } from './txt-records.js';
-
-/** One handle lookup method: a DID, `undefined` for an authoritative "none", or a thrown error. */
-export type HandleMethod = (handle: string, signal?: AbortSignal) => Promise<string | undefined>;
+import type { HandleMethod } from './types.js';
 
 /** Options for TXT lookups through the system's (or given) DNS servers. */
 export interface DnsTxtOptions {

@@ -1,10 +1,10 @@
 import type { ResolutionCache } from '../cache/policy.js';
 import { ensureResolvableHandle, normalizeHandle } from '../syntax/handle.js';
-import type { HandleMethod } from './handle-dns.js';
+import type { HandleMethod } from './types.js';
 import { HandleNotFoundError } from './errors.js';
 import { combineHandleMethods, type HandleStrategy } from './handle-strategy.js';
 import { outcomeOf, type ResolutionRecorder } from './recorder.js';
-import type { CacheOutcome } from './types.js';
+import type { CacheOutcome } from '../cache/types.js';
 
 /** Per-call options of the handle resolver. */
 export interface HandleResolveOptions {

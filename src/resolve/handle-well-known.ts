@@ -11,7 +11,7 @@ import {
 } from '../transport/errors.js';
 import type { Transport } from '../transport/types.js';
 import { ResolutionFailedError } from './errors.js';
-import type { HandleMethod } from './handle-dns.js';
+import type { HandleMethod } from './types.js';
 
 /** Options for `https://<handle>/.well-known/atproto-did` lookups. */
 export interface WellKnownOptions {

@@ -8,13 +8,13 @@ import { createTransport } from '../transport/create.js';
 import type { Transport } from '../transport/types.js';
 import { DidResolver, memoizedAtprotoData } from './did-resolver.js';
 import { DidNotFoundError, HandleNotFoundError } from './errors.js';
-import { createDnsTxtMethod, type HandleMethod } from './handle-dns.js';
+import { createDnsTxtMethod } from './handle-dns.js';
 import { createDohTxtMethod } from './handle-doh.js';
 import { HandleResolver } from './handle-resolver.js';
 import { createWellKnownMethod } from './handle-well-known.js';
 import { isTransport, resolveIdResolverOptions, type IdResolverOptions, type ResolvedCacheOptions } from './options.js';
 import { outcomeOf, ResolutionRecorder, type ResolutionListener } from './recorder.js';
-import type { ResolverStats } from './types.js';
+import type { HandleMethod, ResolverStats } from './types.js';
 
 /** A verified atproto identity. */
 export interface Identity {

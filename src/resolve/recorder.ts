@@ -1,7 +1,8 @@
 import { DidDocumentMismatchError, InvalidDidDocumentError } from '../document/errors.js';
 import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
 import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
-import type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome } from './types.js';
+import type { CacheOutcome } from '../cache/types.js';
+import type { ResolutionEvent, ResolutionMethod, ResolutionOutcome } from './types.js';
 
 /** A listener for finished resolutions. */
 export type ResolutionListener = (event: ResolutionEvent) => void;

@@ -1,4 +1,4 @@
-import type { CacheStats } from '../cache/types.js';
+import type { CacheOutcome, CacheStats } from '../cache/types.js';
 import type { TransportStats } from '../transport/types.js';
 
 /** What was resolved: a did:plc document, a did:web document, a handle, or a verified identity. */
@@ -11,8 +11,12 @@ export type ResolutionMethod = 'plc' | 'web' | 'handle' | 'identity';
  */
 export type ResolutionOutcome = 'ok' | 'not_found' | 'invalid' | 'error';
 
-/** Where the answer came from. */
-export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'bypass';
+/**
+ * One handle lookup method (DNS TXT, DNS-over-HTTPS, HTTPS well-known): the
+ * DID the handle claims, `undefined` for an authoritative "none", or a
+ * thrown error for a transient failure.
+ */
+export type HandleMethod = (handle: string, signal?: AbortSignal) => Promise<string | undefined>;
 
 /** Emitted once per finished resolution to listeners added with `addResolutionListener()`. */
 export interface ResolutionEvent {

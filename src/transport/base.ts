@@ -138,7 +138,7 @@ export abstract class BaseTransport implements Transport {
       this.#counters.ok += 1;
       return response;
     } catch (error) {
-      const typed = error instanceof TransportError
+      const typed = error instanceof TransportError || error instanceof AbortError
         ? error
         : new InternalTransportError(`unexpected failure: ${String(error)}`, { cause: error });
       this.#counters.failed += 1;
@@ -310,7 +310,7 @@ export abstract class BaseTransport implements Transport {
         const event: FetchTraceEvent = {
           ...base,
           status: undefined,
-          errorCode: error instanceof TransportError ? error.code : 'INTERNAL',
+          errorCode: error instanceof TransportError || error instanceof AbortError ? error.code : 'INTERNAL',
           errorMessage: error instanceof Error ? error.message : String(error),
           reusedConnection: undefined,
           connectMs: 0,
