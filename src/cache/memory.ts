@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { InvalidOptionsError } from '../errors.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { checkClock, DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import type { CacheStore, CacheStoreStats, StoredEntry } from './types.js';
 
 /**
@@ -69,10 +68,7 @@ export function resolveMemoryCacheStoreOptions(
     input,
     prefix,
   );
-  if (resolved.now !== undefined && typeof resolved.now !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
-  }
-  return { ...resolved, now: (resolved.now as (() => number) | undefined) ?? Date.now };
+  return { ...resolved, now: checkClock(resolved.now, prefix) };
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   TransportError,
   InternalTransportError,
 } from './errors.js';
-import type { ResolvedTransportOptions } from './options.js';
+import { checkRequestOptions, type ResolvedTransportOptions } from './options.js';
 import { fetchTrace, type FetchTraceEvent } from '../telemetry/trace.js';
 import type {
   Transport,
@@ -130,6 +130,7 @@ export abstract class BaseTransport implements Transport {
 
   async request(url: string, options: TransportRequestOptions = {}): Promise<TransportResponse> {
     this.#assertOpen();
+    checkRequestOptions(options);
     this.#counters.requests += 1;
     this.#active += 1;
     this.#countTowardsRecycle();

@@ -125,24 +125,30 @@ describe('HTTPS well-known', () => {
     expect(await r.handle.resolveHttp('bad.handle.test')).toBeUndefined();
   });
 
-  it('follows up to 3 redirects, each re-checked; the 4th or a redirect to http: is "none"', async () => {
+  it('follows up to 3 redirects, each re-checked; the 4th or a redirect to http: is a transient failure', async () => {
     await using r = resolver();
     for (let i = 0; i < 4; i += 1) {
       serve(`r${i}.handle.test/.well-known/atproto-did`, 302, '', { location: `https://r${i + 1}.handle.test/.well-known/atproto-did` });
     }
     serve('r4.handle.test/.well-known/atproto-did', 200, DID_A);
     expect(await r.handle.resolveHttp('r1.handle.test')).toBe(DID_A);
-    expect(await r.handle.resolveHttp('r0.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('r0.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
     serve('plain.handle.test/.well-known/atproto-did', 302, '', { location: 'http://r4.handle.test/.well-known/atproto-did' });
-    expect(await r.handle.resolveHttp('plain.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('plain.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
   });
 
-  it('a body over 2 KiB is "none"; a 500 is a transient failure', async () => {
+  it('only a 404 is "none"; a body over 2 KiB, a 500 or a 403 is a transient failure', async () => {
     await using r = resolver();
+    serve('gone.handle.test/.well-known/atproto-did', 404, 'no such file');
+    expect(await r.handle.resolveHttp('gone.handle.test')).toBeUndefined();
     serve('big.handle.test/.well-known/atproto-did', 200, `${DID_A}${' '.repeat(4096)}`);
-    expect(await r.handle.resolveHttp('big.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('big.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
     serve('down.handle.test/.well-known/atproto-did', 500, 'oops');
     await expect(r.handle.resolveHttp('down.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
+    serve('denied.handle.test/.well-known/atproto-did', 403, 'forbidden');
+    const denied = await r.handle.resolveHttp('denied.handle.test').catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ResolutionFailedError);
+    expect((denied as ResolutionFailedError).status).toBe(403);
   });
 });
 
