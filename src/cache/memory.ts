@@ -38,6 +38,24 @@ export interface MemoryCacheStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Heap bytes one entry costs besides its key and its value: the
+ * `StoredEntry` record, lru-cache's map slot and list links. A not-found
+ * entry (no value) under a did:plc key measures 160–240 bytes in all
+ * (`test/cache/entry-cost.test.ts`); this is rounded up, so that charging
+ * `entryCharge()` keeps `maxBytes` an upper bound on the heap a store holds.
+ */
+export const ENTRY_OVERHEAD_BYTES = 384;
+
+/**
+ * What a resolver charges for an entry (`StoredEntry.size`): the overhead,
+ * the key (two bytes a character, the most V8 uses) and `valueBytes`, its
+ * estimate of what the value holds on the heap (`0` for a not-found entry).
+ */
+export function entryCharge(key: string, valueBytes: number): number {
+  return ENTRY_OVERHEAD_BYTES + 2 * key.length + valueBytes;
+}
+
 /** `MemoryCacheStoreOptions` with every default filled in. */
 export type ResolvedMemoryCacheStoreOptions = Required<MemoryCacheStoreOptions>;
 

@@ -1,3 +1,4 @@
+import { entryCharge } from '../cache/memory.js';
 import type { LookupCache } from '../cache/policy.js';
 import type { CacheOutcome } from '../cache/types.js';
 import { atprotoData, type AtprotoData } from '../document/atproto-data.js';
@@ -38,18 +39,10 @@ export type CompleteAtprotoData = { readonly [K in keyof AtprotoData]-?: NonNull
 
 /**
  * A parsed JSON object costs roughly three times its text in V8 (object
- * headers, hidden classes, one string per field), so a document's cache
- * size is three times its body, plus the entry's own overhead.
+ * headers, hidden classes, one string per field), so a document is charged
+ * three times its body (a did:plc document measures ~2.4×).
  */
 const PARSED_SIZE_FACTOR = 3;
-
-/**
- * What one cache entry costs besides its value: the key string, the
- * `StoredEntry` record, lru-cache's map slot and size bookkeeping.
- * Measured with `test/cache/entry-cost.test.ts` (about 300 bytes for a
- * did:plc key on Node 20 and 24); rounded up.
- */
-export const CACHE_ENTRY_OVERHEAD = 384;
 
 /** atprotoData() checks a curve point (~30 µs); memoize it per cached document object. */
 const atprotoDataMemo = new WeakMap<DidDocument, AtprotoData>();
@@ -178,7 +171,6 @@ export class DidResolver {
     const { fetch, plcUrl } = this.#parts;
     const method = didMethodOf(info);
     const fetched = await fetchDidDocument(fetch, info.did, method.documentUrl(info, { plcUrl }), method.notFound, signal);
-    const valueSize = fetched.doc ? fetched.bodyBytes * PARSED_SIZE_FACTOR : 0;
-    return { value: fetched.doc, size: CACHE_ENTRY_OVERHEAD + 2 * info.did.length + valueSize };
+    return { value: fetched.doc, size: entryCharge(info.did, fetched.doc ? fetched.bodyBytes * PARSED_SIZE_FACTOR : 0) };
   }
 }

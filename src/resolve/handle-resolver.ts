@@ -1,8 +1,8 @@
+import { entryCharge } from '../cache/memory.js';
 import type { LookupCache } from '../cache/policy.js';
 import type { CacheOutcome } from '../cache/types.js';
 import { ensureResolvableHandle, normalizeHandle } from '../syntax/handle.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
-import { CACHE_ENTRY_OVERHEAD } from './did-resolver.js';
 import { HandleNotFoundError } from './errors.js';
 import { combineHandleMethods, type HandleStrategy } from './handle-strategy.js';
 import { outcomeOf, type ResolutionRecorder } from './recorder.js';
@@ -121,7 +121,8 @@ export class HandleResolver {
     const result = await combineHandleMethods(handle, strategy, dns, https, signal);
     if (result.conflict) this.#conflicts += 1;
     const did = result.did ?? null;
-    return { value: did, size: CACHE_ENTRY_OVERHEAD + 2 * (handle.length + (did?.length ?? 0)) };
+    // The DID string is the value: two bytes a character at most, plus a string header.
+    return { value: did, size: entryCharge(handle, did === null ? 0 : 16 + 2 * did.length) };
   }
 }
 
