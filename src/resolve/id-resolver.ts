@@ -2,7 +2,7 @@ import { MemoryCacheStore } from '../cache/memory.js';
 import { PassThroughCache } from '../cache/pass-through.js';
 import { ResolutionCache, type LookupCache } from '../cache/policy.js';
 import type { CacheStore } from '../cache/types.js';
-import type { DidDocument } from '../document/did-document.js';
+import { resolveDidDocumentOptions, type DidDocument } from '../document/did-document.js';
 import { AbortError } from '../errors.js';
 import { ensureResolvableAtIdentifier } from '../syntax/at-identifier.js';
 import { ensureResolvableDid } from '../syntax/did.js';
@@ -109,7 +109,7 @@ export class IdResolver implements AsyncDisposable {
     this.#ownsTransport = !isTransport(o.transport);
     this.transport = isTransport(o.transport) ? o.transport : createTransport(o.transport);
 
-    const document = { maxDocumentBytes: o.maxDocumentBytes, maxEntries: 64, maxStringLength: 2048 };
+    const document = resolveDidDocumentOptions({ maxDocumentBytes: o.maxDocumentBytes });
     this.did = new DidResolver({
       fetch: { transport: this.transport, timeoutMs: o.timeoutMs, document },
       plcUrl: o.plcUrl,
