@@ -1,11 +1,13 @@
 // Child-process scenarios for test/transport/curl-process.test.ts and
-// curl-prebuild.test.ts. Plain JS: imports the compiled package from
-// ATRESOLVE_TEST_DIST. Environment: TEST_ORIGIN (https://127.0.0.1:port),
+// curl-prebuild.test.ts. Plain JS: imports the compiled package's
+// `atresolve/transport` next to ATRESOLVE_TEST_DIST (dist/index.js).
+// Environment: TEST_ORIGIN (https://127.0.0.1:port),
 // TEST_CA (CA PEM path). argv[2] is the scenario. Prints JSON lines.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-const { CurlTransport, loadNativeAddon } = await import(process.env.ATRESOLVE_TEST_DIST);
+const { CurlTransport, loadNativeAddon } = await import(new URL('./transport/index.js', pathToFileURL(process.env.ATRESOLVE_TEST_DIST)).href);
 const origin = process.env.TEST_ORIGIN;
 const options = { caFile: process.env.TEST_CA, allowPrivateNetwork: true };
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
