@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MissingAtprotoDataError } from '../../src/document/errors.js';
 import { AmbiguousHandleError, HandleNotFoundError, ResolutionFailedError } from '../../src/resolve/errors.js';
 import { InvalidDidError, UnsupportedDidMethodError } from '../../src/syntax/errors.js';
 import { ConnectError, TlsError } from '../../src/transport/errors.js';
@@ -345,5 +346,25 @@ describe('a handle that names a DID atresolve cannot resolve', () => {
     const error = await r.resolveIdentity('wk-key.handle.test').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HandleNotFoundError);
     expect((error as HandleNotFoundError).claimedDid).toBe(DID_KEY);
+  });
+});
+
+describe('atproto data of a document that lacks a field', () => {
+  it('resolveAtprotoData gives undefined; resolveAtprotoKey and ensureResolveAtprotoData throw MissingAtprotoDataError', async () => {
+    await using r = resolver();
+    const keyless = JSON.parse(webDocument('keyless.web.test', 'keyless.handle.test')) as Record<string, unknown>;
+    keyless.verificationMethod = [];
+    serve('keyless.web.test/.well-known/did.json', 200, JSON.stringify(keyless));
+    const did = 'did:web:keyless.web.test';
+    expect(await r.did.resolveAtprotoData(did)).toMatchObject({ handle: 'keyless.handle.test', signingKey: undefined });
+    for (const call of [() => r.did.resolveAtprotoKey(did), () => r.did.ensureResolveAtprotoData(did)]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MissingAtprotoDataError);
+      expect(error).toMatchObject({ code: 'MISSING_ATPROTO_DATA', did, field: 'signingKey' });
+    }
+    const pdsless = JSON.parse(webDocument('pdsless.web.test', 'pdsless.handle.test')) as Record<string, unknown>;
+    pdsless.service = [];
+    serve('pdsless.web.test/.well-known/did.json', 200, JSON.stringify(pdsless));
+    await expect(r.did.ensureResolveAtprotoData('did:web:pdsless.web.test')).rejects.toMatchObject({ field: 'pds' });
   });
 });
