@@ -10,18 +10,19 @@ export interface MemoryCacheStoreOptions {
   /**
    * Most entries held. Default `100000`: a relay's working set within the
    * one-hour stale TTL is dominated by a heavy tail of active accounts, and
-   * 100k covers it with the hot set never evicted; it is also where the
-   * byte bound binds for typical documents (100k × ~650 B ≈ 64 MiB).
+   * 100k covers it with the hot set never evicted; small entries (handles,
+   * not-found answers, ~450 bytes charged each) reach it before `maxBytes`.
    * lru-cache preallocates ~24 bytes per slot, so 100k costs ~2.4 MB up front
    * and the ceiling (2^24) ~400 MB.
    */
   maxEntries?: number;
   /**
-   * Most bytes held, counted as the sum of `StoredEntry.size`. Default
-   * `67108864` (64 MiB): a did:plc document is ~500–800 bytes of JSON, so
-   * this holds ~100k of them, while a burst of large did:web documents (up
-   * to the transport's 1 MiB body cap each) evicts older entries instead of
-   * growing the heap: without it 100k hostile 1 MiB documents would be ~100 GiB.
+   * Most bytes held, counted as the sum of `StoredEntry.size`, which the
+   * resolvers set to a heap estimate at least as large as what an entry
+   * holds (`entryCharge()`). Default `67108864` (64 MiB): a did:plc
+   * document entry is charged ~2 KB (it holds ~1.7 KB), so this holds ~32k
+   * of them, while a burst of large did:web documents (up to the 64 KiB
+   * document cap each) evicts older entries instead of growing the heap.
    */
   maxBytes?: number;
   /**
