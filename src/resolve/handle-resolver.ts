@@ -1,7 +1,8 @@
 import { entryCharge } from '../cache/memory.js';
-import type { LookupCache } from '../cache/policy.js';
+import { abortError, type LookupCache } from '../cache/policy.js';
 import type { CacheOutcome } from '../cache/types.js';
 import { ensureResolvableHandle, normalizeHandle } from '../syntax/handle.js';
+import { untilAborted } from '../util/abort.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { HandleNotFoundError } from './errors.js';
 import { combineHandleMethods, type HandleStrategy } from './handle-strategy.js';
@@ -94,26 +95,35 @@ export class HandleResolver {
 
   /**
    * The DNS TXT method alone (no cache). `undefined` when DNS says the
-   * handle names no DID (NXDOMAIN, no TXT record, no `did=` record).
+   * handle names no DID (NXDOMAIN, no TXT record, no `did=` record); a
+   * transient failure is thrown, an abort rejects with `AbortError`.
    * @param options `{ signal }`, or the signal itself as `@atproto/identity` takes it
    */
   resolveDns(handle: string, options?: { signal?: AbortSignal } | AbortSignal): Promise<string | undefined> {
-    return this.#parts.dns(ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds }), signalOf(options));
+    return this.#raw(this.#parts.dns, handle, options);
   }
 
   /**
    * The HTTPS well-known method alone (no cache). `undefined` when the host
    * does not exist (NXDOMAIN), answers 404, or answers with a body that is
-   * not a DID; transient failures are thrown.
+   * not a DID; transient failures are thrown, an abort rejects with `AbortError`.
    * @param options `{ signal }`, or the signal itself as `@atproto/identity` takes it
    */
   resolveHttp(handle: string, options?: { signal?: AbortSignal } | AbortSignal): Promise<string | undefined> {
-    return this.#parts.https(ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds }), signalOf(options));
+    return this.#raw(this.#parts.https, handle, options);
   }
 
   /** Drop the handle from the cache. */
   async purge(handle: string): Promise<void> {
     await this.#parts.cache.purge(normalizeHandle(handle));
+  }
+
+  /** One method alone, with the same input checks and abort behaviour as `resolve()`. */
+  async #raw(method: HandleMethod, handle: string, options: { signal?: AbortSignal } | AbortSignal | undefined): Promise<string | undefined> {
+    const signal = signalOf(options);
+    const normalized = ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds });
+    if (signal?.aborted) throw abortError(signal);
+    return untilAborted(method(normalized, signal), signal, abortError);
   }
 
   async #load(handle: string, signal: AbortSignal | undefined): Promise<{ value: string | null; size: number }> {

@@ -110,6 +110,8 @@ describe('an aborted call rejects with AbortError, with or without a cache', () 
       (signal: AbortSignal) => resolver.did.resolve(world.plcIdentity(9).did, { signal }),
       (signal: AbortSignal) => resolver.handle.resolve(world.plcIdentity(9).handle, { signal }),
       (signal: AbortSignal) => resolver.resolveIdentity(world.plcIdentity(9).did, { signal }),
+      (signal: AbortSignal) => resolver.handle.resolveDns(world.plcIdentity(9).handle, signal),
+      (signal: AbortSignal) => resolver.handle.resolveHttp(world.plcIdentity(9).handle, { signal }),
     ]) {
       const controller = new AbortController();
       const pending = call(controller.signal).catch((e: unknown) => e);
