@@ -16,7 +16,9 @@ export { IdResolver, type HandleCheck, type Identity, type ResolveIdentityOption
 export { DidResolver, type CompleteAtprotoData, type DidResolveOptions } from './resolve/did-resolver.js';
 export { HandleResolver, type HandleResolveOptions } from './resolve/handle-resolver.js';
 export type { ResolveCallOptions } from './resolve/call-options.js';
-export type { DnsOptions, IdResolverOptions, IdentityCacheOptions } from './resolve/options.js';
+export type { IdResolverOptions, IdentityCacheOptions, ResolverDnsOptions } from './resolve/options.js';
+export type { DnsOptions } from './dns/options.js';
+export type { DnsStats } from './dns/resolver.js';
 export type { HandleStrategy } from './resolve/handle-strategy.js';
 export type { ResolutionEvent, ResolutionMethod, ResolutionOutcome, ResolverStats } from './resolve/types.js';
 export type { ResolutionListener } from './resolve/recorder.js';

@@ -8,7 +8,11 @@ import { ensureResolvableAtIdentifier } from '../syntax/at-identifier.js';
 import { ensureResolvableDid } from '../syntax/did.js';
 import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
 import { INVALID_HANDLE } from '../syntax/handle.js';
+import { DnsResolver } from '../dns/resolver.js';
+import { BaseTransport } from '../transport/base.js';
 import { createTransport } from '../transport/create.js';
+import type { DnsOptions } from '../dns/options.js';
+import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
 import { DidResolver, memoizedAtprotoData } from './did-resolver.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
@@ -86,6 +90,9 @@ export class IdResolver implements AsyncDisposable {
   readonly transport: Transport;
 
   readonly #ownsTransport: boolean;
+  /** Name resolution for handle TXT lookups: the own transport's, else a resolver of our own (closed with us). */
+  readonly #dns: DnsResolver;
+  readonly #ownsDns: boolean;
   readonly #didCache: LookupCache<DidDocument>;
   readonly #handleCache: LookupCache<string>;
   readonly #recorder = new ResolutionRecorder();
@@ -102,12 +109,12 @@ export class IdResolver implements AsyncDisposable {
     this.#resolution = { allowTestTlds: o.allowTestTlds, allowLocalhost: o.allowLocalhost };
     this.#didCache = o.cache ? makeCache<DidDocument>(o.cache, o.cache.didStore) : new PassThroughCache();
     this.#handleCache = o.cache ? makeCache<string>(o.cache, o.cache.handleStore) : new PassThroughCache();
-    const dnsTxt = o.dns.dohUrl
-      ? undefined
-      : createDnsTxtMethod({ nameservers: o.dns.nameservers, timeoutMs: o.dns.timeoutMs, tries: o.dns.tries });
 
     this.#ownsTransport = !isTransport(o.transport);
-    this.transport = isTransport(o.transport) ? o.transport : createTransport(o.transport);
+    this.transport = isTransport(o.transport) ? o.transport : createTransport(withDns(o.transport, o.dns.given));
+    // One DnsResolver serves the transport's host names and the handle TXT lookups.
+    this.#ownsDns = !(this.#ownsTransport && this.transport instanceof BaseTransport);
+    this.#dns = this.transport instanceof BaseTransport && this.#ownsTransport ? this.transport.dns : new DnsResolver(o.dns);
 
     const document = resolveDidDocumentOptions({ maxDocumentBytes: o.maxDocumentBytes });
     this.did = new DidResolver({
@@ -117,9 +124,9 @@ export class IdResolver implements AsyncDisposable {
       cache: this.#didCache,
       recorder: this.#recorder,
     });
-    const dns: HandleMethod =
-      dnsTxt ??
-      createDohTxtMethod({ url: o.dns.dohUrl as string, transport: this.transport, timeoutMs: o.timeoutMs, maxResponseBytes: 65_535 });
+    const dns: HandleMethod = o.dns.dohUrl
+      ? createDohTxtMethod({ url: o.dns.dohUrl, transport: this.transport, timeoutMs: o.timeoutMs, maxResponseBytes: 65_535 })
+      : createDnsTxtMethod(this.#dns);
     const https = createWellKnownMethod({
       transport: this.transport,
       timeoutMs: o.timeoutMs,
@@ -243,6 +250,7 @@ export class IdResolver implements AsyncDisposable {
    * entries for the rest of the fleet.
    */
   async reset(): Promise<void> {
+    if (this.#ownsDns) this.#dns.clear();
     await Promise.all([this.transport.reset(), this.#didCache.clearLocal(), this.#handleCache.clearLocal()]);
   }
 
@@ -255,13 +263,21 @@ export class IdResolver implements AsyncDisposable {
       this.#didCache.close(),
       this.#handleCache.close(),
       this.#ownsTransport ? this.transport.close() : undefined,
-    ]).then(() => undefined);
+    ]).then(() => {
+      if (this.#ownsDns) this.#dns.close();
+    });
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Transport options with the resolver's `dns` options under the transport's own `dns` fields. */
+function withDns(transport: TransportOptions, dns: DnsOptions): TransportOptions {
+  if (Object.keys(dns).length === 0) return transport;
+  return { ...transport, dns: { ...dns, ...transport.dns } };
 }
 
 function makeCache<V>(o: ResolvedCacheOptions, store: CacheStore<V> | undefined): ResolutionCache<V> {

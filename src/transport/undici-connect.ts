@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import {
   checkServerIdentity,
@@ -22,13 +22,13 @@ export interface ConnectRoute {
   port: number;
   /** From `connectTo`: connect here instead of resolving `host`. */
   connectTo: ConnectTarget | undefined;
+  /** Without `connectTo`: the addresses the transport resolved for `host` and the SSRF guard allowed, in order. */
+  addresses: readonly string[] | undefined;
   connectTimeoutMs: number;
 }
 
 /** The caches one pool generation shares; `reset()` replaces them, `clearConnections()` keeps them. */
 export interface ConnectCaches {
-  /** Host name → every address `dns.lookup` returned; `undefined` when `dnsCacheTtlMs` is 0. */
-  dns: LRUCache<string, LookupAddress[]> | undefined;
   /** `host:port|target` → latest TLS session ticket, for resumption. */
   tlsSessions: LRUCache<string, Buffer>;
 }
@@ -63,11 +63,8 @@ export interface ConnectOwner {
 type ConnectCallback = (...args: [null, Socket] | [Error, null]) => void;
 
 /** Create caches sized for `maxEntries` hosts. */
-export function createConnectCaches(maxEntries: number, dnsTtlMs: number): ConnectCaches {
-  return {
-    dns: dnsTtlMs > 0 ? new LRUCache<string, LookupAddress[]>({ max: maxEntries, ttl: dnsTtlMs }) : undefined,
-    tlsSessions: new LRUCache<string, Buffer>({ max: maxEntries }),
-  };
+export function createConnectCaches(maxEntries: number): ConnectCaches {
+  return { tlsSessions: new LRUCache<string, Buffer>({ max: maxEntries }) };
 }
 
 /**
@@ -84,13 +81,14 @@ export function createConnector(owner: ConnectOwner, settings: ConnectSettings) 
 }
 
 /**
- * One connection attempt: resolve (or take `connectTo`), apply the SSRF
- * guard to every candidate address, wait for a slot under the global cap,
- * connect to an allowed IP with SNI = the URL host, re-check the socket's
- * peer address, and hand the socket to undici.
+ * One connection attempt: take the route's addresses (resolved by the
+ * transport's `DnsResolver`, or `connectTo`, or the IP-literal host), apply
+ * the SSRF guard to every candidate again, wait for a slot under the global
+ * cap, connect to an allowed IP with SNI = the URL host, re-check the
+ * socket's peer address, and hand the socket to undici.
  *
- * `connectTimeoutMs` covers name resolution, TCP and TLS; the wait for a
- * slot is queueing, bounded by the requests' own total timeouts instead.
+ * `connectTimeoutMs` covers TCP and TLS; the wait for a slot is queueing,
+ * bounded by the requests' own total timeouts instead.
  */
 export class ConnectAttempt {
   readonly #owner: ConnectOwner;
@@ -99,9 +97,7 @@ export class ConnectAttempt {
   #timer: NodeJS.Timeout | undefined;
   #slot: ConnectionSlot | undefined;
   #socket: Socket | undefined;
-  #stage: FailureStage = 'dns';
-  #spentMs = 0;
-  #phaseStart = 0;
+  #stage: FailureStage = 'connect';
 
   constructor(owner: ConnectOwner, settings: ConnectSettings, callback: ConnectCallback) {
     this.#owner = owner;
@@ -119,18 +115,10 @@ export class ConnectAttempt {
   }
 
   run(): void {
-    this.#startClock();
-    this.#resolve().then(
-      (addresses) => {
-        if (this.#done) return;
-        const allowed = this.#guard(addresses);
-        if (allowed === undefined) return;
-        this.#stopClock();
-        this.#settings.gate.acquire(this.#owner).then(
-          (slot) => this.#connect(slot, allowed),
-          (error: unknown) => this.#fail(error),
-        );
-      },
+    const allowed = this.#guard(this.#candidates());
+    if (allowed === undefined) return;
+    this.#settings.gate.acquire(this.#owner).then(
+      (slot) => this.#connect(slot, allowed),
       (error: unknown) => this.#fail(error),
     );
   }
@@ -141,22 +129,14 @@ export class ConnectAttempt {
     return connectTo ? `${shown} (via ${connectTo.ip}:${connectTo.port})` : shown;
   }
 
-  async #resolve(): Promise<LookupAddress[]> {
-    const { host, connectTo } = this.#owner.route;
+  /** The candidate addresses. Names were resolved by the transport before the request reached undici. */
+  #candidates(): LookupAddress[] {
+    const { host, connectTo, addresses } = this.#owner.route;
     if (connectTo) return [{ address: connectTo.ip, family: isIP(connectTo.ip) }];
+    if (addresses) return addresses.map((address) => ({ address, family: isIP(address) }));
     // net.connect never calls `lookup` for an IP literal, so literals are
     // checked here like any resolved address.
-    const family = isIP(host);
-    if (family !== 0) return [{ address: host, family }];
-    const cache = this.#owner.caches.dns;
-    const cached = cache?.get(host);
-    if (cached) return cached;
-    const addresses = await new Promise<LookupAddress[]>((resolve, reject) => {
-      dnsLookup(host, { all: true }, (error, result) => (error ? reject(error) : resolve(result)));
-    });
-    if (addresses.length === 0) throw Object.assign(new Error(`no addresses for ${host}`), { code: 'ENOTFOUND' });
-    cache?.set(host, addresses);
-    return addresses;
+    return [{ address: host, family: isIP(host) }];
   }
 
   /** Keep only addresses the SSRF guard allows; fails the attempt and returns `undefined` when none is left. */
@@ -300,22 +280,14 @@ export class ConnectAttempt {
     this.#owner.attempts.delete(this);
   }
 
-  /** Run the connect clock (DNS, then TCP+TLS); it stops while waiting for a slot. */
+  /** Run the connect clock (TCP + TLS), from the moment a slot was granted. */
   #startClock(): void {
-    this.#phaseStart = performance.now();
-    const left = Math.max(1, this.#owner.route.connectTimeoutMs - this.#spentMs);
+    const timeoutMs = this.#owner.route.connectTimeoutMs;
     this.#timer = setTimeout(() => {
-      const timeoutMs = this.#owner.route.connectTimeoutMs;
       this.#fail(
         new TimeoutError(`connecting to ${this.#target()} timed out after ${timeoutMs} ms`, { phase: 'connect', timeoutMs }),
       );
-    }, left);
-  }
-
-  #stopClock(): void {
-    this.#spentMs += performance.now() - this.#phaseStart;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    }, timeoutMs);
   }
 
   #sessionKey(): string {

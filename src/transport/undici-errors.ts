@@ -2,7 +2,6 @@ import {
   AbortError,
   ConnectError,
   DnsError,
-  type DnsFailureReason,
   InternalTransportError,
   NetworkError,
   ProtocolError,
@@ -28,26 +27,9 @@ export interface FailureContext {
   maxResponseBytes: number;
 }
 
-/**
- * Why a lookup failed, by the code Node's `dns.lookup` (getaddrinfo) or
- * c-ares gives. Only `NOT_FOUND` and `NO_DATA` are definitive: getaddrinfo
- * reports NXDOMAIN as `ENOTFOUND`; `EAI_AGAIN` is its "temporary failure"
- * (SERVFAIL or no answer in time, which glibc does not tell apart).
- */
-const DNS_REASONS: ReadonlyMap<string, DnsFailureReason> = new Map([
-  ['ENOTFOUND', 'NOT_FOUND'],
-  ['EAI_NONAME', 'NOT_FOUND'],
-  ['ENODATA', 'NO_DATA'],
-  ['EAI_NODATA', 'NO_DATA'],
-  ['EAI_ADDRFAMILY', 'NO_DATA'],
-  ['EAI_AGAIN', 'SERVER_FAILURE'],
-  ['EAI_FAIL', 'SERVER_FAILURE'],
-  ['ESERVFAIL', 'SERVER_FAILURE'],
-  ['ENOTIMP', 'SERVER_FAILURE'],
-  ['EREFUSED', 'SERVER_FAILURE'],
-  ['EFORMERR', 'SERVER_FAILURE'],
-  ['ETIMEOUT', 'TIMEOUT'],
-  ['EBADRESP', 'BAD_RESPONSE'],
+const DNS_CODES = new Set([
+  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'EAI_ADDRFAMILY',
+  'ENODATA', 'ESERVFAIL', 'ENOTIMP', 'EREFUSED', 'EFORMERR', 'EBADRESP',
 ]);
 
 /** OpenSSL verification failures as Node reports them in `error.code`. */
@@ -126,14 +108,8 @@ export function toTransportError(error: unknown, context: FailureContext): Trans
   if (context.stage === 'decode' || code?.startsWith('Z_') || code?.startsWith('ERR_BROTLI') || code?.startsWith('ERR__ZLIB')) {
     return new ProtocolError(`cannot decode the response body from ${where}: ${detail}`, options);
   }
-  if (context.stage === 'dns' || (code !== undefined && DNS_REASONS.has(code))) {
-    const reason = (code !== undefined ? DNS_REASONS.get(code) : undefined) ?? 'UNKNOWN';
-    const hostname = typeof error === 'object' && error !== null ? (error as { hostname?: unknown }).hostname : undefined;
-    return new DnsError(`cannot resolve ${where}: ${code ?? detail}`, {
-      cause: error,
-      reason,
-      hostname: typeof hostname === 'string' ? hostname : undefined,
-    });
+  if (context.stage === 'dns' || (code !== undefined && DNS_CODES.has(code))) {
+    return new DnsError(`cannot resolve ${where}: ${code ?? detail}`, options);
   }
   if (
     code !== undefined &&

@@ -124,7 +124,7 @@ export class UndiciTransport extends BaseTransport {
         this.#counters.newConnections += 1;
       },
     };
-    this.#generation = new Generation(createConnectCaches(resolved.maxOrigins, resolved.dnsCacheTtlMs));
+    this.#generation = new Generation(createConnectCaches(resolved.maxOrigins));
   }
 
   protected dispatch(request: DispatchRequest): Promise<DispatchResponse> {
@@ -174,7 +174,7 @@ export class UndiciTransport extends BaseTransport {
 
   protected async resetPool(): Promise<void> {
     const old = this.#generation;
-    this.#generation = new Generation(createConnectCaches(this.#options.maxOrigins, this.#options.dnsCacheTtlMs));
+    this.#generation = new Generation(createConnectCaches(this.#options.maxOrigins));
     await this.#retireGeneration(old);
   }
 
@@ -201,8 +201,7 @@ export class UndiciTransport extends BaseTransport {
   }
 
   protected poolStats(): PoolStats {
-    const { dns, tlsSessions } = this.#generation.caches;
-    dns?.purgeStale();
+    const { tlsSessions } = this.#generation.caches;
     return {
       inFlight: this.#jobs.size,
       queued: this.#waiting + this.#pendingStart,
@@ -210,7 +209,6 @@ export class UndiciTransport extends BaseTransport {
       newConnections: this.#counters.newConnections,
       reusedConnections: this.#counters.reusedConnections,
       bytesIn: this.#counters.bytesIn,
-      dnsCacheEntries: dns?.size ?? 0,
       tlsSessionCacheEntries: tlsSessions.size,
     };
   }
@@ -218,8 +216,11 @@ export class UndiciTransport extends BaseTransport {
   // ---- admission -------------------------------------------------------
 
   #routeFor(request: DispatchRequest): Route {
-    const { url, connectTo, connectTimeoutMs } = request;
-    const key = `${url.origin}|${connectTo ? `${connectTo.ip}:${connectTo.port}` : ''}|${connectTimeoutMs}`;
+    const { url, connectTo, addresses, connectTimeoutMs } = request;
+    // A route is an origin and where its sockets go: the connectTo target,
+    // or the preferred resolved address (a DNS change makes a new route).
+    const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
+    const key = `${url.origin}|${target}|${connectTimeoutMs}`;
     let route = this.#routes.get(key);
     if (!route) {
       route = new Route(key, {
@@ -227,6 +228,7 @@ export class UndiciTransport extends BaseTransport {
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port),
         connectTo,
+        addresses,
         connectTimeoutMs,
       }, url.origin);
       this.#routes.set(key, route);
@@ -431,7 +433,6 @@ export class UndiciTransport extends BaseTransport {
     this.#routes.clear();
     this.#ready.clear();
     this.#generation.pools.clear();
-    this.#generation.caches.dns?.clear();
     this.#generation.caches.tlsSessions.clear();
   }
 }

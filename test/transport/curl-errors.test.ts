@@ -60,8 +60,8 @@ describe('CurlTransport error mapping', () => {
   it('DnsError for a name that cannot resolve (rejected locally, no query sent)', async () => {
     const error = await failure(t.request(`https://${'a'.repeat(64)}.invalid/`));
     expect(error).toBeInstanceOf(DnsError);
-    expect(error).toMatchObject({ code: 'DNS', name: 'DnsError' });
-    expect((error.cause as { curlCode: number }).curlCode).toBe(6);
+    expect(error).toMatchObject({ code: 'DNS', name: 'DnsError', reason: 'NOT_FOUND', definitive: true });
+    expect((error.cause as { code: string }).code).toBe('EBADNAME');
   });
 
   it('ConnectError for a refused port', async () => {

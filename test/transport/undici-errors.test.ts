@@ -88,22 +88,4 @@ describe('toTransportError', () => {
     const abort = new AbortError('stop', { cause: 'shutdown' });
     expect(toTransportError(abort, context('exchange'))).toBe(abort);
   });
-
-  it.each([
-    ['ENOTFOUND', 'NOT_FOUND', true],
-    ['ENODATA', 'NO_DATA', true],
-    ['EAI_AGAIN', 'SERVER_FAILURE', false],
-    ['ESERVFAIL', 'SERVER_FAILURE', false],
-    ['ETIMEOUT', 'TIMEOUT', false],
-    ['EBADRESP', 'BAD_RESPONSE', false],
-  ])('gives a lookup failed with %s the reason %s (definitive: %s)', (code, reason, definitive) => {
-    const mapped = toTransportError(withCode(code, { syscall: 'getaddrinfo', hostname: 'gone.example' }), context('dns')) as DnsError;
-    expect(mapped).toBeInstanceOf(DnsError);
-    expect([mapped.reason, mapped.definitive, mapped.hostname]).toEqual([reason, definitive, 'gone.example']);
-  });
-
-  it('gives a lookup failure without a known code the reason UNKNOWN, which is not definitive', () => {
-    const mapped = toTransportError(new Error('resolver exploded'), context('dns')) as DnsError;
-    expect([mapped.reason, mapped.definitive]).toEqual(['UNKNOWN', false]);
-  });
 });
