@@ -10,6 +10,8 @@ import { abortError, type CacheLoader, type CacheResolveOptions, type CacheResol
  * the signal's reason, at once, exactly as `ResolutionCache` does.
  */
 export class PassThroughCache<V> implements LookupCache<V> {
+  readonly caching = false;
+
   resolve(key: string, load: CacheLoader<V>, options: CacheResolveOptions = {}): Promise<CacheResolveResult<V>> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal));

@@ -71,6 +71,8 @@ export interface CacheResolveResult<V> {
  * `AbortError`, so a resolver behaves the same with and without a cache.
  */
 export interface LookupCache<V> {
+  /** Whether answers are stored: `false` for a `PassThroughCache`, whose every answer is a `bypass`. */
+  readonly caching: boolean;
   /** Look `key` up, loading it with `load` when there is no usable entry. */
   resolve(key: string, load: CacheLoader<V>, options?: CacheResolveOptions): Promise<CacheResolveResult<V>>;
   /** Drop `key`; a load in flight for it writes nothing. */
@@ -256,6 +258,7 @@ const ignore = (): void => {};
  * are dropped when the load settles. No timers are used.
  */
 export class ResolutionCache<V> implements LookupCache<V> {
+  readonly caching = true;
   readonly #store: CacheStore<V>;
   readonly #staleTtlMs: number;
   readonly #maxTtlMs: number;

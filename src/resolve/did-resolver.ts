@@ -101,7 +101,7 @@ export class DidResolver {
       recorder.record(method, startedAt, result.value ? 'ok' : 'not_found', outcome);
       return result.value;
     } catch (error) {
-      recorder.record(method, startedAt, outcomeOf(error), cache.stats() === null ? 'bypass' : outcome, error);
+      recorder.record(method, startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
   }

@@ -78,7 +78,7 @@ export class HandleResolver {
       recorder.record('handle', startedAt, result.value ? 'ok' : 'not_found', outcome);
       return result.value ?? undefined;
     } catch (error) {
-      recorder.record('handle', startedAt, outcomeOf(error), cache.stats() === null ? 'bypass' : outcome, error);
+      recorder.record('handle', startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
   }
