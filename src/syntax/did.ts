@@ -239,7 +239,7 @@ export function ensureResolvableDid(input: unknown, options?: DidResolutionOptio
   const resolution = resolveDidResolutionOptions(options);
   ensureValidDid(input);
   const method = getDidMethod(input);
-  if (!Object.hasOwn(METHOD_RULES, method)) throw new UnsupportedDidMethodError(input, method);
+  if (!Object.hasOwn(METHOD_RULES, method)) throw new UnsupportedDidMethodError(input, method, SUPPORTED_DID_METHODS);
   return METHOD_RULES[method as ResolvableDid['method']](input, resolution);
 }
 
