@@ -108,7 +108,8 @@ export class UnsupportedDidMethodError extends AtresolveError {
   /** @param supported the methods that are resolved, named in the message */
   constructor(did: string, method: string, supported: readonly string[] = ['plc', 'web']) {
     const shown = method.length > 32 ? `${method.slice(0, 32)}…` : method;
-    super(`unsupported DID method "${shown}" in ${previewInput(did)} (only ${supported.join(' and ')})`);
+    const list = supported.length > 1 ? `${supported.slice(0, -1).join(', ')} and ${supported.at(-1)}` : supported.join('');
+    super(`unsupported DID method "${shown}" in ${previewInput(did)} (only ${list})`);
     this.input = keptInput(did);
     this.method = shown;
   }
