@@ -94,7 +94,6 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(() => {
-  if (process.env.KEEP_MIGRATION) return;
   rmSync(WORK, { recursive: true, force: true });
 });
 
