@@ -1,13 +1,17 @@
 // Child-process scenarios for test/transport/curl-process.test.ts,
 // curl-exit.test.ts, curl-parking.test.ts and curl-prebuild.test.ts. Plain
-// JS: imports the compiled package from ATRESOLVE_TEST_DIST. Environment:
-// TEST_ORIGIN (https://127.0.0.1:port), TEST_CA (CA PEM path), TEST_SILENT
-// (a port that accepts and never speaks). argv[2] is the scenario. Prints
-// JSON lines.
+// JS: imports the compiled package (ATRESOLVE_TEST_DIST, dist/index.js, and
+// its `atresolve/transport` next to it). Environment: TEST_ORIGIN
+// (https://127.0.0.1:port), TEST_CA (CA PEM path), TEST_SILENT (a port that
+// accepts and never speaks). argv[2] is the scenario. Prints JSON lines.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-const { AtresolveError, CurlTransport, IdResolver, createTransport, loadNativeAddon } = await import(process.env.ATRESOLVE_TEST_DIST);
+const { AtresolveError, IdResolver } = await import(process.env.ATRESOLVE_TEST_DIST);
+const { CurlTransport, createTransport, loadNativeAddon } = await import(
+  new URL('./transport/index.js', pathToFileURL(process.env.ATRESOLVE_TEST_DIST)).href
+);
 const origin = process.env.TEST_ORIGIN;
 const options = { caFile: process.env.TEST_CA, allowPrivateNetwork: true };
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
