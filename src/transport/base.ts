@@ -1,5 +1,6 @@
 import { DnsResolver } from '../dns/resolver.js';
 import { classifyAddress } from './address.js';
+import { Admission, type Grant } from './admission.js';
 import { ACCEPT_ENCODING } from './body-decoder.js';
 import { ConnectToMap, type ConnectTarget } from './connect-to.js';
 import {
@@ -45,6 +46,13 @@ export interface DispatchRequest {
   maxHeaderBytes: number;
   /** Where to connect instead of resolving the URL's host, from `connectTo`. */
   connectTo: ConnectTarget | undefined;
+  /**
+   * Keep the connection for reuse after this exchange. `false` for a route
+   * not used within `idleTimeoutMs` before (a one-off host): its connection
+   * is closed when the exchange ends, so one-off hosts never take idle
+   * capacity from hot ones.
+   */
+  keepAlive: boolean;
   /**
    * Without `connectTo`: the addresses to connect to, in order of
    * preference (IPv4 first), already resolved by the transport's
@@ -105,6 +113,12 @@ export abstract class BaseTransport implements Transport {
    */
   readonly dns: DnsResolver;
   readonly #connectTo: ConnectToMap;
+  readonly #admission: Admission;
+  /** New and reused connections of successful hops, by whether their route was a repeat one. */
+  readonly #connectionsByRoute = {
+    repeat: { newConnections: 0, reusedConnections: 0 },
+    firstSeen: { newConnections: 0, reusedConnections: 0 },
+  };
 
   #state: LifecycleState = 'open';
   #closing: Promise<void> | undefined;
@@ -126,6 +140,14 @@ export abstract class BaseTransport implements Transport {
     this.options = options;
     this.#connectTo = new ConnectToMap(options.connectTo);
     this.dns = new DnsResolver(options.dns);
+    this.#admission = new Admission({
+      maxInFlight: options.maxConnections,
+      maxInFlightPerRoute: options.maxConnectionsPerHost,
+      maxQueued: options.maxQueuedRequests,
+      repeatWindowMs: options.idleTimeoutMs,
+      // Enough to recognise every route of a busy relay's working set again.
+      maxRoutesRemembered: Math.max(4_096, options.maxIdleConnections * 16),
+    });
   }
 
   /** One hop: send the request and read the whole response, or reject with a `TransportError`. */
@@ -177,13 +199,22 @@ export abstract class BaseTransport implements Transport {
 
   stats(): TransportStats {
     const dns = this.dns.stats();
+    const admission = this.#admission.stats();
+    const pool = this.poolStats();
     return {
       kind: this.kind,
       ...this.#counters,
       errorsByCode: { ...this.#errorsByCode },
-      ...this.poolStats(),
+      ...pool,
+      inFlight: this.#active,
+      queued: admission.waiting + pool.queued,
       dnsCacheEntries: dns.cacheEntries,
       dns,
+      admission,
+      connectionsByRoute: {
+        repeat: { ...this.#connectionsByRoute.repeat },
+        firstSeen: { ...this.#connectionsByRoute.firstSeen },
+      },
     };
   }
 
@@ -198,6 +229,7 @@ export abstract class BaseTransport implements Transport {
     this.#counters.resets += 1;
     this.#requestsSinceReset = 0;
     this.dns.clear();
+    this.#admission.forgetRoutes();
     await this.resetPool();
   }
 
@@ -220,6 +252,7 @@ export abstract class BaseTransport implements Transport {
     this.#state = 'destroyed';
     // destroy() after close() still cancels whatever close() is waiting for.
     this.dns.close();
+    this.#admission.rejectWaiting(new TransportDestroyedError('transport was destroyed'));
     const destroying = this.destroyPool();
     this.#closing = wasClosing ? Promise.all([wasClosing, destroying]).then(() => undefined) : destroying;
     return this.#closing;
@@ -227,6 +260,10 @@ export abstract class BaseTransport implements Transport {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #destroyed(): boolean {
+    return this.#state === 'destroyed';
   }
 
   #whenIdle(): Promise<void> {
@@ -253,6 +290,7 @@ export abstract class BaseTransport implements Transport {
     this.#requestsSinceReset = 0;
     this.#counters.recycles += 1;
     this.dns.clear();
+    this.#admission.forgetRoutes();
     // The request that crossed the limit is dispatched on the fresh state;
     // requests already in flight finish on the old one.
     this.resetPool().catch((error: unknown) => {
@@ -282,24 +320,36 @@ export abstract class BaseTransport implements Transport {
       const port = effectivePort(url);
       const connectTo = this.#connectTo.lookup(host, port);
       const addresses = connectTo ? undefined : await this.#addressesOf(host, port, deadline, timeoutMs, signal);
-      const remaining = Math.floor(deadline - performance.now());
-      if (remaining <= 0) {
-        throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
+      const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
+      const admitted = this.#admission.admit(`${url.origin}|${target}`, deadline, signal, timeoutMs);
+      const grant = 'then' in admitted ? await admitted : admitted;
+      let hop: DispatchResponse;
+      try {
+        // destroy() while this hop waited for admission.
+        if (this.closed && this.#destroyed()) throw new TransportDestroyedError('transport was destroyed');
+        const remaining = Math.floor(deadline - performance.now());
+        if (remaining <= 0) {
+          throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
+        }
+        hop = await this.#tracedDispatch({
+          url,
+          method,
+          headers,
+          body,
+          timeoutMs: remaining,
+          totalTimeoutMs: timeoutMs,
+          connectTimeoutMs: options.connectTimeoutMs ?? o.connectTimeoutMs,
+          maxResponseBytes: options.maxResponseBytes ?? o.maxResponseBytes,
+          maxHeaderBytes: o.maxHeaderBytes,
+          connectTo,
+          addresses,
+          keepAlive: grant.repeat,
+          signal,
+        });
+      } finally {
+        this.#admission.release(grant);
       }
-      const hop = await this.#tracedDispatch({
-        url,
-        method,
-        headers,
-        body,
-        timeoutMs: remaining,
-        totalTimeoutMs: timeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs ?? o.connectTimeoutMs,
-        maxResponseBytes: options.maxResponseBytes ?? o.maxResponseBytes,
-        maxHeaderBytes: o.maxHeaderBytes,
-        connectTo,
-        addresses,
-        signal,
-      });
+      this.#countConnection(grant, hop.reusedConnection);
       const location = hop.headers['location'];
       if (maxRedirects === 0 || !REDIRECT_STATUSES.has(hop.status) || location === undefined) {
         return { ...hop, url: url.href, redirects };
@@ -366,6 +416,12 @@ export abstract class BaseTransport implements Transport {
       `refusing to connect to ${target}: ${address} is a ${addressClass} address (set allowPrivateNetwork to allow it)`,
       { address, addressClass },
     );
+  }
+
+  #countConnection(grant: Grant, reused: boolean): void {
+    const counts = grant.repeat ? this.#connectionsByRoute.repeat : this.#connectionsByRoute.firstSeen;
+    if (reused) counts.reusedConnections += 1;
+    else counts.newConnections += 1;
   }
 
   /** `dispatch()`, published on the `atresolve:fetch` trace channel when anyone listens. */

@@ -6,6 +6,7 @@
  */
 
 import type { DnsStats } from '../dns/resolver.js';
+import type { AdmissionStats } from './admission.js';
 
 /** Which implementation is behind a `Transport`. */
 export type TransportKind = 'curl' | 'undici';
@@ -77,10 +78,23 @@ export interface TransportStats {
   failed: number;
   /** Rejections by error `code`, e.g. `{ TIMEOUT: 3 }`. */
   errorsByCode: Record<string, number>;
-  /** Gauge: requests submitted and not yet settled (includes `queued`). */
+  /** Gauge: `request()` calls not yet settled (resolving, queued, or on the wire). */
   inFlight: number;
-  /** Gauge: requests waiting for a connection. */
+  /** Gauge: requests waiting for a connection (for admission, or connecting). */
   queued: number;
+  /** Admission: exchanges admitted and waiting now, and those refused at once (`shed`) or expired while waiting. */
+  admission: AdmissionStats;
+  /**
+   * Successful hops by route kind and by whether they ran on a new or a
+   * pooled connection. A *repeat* route (used within `idleTimeoutMs`
+   * before) keeps its connections; a *first-seen* route (a one-off host)
+   * closes its connection after the exchange, so it never evicts a hot
+   * host's idle connection.
+   */
+  connectionsByRoute: {
+    repeat: { newConnections: number; reusedConnections: number };
+    firstSeen: { newConnections: number; reusedConnections: number };
+  };
   /** Gauge: sockets currently open. */
   openConnections: number;
   /** Counter: new connections established (each a TCP connect + TLS handshake for HTTPS). */

@@ -701,6 +701,8 @@ class Job implements Dispatcher.DispatchHandler {
       method,
       headers,
       body: body ?? null,
+      // A one-off route's connection closes after the exchange.
+      reset: !this.request.keepAlive,
     };
   }
 

@@ -34,6 +34,11 @@ export function fixedTransportStats(kind: 'curl' | 'undici' = 'curl'): Transport
     ok: 990,
     failed: 10,
     errorsByCode: { TIMEOUT: 3, DNS: 7 },
+    admission: { admitted: 12, waiting: 2, shed: 5, expiredWaiting: 1 },
+    connectionsByRoute: {
+      repeat: { newConnections: 10, reusedConnections: 900 },
+      firstSeen: { newConnections: 45, reusedConnections: 0 },
+    },
     dns: {
       lookups: 300,
       cacheHits: 200,

@@ -1,0 +1,287 @@
+import { LRUCache } from 'lru-cache';
+import { AbortError, QueueFullError, TimeoutError, type TransportError } from './errors.js';
+
+/**
+ * Admission of exchanges to a transport implementation: the one place for
+ * the global cap, the per-route cap, the wait queue with its deadlines and
+ * aborts, fair service across routes, load shedding, and the connection
+ * policy that keeps hot hosts' connections. Both transports get only
+ * admitted exchanges (`BaseTransport` asks here before every hop).
+ *
+ * A *route* is where an exchange's connection goes: an origin and the
+ * address it connects to. Lives on the JS thread, one per transport.
+ */
+export interface AdmissionLimits {
+  /** Exchanges handed to the implementation at once (`maxConnections`). */
+  maxInFlight: number;
+  /** Exchanges on one route at once (`maxConnectionsPerHost`). */
+  maxInFlightPerRoute: number;
+  /** Exchanges waiting beyond those (`maxQueuedRequests`). */
+  maxQueued: number;
+  /**
+   * A route used again within this time is a *repeat* route and keeps its
+   * connections for reuse (`idleTimeoutMs`); a route seen for the first
+   * time closes its connection after the exchange, so one-off hosts never
+   * take idle capacity from hot ones.
+   */
+  repeatWindowMs: number;
+  /** Routes remembered for the repeat rule (least recently used dropped first). */
+  maxRoutesRemembered: number;
+}
+
+/** What an admitted exchange holds until it ends. */
+export interface Grant {
+  readonly route: RouteState;
+  /** The route was used within the repeat window: keep the connection for reuse. */
+  readonly repeat: boolean;
+}
+
+/** Admission gauges and counters (`TransportStats` shows them). */
+export interface AdmissionStats {
+  /** Gauge: exchanges admitted and not yet ended. */
+  admitted: number;
+  /** Gauge: exchanges waiting for admission. */
+  waiting: number;
+  /** Counter: exchanges refused at once because their deadline could not be met or the queue was full. */
+  shed: number;
+  /** Counter: waiting exchanges whose deadline passed before they could start (never started). */
+  expiredWaiting: number;
+}
+
+/** One route's admission state; kept while it has exchanges admitted or waiting. */
+export class RouteState {
+  readonly key: string;
+  active = 0;
+  #head: Waiter | undefined;
+  #tail: Waiter | undefined;
+  waiting = 0;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  push(waiter: Waiter): void {
+    waiter.prev = this.#tail;
+    waiter.next = undefined;
+    if (this.#tail) this.#tail.next = waiter;
+    else this.#head = waiter;
+    this.#tail = waiter;
+    this.waiting += 1;
+  }
+
+  shift(): Waiter | undefined {
+    const waiter = this.#head;
+    if (waiter) this.remove(waiter);
+    return waiter;
+  }
+
+  remove(waiter: Waiter): void {
+    if (waiter.prev) waiter.prev.next = waiter.next;
+    else if (this.#head === waiter) this.#head = waiter.next;
+    else return;
+    if (waiter.next) waiter.next.prev = waiter.prev;
+    else this.#tail = waiter.prev;
+    waiter.prev = undefined;
+    waiter.next = undefined;
+    this.waiting -= 1;
+  }
+}
+
+interface Waiter {
+  route: RouteState;
+  repeat: boolean;
+  resolve(grant: Grant): void;
+  reject(error: TransportError): void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+}
+
+/** Weight of the newest interval in the moving average of service intervals. */
+const EWMA_WEIGHT = 0.05;
+
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  /** Routes with exchanges admitted or waiting, by key. */
+  readonly #routes = new Map<string, RouteState>();
+  /** Routes with waiters and a free per-route slot, served round-robin (insertion order). */
+  readonly #ready = new Set<RouteState>();
+  /** When each recently used route was last used (performance.now()). */
+  readonly #lastUsed: LRUCache<string, number>;
+  #admitted = 0;
+  #waiting = 0;
+  #shed = 0;
+  #expiredWaiting = 0;
+  /** Moving average of the time between two exchanges ending while others waited, in ms. */
+  #serviceIntervalMs = 0;
+  #lastEndAt = 0;
+
+  constructor(limits: AdmissionLimits) {
+    this.#limits = limits;
+    this.#lastUsed = new LRUCache<string, number>({ max: limits.maxRoutesRemembered });
+  }
+
+  stats(): AdmissionStats {
+    return { admitted: this.#admitted, waiting: this.#waiting, shed: this.#shed, expiredWaiting: this.#expiredWaiting };
+  }
+
+  /**
+   * Admit an exchange on `key`: at once (a `Grant`) when the global and
+   * route caps allow and nobody waits before it, else a promise that
+   * resolves when it is its turn, or rejects with `TimeoutError` at
+   * `deadline` (`performance.now()` clock), `AbortError` when `signal`
+   * aborts, or `QueueFullError` at once when the queue is full or the
+   * exchange could not start before its deadline at the current pace.
+   */
+  admit(key: string, deadline: number, signal: AbortSignal | undefined, timeoutMs: number): Grant | Promise<Grant> {
+    const now = performance.now();
+    const lastUsed = this.#lastUsed.get(key);
+    const repeat = lastUsed !== undefined && now - lastUsed <= this.#limits.repeatWindowMs;
+    this.#lastUsed.set(key, now);
+    let route = this.#routes.get(key);
+    if (!route) {
+      route = new RouteState(key);
+      this.#routes.set(key, route);
+    }
+    if (
+      this.#admitted < this.#limits.maxInFlight &&
+      route.active < this.#limits.maxInFlightPerRoute &&
+      route.waiting === 0 &&
+      this.#ready.size === 0
+    ) {
+      return this.#grant(route, repeat);
+    }
+    const refusal = this.#refusal(route, deadline - now, timeoutMs);
+    if (refusal) {
+      this.#shed += 1;
+      this.#forgetIfIdle(route);
+      return Promise.reject(refusal);
+    }
+    const queued = route;
+    return new Promise<Grant>((resolve, reject) => {
+      const waiter: Waiter = {
+        route: queued,
+        repeat,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+        prev: undefined,
+        next: undefined,
+        timer: setTimeout(() => {
+          this.#expiredWaiting += 1;
+          this.#drop(
+            waiter,
+            new TimeoutError(`request timed out after ${timeoutMs} ms waiting for a connection slot`, { phase: 'total', timeoutMs }),
+          );
+        }, Math.max(0, deadline - now)),
+      };
+      if (signal) {
+        waiter.onAbort = () => this.#drop(waiter, new AbortError('request aborted', { cause: signal.reason }));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      queued.push(waiter);
+      this.#waiting += 1;
+      if (queued.active < this.#limits.maxInFlightPerRoute) this.#ready.add(queued);
+    });
+  }
+
+  /** An admitted exchange ended: free its slots and start whoever is next. */
+  release(grant: Grant): void {
+    const route = grant.route;
+    route.active -= 1;
+    this.#admitted -= 1;
+    const now = performance.now();
+    if (this.#waiting > 0 && this.#lastEndAt > 0) {
+      const interval = now - this.#lastEndAt;
+      this.#serviceIntervalMs = this.#serviceIntervalMs === 0 ? interval : this.#serviceIntervalMs + EWMA_WEIGHT * (interval - this.#serviceIntervalMs);
+    }
+    this.#lastEndAt = now;
+    if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
+    this.#pump();
+    this.#forgetIfIdle(route);
+  }
+
+  /** Reject every waiting exchange (destroy). */
+  rejectWaiting(error: TransportError): void {
+    for (const route of [...this.#routes.values()]) {
+      for (let waiter = route.shift(); waiter; waiter = route.shift()) {
+        this.#waiting -= 1;
+        this.#settleWaiter(waiter);
+        waiter.reject(error);
+      }
+      this.#ready.delete(route);
+      this.#forgetIfIdle(route);
+    }
+  }
+
+  /** Forget which routes were used recently (`reset()`). */
+  forgetRoutes(): void {
+    this.#lastUsed.clear();
+  }
+
+  #grant(route: RouteState, repeat: boolean): Grant {
+    route.active += 1;
+    this.#admitted += 1;
+    if (route.active >= this.#limits.maxInFlightPerRoute) this.#ready.delete(route);
+    return { route, repeat };
+  }
+
+  /** Why an exchange that would have to wait is refused at once, if it is. */
+  #refusal(route: RouteState, leftMs: number, timeoutMs: number): TransportError | undefined {
+    const { maxQueued, maxInFlight } = this.#limits;
+    if (this.#waiting >= maxQueued) {
+      return new QueueFullError(`too many requests waiting: maxConnections (${maxInFlight}) in flight and maxQueuedRequests (${maxQueued}) waiting`);
+    }
+    // Shed what cannot start before its deadline at the current pace: a
+    // request that would time out in the queue only takes a slot from one
+    // that would not, and its caller learns at once.
+    const ahead = this.#waiting + route.waiting + 1;
+    const expectedWaitMs = ahead * this.#serviceIntervalMs;
+    if (this.#serviceIntervalMs > 0 && expectedWaitMs > leftMs) {
+      return new QueueFullError(
+        `overloaded: about ${Math.round(expectedWaitMs)} ms of queue ahead of this request, more than the ${Math.max(0, Math.round(leftMs))} ms left of its ${timeoutMs} ms`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Start waiters while there is room, one route at a time in turn. */
+  #pump(): void {
+    while (this.#admitted < this.#limits.maxInFlight && this.#ready.size > 0) {
+      const route = this.#ready.values().next().value as RouteState;
+      this.#ready.delete(route);
+      const waiter = route.shift();
+      if (!waiter) continue;
+      this.#waiting -= 1;
+      this.#settleWaiter(waiter);
+      const grant = this.#grant(route, waiter.repeat);
+      // Back of the line for the route's next waiter: fair service.
+      if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
+      waiter.resolve(grant);
+    }
+  }
+
+  #drop(waiter: Waiter, error: TransportError): void {
+    const route = waiter.route;
+    const before = route.waiting;
+    route.remove(waiter);
+    if (route.waiting === before) return; // already started or dropped
+    this.#waiting -= 1;
+    this.#settleWaiter(waiter);
+    if (route.waiting === 0) this.#ready.delete(route);
+    this.#forgetIfIdle(route);
+    waiter.reject(error);
+  }
+
+  #settleWaiter(waiter: Waiter): void {
+    clearTimeout(waiter.timer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+
+  #forgetIfIdle(route: RouteState): void {
+    if (route.active === 0 && route.waiting === 0 && this.#routes.get(route.key) === route) this.#routes.delete(route.key);
+  }
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { Admission, type AdmissionLimits, type Grant } from '../../src/transport/admission.js';
+import { AbortError, QueueFullError, TimeoutError, TransportDestroyedError } from '../../src/transport/errors.js';
+
+/** The admission layer alone: caps, queue, fairness, deadlines, shedding, the repeat-route rule. */
+
+const limits = (overrides: Partial<AdmissionLimits> = {}): AdmissionLimits => ({
+  maxInFlight: 2,
+  maxInFlightPerRoute: 2,
+  maxQueued: 10,
+  repeatWindowMs: 60_000,
+  maxRoutesRemembered: 100,
+  ...overrides,
+});
+
+const far = (): number => performance.now() + 60_000;
+
+function granted(value: Grant | Promise<Grant>): Grant {
+  if ('then' in value) throw new Error('expected an immediate grant');
+  return value;
+}
+
+describe('Admission', () => {
+  it('grants at once under the caps, then queues in order and starts the next on release', async () => {
+    const a = new Admission(limits());
+    const g1 = granted(a.admit('r', far(), undefined, 1000));
+    const g2 = granted(a.admit('r', far(), undefined, 1000));
+    const third = a.admit('r', far(), undefined, 1000);
+    expect('then' in third).toBe(true);
+    expect(a.stats()).toMatchObject({ admitted: 2, waiting: 1 });
+    a.release(g1);
+    const g3 = await third;
+    expect(a.stats()).toMatchObject({ admitted: 2, waiting: 0 });
+    a.release(g2);
+    a.release(g3);
+    expect(a.stats()).toMatchObject({ admitted: 0, waiting: 0 });
+  });
+
+  it('keeps a route under its own cap while other routes go ahead', async () => {
+    const a = new Admission(limits({ maxInFlight: 3, maxInFlightPerRoute: 1 }));
+    const busy = granted(a.admit('busy', far(), undefined, 1000));
+    const queued = a.admit('busy', far(), undefined, 1000);
+    expect('then' in queued).toBe(true);
+    // Another route is not stuck behind busy's queue... but waits its turn in fairness order.
+    const other = a.admit('other', far(), undefined, 1000);
+    const otherGrant = 'then' in other ? await other : other;
+    expect(otherGrant.route.key).toBe('other');
+    a.release(busy);
+    expect((await queued).route.key).toBe('busy');
+  });
+
+  it('serves routes in turn, so one route with a long queue cannot starve another', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxInFlightPerRoute: 1 }));
+    let current = granted(a.admit('hot', far(), undefined, 1000));
+    const waiters = [
+      a.admit('hot', far(), undefined, 1000),
+      a.admit('hot', far(), undefined, 1000),
+      a.admit('hot', far(), undefined, 1000),
+      a.admit('cold', far(), undefined, 1000),
+    ];
+    const order: string[] = [];
+    const settled = new Set<number>();
+    for (let turn = 0; turn < 4; turn += 1) {
+      a.release(current);
+      const next = await Promise.race(
+        waiters.map((w, i) => (settled.has(i) ? new Promise<never>(() => {}) : Promise.resolve(w).then((g) => ({ g, i })))),
+      );
+      settled.add(next.i);
+      order.push(next.g.route.key);
+      current = next.g;
+    }
+    a.release(current);
+    // cold did not wait behind all three hot waiters.
+    expect(order.indexOf('cold')).toBeLessThanOrEqual(1);
+    expect(order.filter((key) => key === 'hot')).toHaveLength(3);
+  });
+
+  it('refuses at once when the queue is full', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 1 }));
+    granted(a.admit('r', far(), undefined, 1000));
+    const queued = a.admit('r', far(), undefined, 1000);
+    await expect(a.admit('r', far(), undefined, 1000)).rejects.toBeInstanceOf(QueueFullError);
+    expect(a.stats()).toMatchObject({ shed: 1, waiting: 1 });
+    a.rejectWaiting(new TransportDestroyedError('gone'));
+    await expect(queued).rejects.toBeInstanceOf(TransportDestroyedError);
+  });
+
+  it('a waiter whose deadline passes leaves the queue with TimeoutError and is never started', async () => {
+    const a = new Admission(limits({ maxInFlight: 1 }));
+    const g = granted(a.admit('r', far(), undefined, 1000));
+    const started = performance.now();
+    await expect(a.admit('r', performance.now() + 50, undefined, 50)).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(a.stats()).toMatchObject({ waiting: 0, expiredWaiting: 1 });
+    a.release(g);
+    expect(a.stats().admitted).toBe(0);
+  });
+
+  it('an abort removes a waiter at once', async () => {
+    const a = new Admission(limits({ maxInFlight: 1 }));
+    granted(a.admit('r', far(), undefined, 1000));
+    const controller = new AbortController();
+    const waiting = a.admit('r', far(), controller.signal, 1000);
+    controller.abort();
+    await expect(waiting).rejects.toBeInstanceOf(AbortError);
+    expect(a.stats().waiting).toBe(0);
+  });
+
+  it('sheds at once what cannot start before its deadline at the current pace', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+    let g = granted(a.admit('r', far(), undefined, 10_000));
+    // Establish a pace: one exchange ends every ~20 ms while others wait.
+    const queue: Promise<Grant>[] = [];
+    for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
+    for (const next of queue) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      a.release(g);
+      g = await next;
+    }
+    for (let i = 0; i < 5; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    // Six ahead at ~20 ms each: a request with 30 ms left cannot start in time.
+    const error = await Promise.resolve(a.admit('r', performance.now() + 30, undefined, 30)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as Error).message).toMatch(/overloaded/);
+    // One with plenty of time is queued.
+    const patient = a.admit('r', performance.now() + 10_000, undefined, 10_000);
+    expect('then' in patient).toBe(true);
+    a.rejectWaiting(new TransportDestroyedError('done'));
+    await expect(patient).rejects.toBeInstanceOf(TransportDestroyedError);
+  });
+
+  it('marks a route used again within the window as repeat, and forgets on forgetRoutes()', () => {
+    const a = new Admission(limits({ maxInFlight: 10, repeatWindowMs: 60_000 }));
+    const first = granted(a.admit('r', far(), undefined, 1000));
+    a.release(first);
+    const second = granted(a.admit('r', far(), undefined, 1000));
+    a.release(second);
+    expect([first.repeat, second.repeat]).toEqual([false, true]);
+    a.forgetRoutes();
+    expect(granted(a.admit('r', far(), undefined, 1000)).repeat).toBe(false);
+  });
+});
