@@ -378,12 +378,10 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
     return throw_error(env, "invalid option " key);                    \
   config.field = (long)n;
   INT_OPT("maxConnections", max_connections)
-  INT_OPT("maxConnectionsPerHost", max_connections_per_host)
   INT_OPT("maxIdleConnections", max_idle_connections)
   INT_OPT("idleTimeoutMs", idle_timeout_ms)
   INT_OPT("maxConnectionLifetimeMs", max_lifetime_ms)
   INT_OPT("dnsCacheTtlMs", dns_cache_ttl_ms)
-  INT_OPT("maxQueuedRequests", max_queued)
 #undef INT_OPT
   if(get_prop_bool(env, argv[0], "allowHttp", &config.allow_http) != 0 ||
      get_prop_bool(env, argv[0], "allowPrivateNetwork",
@@ -492,7 +490,7 @@ static int get_addresses(napi_env env, napi_value list,
 /* request(handle, id, url, method, headers[], body|null, connectTo|null,
            timeoutMs, connectTimeoutMs, maxResponseBytes, maxHeaderBytes,
            addresses[]|null, forbidReuse)
-   -> undefined | error name ("QUEUE_FULL", "CLOSED", ...) */
+   -> undefined | error name ("CLOSED", "INVALID_REQUEST", ...) */
 static napi_value transport_request(napi_env env, napi_callback_info info)
 {
   size_t argc = 13;

@@ -123,8 +123,6 @@ struct generation {
 struct transfer {
   struct transfer *prev;       /* engine->transfers: every transfer */
   struct transfer *next;
-  struct transfer *wprev;      /* engine->wait_*: not yet in libcurl */
-  struct transfer *wnext;
   int active;                  /* added to a multi handle */
   engine_error_t fail_error;   /* set when it could not be started */
   struct engine *engine;
@@ -221,9 +219,6 @@ struct engine {
   struct generation *current;  /* NULL until a request needs one */
   struct transfer *transfers;
   size_t transfer_count;
-  struct transfer *wait_head;  /* FIFO of transfers waiting for a slot */
-  struct transfer *wait_tail;
-  size_t active_count;         /* transfers inside libcurl */
   CURL **pool;
   size_t pool_len;
   size_t pool_cap;
@@ -519,7 +514,6 @@ const char *engine_error_name(engine_error_t error)
   case ENGINE_E_PROTOCOL: return "PROTOCOL";
   case ENGINE_E_ABORTED: return "ABORTED";
   case ENGINE_E_DESTROYED: return "DESTROYED";
-  case ENGINE_E_QUEUE_FULL: return "QUEUE_FULL";
   case ENGINE_E_CLOSED: return "CLOSED";
   case ENGINE_E_INVALID_URL: return "INVALID_URL";
   case ENGINE_E_INVALID_REQUEST: return "INVALID_REQUEST";
@@ -896,6 +890,26 @@ static void shared_release(struct engine *e, struct shared *s)
   free(s);
 }
 
+/* Idle connections a generation may keep: at least 1 (with
+   max_idle_connections 0 every transfer forbids reuse anyway). */
+static long idle_budget(const struct engine *e)
+{
+  return e->config.max_idle_connections > 0 ?
+         e->config.max_idle_connections : 1;
+}
+
+/* Keep CURLMOPT_MAXCONNECTS at the generation's transfers plus the idle
+   budget. libcurl 7.88 counts connections in use toward it and, when a
+   finished transfer returns its connection to a cache over the limit,
+   closes the oldest idle one: a static limit below the transfers in flight
+   closed a hot connection after every transfer. Following the transfers
+   makes it close only idle connections beyond the idle budget. */
+static void idle_limit(struct generation *g)
+{
+  (void)curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS,
+                          (long)g->transfers + idle_budget(g->engine));
+}
+
 static struct generation *generation_new(struct engine *e,
                                          struct shared *s)
 {
@@ -909,17 +923,21 @@ static struct generation *generation_new(struct engine *e,
   g->multi = curl_multi_init();
   if(!g->multi)
     goto fail;
-  maxconnects = e->config.max_idle_connections > 0 ?
-                e->config.max_idle_connections : 1;
+  /* Admission (src/transport/admission.ts) keeps at most max_connections
+     transfers here, and libcurl counts connections in use in both limits
+     below. CURLMOPT_MAX_TOTAL_CONNECTIONS is a backstop sized for every
+     transfer plus the idle connections, so libcurl never has to close an
+     idle connection to open a new one (which, under load, closed the hot
+     hosts' keep-alive connections for one-off hosts) nor make a transfer
+     wait. CURLMOPT_MAXCONNECTS follows the transfers (idle_limit()). */
+  maxconnects = e->config.max_connections + idle_budget(e);
   if(curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket)
      || curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g)
      || curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer)
      || curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g)
      || curl_multi_setopt(g->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                          e->config.max_connections)
-     || curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                          e->config.max_connections_per_host)
-     || curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, maxconnects)
+                          maxconnects)
+     || curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, idle_budget(e))
      || curl_multi_setopt(g->multi, CURLMOPT_PIPELINING,
                           (long)CURLPIPE_MULTIPLEX))
     goto fail;
@@ -1422,20 +1440,6 @@ static void transfer_finish(struct engine *e, struct transfer *t,
   post(e, d);
 }
 
-/* Take a transfer out of its multi handle and finish it with flags. */
-static void wait_remove(struct engine *e, struct transfer *t)
-{
-  if(t->wprev)
-    t->wprev->wnext = t->wnext;
-  else
-    e->wait_head = t->wnext;
-  if(t->wnext)
-    t->wnext->wprev = t->wprev;
-  else
-    e->wait_tail = t->wprev;
-  t->wprev = t->wnext = NULL;
-}
-
 static void transfer_cancel(struct engine *e, struct transfer *t,
                             unsigned flag)
 {
@@ -1447,11 +1451,8 @@ static void transfer_cancel(struct engine *e, struct transfer *t,
       t->easy = NULL;
     }
     t->gen->transfers--;
+    idle_limit(t->gen);
     t->active = 0;
-    e->active_count--;
-  }
-  else {
-    wait_remove(e, t);
   }
   transfer_unlink(e, t);
   transfer_finish(e, t, CURLE_OK);
@@ -1503,8 +1504,8 @@ static engine_error_t transfer_activate(struct engine *e,
     return ENGINE_E_INTERNAL;
   }
   t->gen->transfers++;
+  idle_limit(t->gen);
   t->active = 1;
-  e->active_count++;
   return ENGINE_OK;
 fail:
   curl_easy_cleanup(t->easy);
@@ -1520,20 +1521,6 @@ static void activate_or_fail(struct engine *e, struct transfer *t)
   t->fail_error = err;
   transfer_unlink(e, t);
   transfer_finish(e, t, CURLE_OK);
-}
-
-/* Start waiting transfers, oldest first, while fewer than max_connections
-   are inside libcurl. libcurl's own pending queue (7.88) wakes one
-   transfer per finished one and re-queues those that still cannot
-   connect, which can starve a transfer for seconds; this FIFO cannot. */
-static void pump(struct engine *e)
-{
-  while(!e->destroying && e->wait_head &&
-        e->active_count < (size_t)e->config.max_connections) {
-    struct transfer *t = e->wait_head;
-    wait_remove(e, t);
-    activate_or_fail(e, t);
-  }
 }
 
 static void transfer_start(struct engine *e, engine_request_t *req,
@@ -1563,16 +1550,7 @@ static void transfer_start(struct engine *e, engine_request_t *req,
   e->idle_since = -1;
   if(e->next_deadline < 0 || t->deadline_at < e->next_deadline)
     e->next_deadline = t->deadline_at;
-  if(e->active_count < (size_t)e->config.max_connections && !e->wait_head) {
-    activate_or_fail(e, t);
-    return;
-  }
-  t->wprev = e->wait_tail;
-  if(e->wait_tail)
-    e->wait_tail->wnext = t;
-  else
-    e->wait_head = t;
-  e->wait_tail = t;
+  activate_or_fail(e, t);
 }
 
 /* Collect finished transfers of every generation. */
@@ -1598,8 +1576,8 @@ static void collect_done(struct engine *e)
         t->easy = NULL;
       }
       g->transfers--;
+      idle_limit(g);
       t->active = 0;
-      e->active_count--;
       transfer_unlink(e, t);
       transfer_finish(e, t, result);
     }
@@ -2059,8 +2037,6 @@ static void *worker_main(void *arg)
     halt_if_exiting();
     check_deadlines(e, now);
     halt_if_exiting();
-    pump(e);
-    halt_if_exiting();
     rotate_check(e, now);
     reap_generations(e);
     if(e->closing && e->transfer_count == 0)
@@ -2274,11 +2250,6 @@ static engine_error_t push(struct engine *e, struct command *c)
      (!e->accepting && c->kind != CMD_ABORT && c->kind != CMD_DESTROY) ||
      (c->kind == CMD_DESTROY && e->destroy_requested)) {
     result = ENGINE_E_CLOSED;
-  }
-  else if(c->kind == CMD_SUBMIT &&
-          e->stats.in_flight >= (uint64_t)e->config.max_connections +
-                                (uint64_t)e->config.max_queued) {
-    result = ENGINE_E_QUEUE_FULL;
   }
   else {
     if(c->kind == CMD_SUBMIT) {

@@ -67,7 +67,6 @@ typedef enum engine_error {
                                   truncated, data after the stream) */
   ENGINE_E_ABORTED,            /* engine_abort() */
   ENGINE_E_DESTROYED,          /* engine_destroy() */
-  ENGINE_E_QUEUE_FULL,         /* too many outstanding requests */
   ENGINE_E_CLOSED,             /* engine_close() was called */
   ENGINE_E_INVALID_URL,        /* libcurl refused the URL */
   ENGINE_E_INVALID_REQUEST,    /* a header or option we cannot send */
@@ -103,13 +102,14 @@ engine_error_t engine_map_error(int curl_code, unsigned flags);
 
 /* Engine-wide settings, copied by engine_create(). */
 typedef struct engine_config {
-  long max_connections;          /* CURLMOPT_MAX_TOTAL_CONNECTIONS */
-  long max_connections_per_host; /* CURLMOPT_MAX_HOST_CONNECTIONS */
-  long max_idle_connections;     /* CURLMOPT_MAXCONNECTS; 0 = no reuse */
+  /* Transfers admitted at once (the caller's admission keeps to it);
+     with max_idle_connections it sizes libcurl's backstop limits,
+     CURLMOPT_MAX_TOTAL_CONNECTIONS and CURLMOPT_MAXCONNECTS. */
+  long max_connections;
+  long max_idle_connections;     /* 0 = no reuse (CURLOPT_FORBID_REUSE) */
   long idle_timeout_ms;          /* CURLOPT_MAXAGE_CONN + parking */
   long max_lifetime_ms;          /* CURLOPT_MAXLIFETIME_CONN/rotation */
   long dns_cache_ttl_ms;         /* CURLOPT_DNS_CACHE_TIMEOUT */
-  long max_queued;               /* beyond max_connections outstanding */
   int allow_http;                /* allow http: besides https: */
   int allow_private_network;     /* disables the SSRF guard */
   /* PEM certificates to trust besides the system roots, or NULL; copied.
@@ -219,9 +219,8 @@ engine_error_t engine_create(const engine_config_t *config,
                              engine_notify_fn notify, void *notify_arg,
                              engine_t **out);
 
-/* Queue a request, starting the worker if it is parked. ENGINE_E_QUEUE_FULL
-   when in_flight >= max_connections + max_queued, ENGINE_E_CLOSED after
-   close/destroy. When the worker cannot start (threads or descriptors
+/* Queue a request, starting the worker if it is parked. ENGINE_E_CLOSED
+   after close/destroy. The caller bounds how many are in flight. When the worker cannot start (threads or descriptors
    exhausted), the request is accepted and completes with
    ENGINE_E_INTERNAL and a message saying why. */
 engine_error_t engine_submit(engine_t *engine, engine_request_t *req);

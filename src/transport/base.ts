@@ -62,8 +62,6 @@ export interface DispatchRequest {
    * implementation still applies.
    */
   addresses: readonly string[] | undefined;
-  /** Close the connection after this exchange instead of pooling it. Not set by `BaseTransport` yet. */
-  forbidReuse?: boolean;
   signal: AbortSignal | undefined;
 }
 

@@ -10,7 +10,6 @@ import {
   InvalidUrlError,
   NetworkError,
   ProtocolError,
-  QueueFullError,
   ResponseTooLargeError,
   TimeoutError,
   TlsError,
@@ -75,12 +74,10 @@ export class CurlTransport extends BaseTransport {
       load.addon,
       {
         maxConnections: resolved.maxConnections,
-        maxConnectionsPerHost: resolved.maxConnectionsPerHost,
         maxIdleConnections: resolved.maxIdleConnections,
         idleTimeoutMs: resolved.idleTimeoutMs,
         maxConnectionLifetimeMs: resolved.maxConnectionLifetimeMs,
         dnsCacheTtlMs: resolved.dnsCacheTtlMs,
-        maxQueuedRequests: resolved.maxQueuedRequests,
         allowHttp: resolved.allowHttp,
         allowPrivateNetwork: resolved.allowPrivateNetwork,
         caPem,
@@ -146,10 +143,10 @@ export class CurlTransport extends BaseTransport {
         request.maxResponseBytes,
         request.maxHeaderBytes,
         request.addresses ?? null,
-        request.forbidReuse ?? false,
+        !request.keepAlive,
       );
       if (submitError !== undefined) {
-        reject(toError({ kind: 'transfer', error: submitError, message: submitMessage(submitError, this.options) }, request));
+        reject(toError({ kind: 'transfer', error: submitError, message: submitMessage(submitError) }, request));
         return;
       }
       this.#requestsPending += 1;
@@ -329,7 +326,6 @@ const ERRORS: Record<Exclude<NativeErrorName, 'OK'>, ErrorFactory> = {
   PROTOCOL: (r, _q, m) => new ProtocolError(m, { cause: curlCause(r) }),
   ABORTED: (_r, q) => new AbortError('request aborted', { cause: q.signal?.reason }),
   DESTROYED: () => new TransportDestroyedError('transport was destroyed'),
-  QUEUE_FULL: (_r, _q, m) => new QueueFullError(m),
   CLOSED: () => new TransportClosedError('transport is closed'),
   INVALID_URL: (r, q, m) => new InvalidUrlError(`${m}: ${q.url.href}`, { cause: curlCause(r) }),
   INVALID_REQUEST: (r, _q, m) => new InternalTransportError(`invalid request: ${m}`, { cause: curlCause(r) }),
@@ -342,10 +338,7 @@ function toError(result: NativeCompletion, request: DispatchRequest): TransportE
   return factory(result, request, result.message ?? name);
 }
 
-function submitMessage(error: string, options: { maxConnections: number; maxQueuedRequests: number }): string {
-  if (error === 'QUEUE_FULL') {
-    return `too many requests outstanding: maxConnections (${options.maxConnections}) + maxQueuedRequests (${options.maxQueuedRequests})`;
-  }
+function submitMessage(error: string): string {
   if (error === 'INVALID_REQUEST') return 'request headers, addresses or options cannot be sent';
   return error;
 }

@@ -21,12 +21,10 @@ export interface NativeHandle {
 /** Engine-wide settings passed to `create()`. */
 export interface NativeEngineOptions {
   maxConnections: number;
-  maxConnectionsPerHost: number;
   maxIdleConnections: number;
   idleTimeoutMs: number;
   maxConnectionLifetimeMs: number;
   dnsCacheTtlMs: number;
-  maxQueuedRequests: number;
   allowHttp: boolean;
   allowPrivateNetwork: boolean;
   /** PEM certificates trusted besides the system roots (the `caFile` option's contents). */
@@ -48,7 +46,6 @@ export type NativeErrorName =
   | 'PROTOCOL'
   | 'ABORTED'
   | 'DESTROYED'
-  | 'QUEUE_FULL'
   | 'CLOSED'
   | 'INVALID_URL'
   | 'INVALID_REQUEST'
@@ -96,7 +93,7 @@ export interface NativeStats extends Omit<PoolStats, 'dnsCacheEntries' | 'tlsSes
 }
 
 /** Errors `request()` and the operations can return synchronously. */
-export type NativeSubmitError = 'QUEUE_FULL' | 'CLOSED' | 'INVALID_REQUEST' | 'INTERNAL';
+export type NativeSubmitError = 'CLOSED' | 'INVALID_REQUEST' | 'INTERNAL';
 
 /** The functions exported by `native/src/binding.c`. */
 export interface NativeAddon {

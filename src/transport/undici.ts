@@ -9,7 +9,6 @@ import { ConnectionGate, type ConnectionSlot } from './connection-gate.js';
 import {
   AbortError,
   ProtocolError,
-  QueueFullError,
   ResponseTooLargeError,
   TimeoutError,
   TransportClosedError,
@@ -63,18 +62,17 @@ const KEEP_ALIVE_THRESHOLD_MS = 1_000;
  *
  * - One pool of undici `Client`s per origin (HTTP/1.1, no pipelining),
  *   created on demand and dropped when it has neither sockets nor requests.
+ * - It gets only admitted exchanges: `BaseTransport`'s admission
+ *   (`admission.ts`) keeps at most `maxConnections` of them in flight, at
+ *   most `maxConnectionsPerHost` per route, and decides which keep their
+ *   connection (`keepAlive`; one-off routes close it, undici's `reset`).
  * - A global cap on sockets across all origins (undici has none): every
  *   socket comes from our connector, which takes a slot from a
- *   `ConnectionGate` first; when all slots are taken it waits and the gate
- *   closes the least recently idle socket elsewhere.
- * - Admission before undici: at most `maxConnections` requests (and
- *   `maxConnectionsPerHost` per origin) are handed to undici at a time; the
- *   rest wait in our queue, where a timeout or abort removes them at once.
- *   With `maxConnections + maxQueuedRequests` requests outstanding, the next
- *   one rejects with `QueueFullError` (the curl engine's rule).
- * - The connector resolves names itself, applies `connectTo`, refuses
- *   non-public addresses (`ForbiddenAddressError`) unless
- *   `allowPrivateNetwork`, connects with SNI set to the URL host, and
+ *   `ConnectionGate` first (`maxConnections + maxIdleConnections` slots, at
+ *   most `maxIdleConnections` of them idle).
+ * - The connector takes the addresses `BaseTransport` resolved, applies
+ *   `connectTo`, refuses non-public addresses (`ForbiddenAddressError`)
+ *   unless `allowPrivateNetwork`, connects with SNI set to the URL host, and
  *   re-checks the peer address.
  * - Bodies are decoded (gzip, deflate) as they stream, with the native
  *   engine's rules, and the cap applies to decoded bytes.
@@ -92,17 +90,10 @@ export class UndiciTransport extends BaseTransport {
   #generation: Generation;
   /** Every pool entry not yet gone: current ones and retired ones still draining. */
   readonly #entries = new Set<PoolEntry>();
-  /** Admission state per route key; kept only while a route has requests. */
-  readonly #routes = new Map<string, Route>();
-  /** Routes with waiting jobs and spare per-host capacity, served round-robin. */
-  readonly #ready = new Map<Route, true>();
   /** Jobs whose callers have not been answered yet. */
   readonly #jobs = new Set<Job>();
-  /** Jobs handed to undici and not yet released by it (includes abandoned ones still connecting). */
-  #dispatched = 0;
-  #waiting = 0;
+  /** Jobs handed to undici that have no socket yet. */
   #pendingStart = 0;
-  #pumpScheduled = false;
   #destroyed = false;
   #freed = false;
   readonly #counters = { newConnections: 0, reusedConnections: 0, bytesIn: 0 };
@@ -115,7 +106,10 @@ export class UndiciTransport extends BaseTransport {
     const resolved = resolveTransportOptions<{ maxOrigins: number }>(options, undiciOptionSpec);
     super(resolved);
     this.#options = resolved;
-    this.#gate = new ConnectionGate(resolved);
+    // Admission keeps maxConnections exchanges in flight; idle keep-alive
+    // sockets come on top, so the gate never closes a hot idle socket to
+    // make room for a new one.
+    this.#gate = new ConnectionGate({ ...resolved, maxConnections: resolved.maxConnections + resolved.maxIdleConnections });
     this.#settings = {
       gate: this.#gate,
       allowPrivateNetwork: resolved.allowPrivateNetwork,
@@ -134,39 +128,11 @@ export class UndiciTransport extends BaseTransport {
   protected dispatch(request: DispatchRequest): Promise<DispatchResponse> {
     if (this.#destroyed) return Promise.reject(new TransportDestroyedError('transport was destroyed'));
     if (this.#freed) return Promise.reject(new TransportClosedError('transport is closed'));
-    const route = this.#routeFor(request);
-    const job = new Job(request, route, this.#jobHost);
-    if (job.settled) {
-      this.#forgetRouteIfIdle(route);
-      return job.promise;
-    }
-    const o = this.#options;
-    // The same rule as the curl engine: at most maxConnections running plus
-    // maxQueuedRequests waiting, counted over every unanswered hop.
-    if (this.#jobs.size >= o.maxConnections + o.maxQueuedRequests) {
-      this.#settle(
-        job,
-        new QueueFullError(
-          `too many requests outstanding: maxConnections (${o.maxConnections}) + maxQueuedRequests (${o.maxQueuedRequests})`,
-        ),
-      );
-      return job.promise;
-    }
+    // BaseTransport's admission hands over only what may start now.
+    const job = new Job(request, routeOf(request), this.#jobHost);
+    if (job.settled) return job.promise;
     this.#jobs.add(job);
-    if (
-      this.#dispatched < o.maxConnections &&
-      route.active < o.maxConnectionsPerHost &&
-      route.waiting.size === 0 &&
-      this.#ready.size === 0
-    ) {
-      this.#start(job);
-    } else {
-      route.waiting.push(job);
-      job.state = 'waiting';
-      this.#waiting += 1;
-      if (route.active < o.maxConnectionsPerHost) this.#ready.set(route, true);
-      if (this.#dispatched < o.maxConnections) this.#schedulePump();
-    }
+    this.#start(job);
     return job.promise;
   }
 
@@ -208,7 +174,7 @@ export class UndiciTransport extends BaseTransport {
     const { tlsSessions } = this.#generation.caches;
     return {
       inFlight: this.#jobs.size,
-      queued: this.#waiting + this.#pendingStart,
+      queued: this.#pendingStart,
       openConnections: this.#gate.open,
       newConnections: this.#counters.newConnections,
       reusedConnections: this.#counters.reusedConnections,
@@ -219,88 +185,24 @@ export class UndiciTransport extends BaseTransport {
 
   // ---- admission -------------------------------------------------------
 
-  #routeFor(request: DispatchRequest): Route {
-    const { url, connectTo, addresses, connectTimeoutMs } = request;
-    // A route is an origin and where its sockets go: the connectTo target,
-    // or the preferred resolved address (a DNS change makes a new route).
-    const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
-    const key = `${url.origin}|${target}|${connectTimeoutMs}`;
-    let route = this.#routes.get(key);
-    if (!route) {
-      route = new Route(key, {
-        protocol: url.protocol === 'http:' ? 'http:' : 'https:',
-        host: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port),
-        connectTo,
-        addresses,
-        connectTimeoutMs,
-      }, url.origin);
-      this.#routes.set(key, route);
-    }
-    return route;
-  }
-
-  #forgetRouteIfIdle(route: Route): void {
-    if (route.active === 0 && route.waiting.size === 0 && this.#routes.get(route.key) === route) {
-      this.#routes.delete(route.key);
-    }
-  }
-
   /** Hand a job to undici. */
   #start(job: Job): void {
-    const route = job.route;
-    if (job.state === 'waiting') {
-      route.waiting.remove(job);
-      this.#waiting -= 1;
-    }
-    const entry = this.#entryFor(route);
+    const entry = this.#entryFor(job.route);
     entry.active += 1;
     entry.livePending += 1;
-    route.active += 1;
-    this.#dispatched += 1;
     this.#pendingStart += 1;
     job.state = 'dispatched';
     job.entry = entry;
-    if (route.active >= this.#options.maxConnectionsPerHost) this.#ready.delete(route);
     job.client = entry.dispatch(job.dispatchOptions(), job);
   }
 
-  /** Serve waiting jobs while there is capacity, round-robin over ready routes. */
-  #pump(): void {
-    this.#pumpScheduled = false;
-    while (this.#dispatched < this.#options.maxConnections && this.#ready.size > 0) {
-      const route = this.#ready.keys().next().value as Route;
-      this.#ready.delete(route);
-      const job = route.waiting.first();
-      if (!job) continue;
-      this.#start(job);
-      if (route.waiting.size > 0 && route.active < this.#options.maxConnectionsPerHost) this.#ready.set(route, true);
-    }
-  }
-
-  #schedulePump(): void {
-    if (this.#pumpScheduled || this.#ready.size === 0) return;
-    this.#pumpScheduled = true;
-    // Never dispatch from inside an undici callback.
-    queueMicrotask(() => this.#pump());
-  }
-
-  /** undici is done with the job's request (completed or failed): free its admission slot. */
+  /** undici is done with the job's request (completed or failed). */
   #release(job: Job): void {
     if (job.released || job.entry === undefined) return;
     job.released = true;
     const entry = job.entry;
-    const route = job.route;
     entry.active -= 1;
-    route.active -= 1;
-    this.#dispatched -= 1;
-    if (route.waiting.size > 0) {
-      if (route.active < this.#options.maxConnectionsPerHost) this.#ready.set(route, true);
-    } else {
-      this.#forgetRouteIfIdle(route);
-    }
     this.#dropIfEmpty(entry);
-    this.#schedulePump();
   }
 
   /** Answer the caller (idempotent). */
@@ -312,14 +214,7 @@ export class UndiciTransport extends BaseTransport {
     job.state = 'done';
     job.finish(outcome);
     this.#jobs.delete(job);
-    if (state === 'waiting') {
-      job.route.waiting.remove(job);
-      this.#waiting -= 1;
-      if (job.route.waiting.size === 0) this.#ready.delete(job.route);
-      this.#forgetRouteIfIdle(job.route);
-    } else if (state === 'new') {
-      this.#forgetRouteIfIdle(job.route);
-    } else if (state === 'dispatched') {
+    if (state === 'dispatched') {
       this.#pendingStart -= 1;
       const entry = job.entry;
       if (entry) {
@@ -434,8 +329,6 @@ export class UndiciTransport extends BaseTransport {
 
   #free(): void {
     this.#freed = true;
-    this.#routes.clear();
-    this.#ready.clear();
     this.#generation.pools.clear();
     this.#generation.caches.tlsSessions.clear();
   }
@@ -454,19 +347,32 @@ class Generation {
 }
 
 /** Admission state of one route (origin + connectTo target + connect timeout). */
-class Route {
+interface Route {
   readonly key: string;
   readonly connect: ConnectRoute;
   readonly origin: string;
-  /** Jobs handed to undici for this route and not yet released. */
-  active = 0;
-  readonly waiting = new JobQueue();
+}
 
-  constructor(key: string, connect: ConnectRoute, origin: string) {
-    this.key = key;
-    this.connect = connect;
-    this.origin = origin;
-  }
+/**
+ * Where a hop's connections go: an origin and its connectTo target, or its
+ * preferred resolved address (a DNS change makes a new route), and its
+ * connect timeout (part of the connector's settings).
+ */
+function routeOf(request: DispatchRequest): Route {
+  const { url, connectTo, addresses, connectTimeoutMs } = request;
+  const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
+  return {
+    key: `${url.origin}|${target}|${connectTimeoutMs}`,
+    origin: url.origin,
+    connect: {
+      protocol: url.protocol === 'http:' ? 'http:' : 'https:',
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port),
+      connectTo,
+      addresses,
+      connectTimeoutMs,
+    },
+  };
 }
 
 /**
@@ -560,7 +466,7 @@ class PoolEntry implements ConnectOwner {
       chosen = new Client(this.#origin, this.#clientOptions);
       this.#clients.push(chosen);
     }
-    // Admission keeps at most maxConnectionsPerHost requests here, so this
+    // Admission keeps at most maxConnectionsPerHost exchanges here, so this
     // fallback only queues behind a client still closing an aborted exchange.
     chosen ??= leastBusy as Client;
     chosen.dispatch(options, handler);
@@ -629,7 +535,7 @@ interface JobHost {
   cancel(job: Job, error: TransportError): void;
 }
 
-type JobState = 'new' | 'waiting' | 'dispatched' | 'started' | 'done';
+type JobState = 'new' | 'dispatched' | 'started' | 'done';
 
 /**
  * One hop of one request: its admission state, its timer and abort
@@ -647,9 +553,6 @@ class Job implements Dispatcher.DispatchHandler {
   /** undici is done with the request. */
   released = false;
   settled = false;
-  // Intrusive links for JobQueue.
-  prev: Job | undefined;
-  next: Job | undefined;
 
   readonly #host: JobHost;
   readonly #startedAt = performance.now();
@@ -840,33 +743,3 @@ class Job implements Dispatcher.DispatchHandler {
   }
 }
 
-/** FIFO of jobs with O(1) removal from the middle (a timed-out job leaves at once). */
-class JobQueue {
-  #head: Job | undefined;
-  #tail: Job | undefined;
-  size = 0;
-
-  push(job: Job): void {
-    job.prev = this.#tail;
-    job.next = undefined;
-    if (this.#tail) this.#tail.next = job;
-    else this.#head = job;
-    this.#tail = job;
-    this.size += 1;
-  }
-
-  first(): Job | undefined {
-    return this.#head;
-  }
-
-  remove(job: Job): void {
-    if (job.prev) job.prev.next = job.next;
-    else if (this.#head === job) this.#head = job.next;
-    else return;
-    if (job.next) job.next.prev = job.prev;
-    else this.#tail = job.prev;
-    job.prev = undefined;
-    job.next = undefined;
-    this.size -= 1;
-  }
-}

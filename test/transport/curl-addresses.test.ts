@@ -13,13 +13,13 @@ import { startTestServer, type TestServer } from '../support/https-server.js';
  * case goes through `BaseTransport`'s `DnsResolver` (a scripted DNS server
  * on loopback); the others replace what it resolved with a fixed list
  * (`RoutedTransport`), to pin the order, to hand the engine an address the
- * resolver-level SSRF filter would have dropped, and to set `forbidReuse`,
- * which `BaseTransport` does not set yet.
+ * resolver-level SSRF filter would have dropped, and to set `keepAlive`
+ * whatever the route's history (admission sets it per route).
  */
 class RoutedTransport extends CurlTransport {
   constructor(
     options: TransportOptions,
-    private readonly route: { addresses?: string[]; forbidReuse?: boolean },
+    private readonly route: { addresses?: string[]; keepAlive?: boolean },
   ) {
     super(options);
   }
@@ -29,7 +29,7 @@ class RoutedTransport extends CurlTransport {
   }
 }
 
-describe('curl: per-request addresses and forbidReuse', () => {
+describe('curl: per-request addresses and keep-alive', () => {
   let server: TestServer;
   let dns: ScriptedDnsServer;
   let url: string;
@@ -95,8 +95,8 @@ describe('curl: per-request addresses and forbidReuse', () => {
     await t.close();
   });
 
-  it('forbidReuse closes the connection after the exchange', async () => {
-    const t = new RoutedTransport(trusted({ allowPrivateNetwork: true }), { addresses: ['127.0.0.1'], forbidReuse: true });
+  it('keepAlive false closes the connection after the exchange', async () => {
+    const t = new RoutedTransport(trusted({ allowPrivateNetwork: true }), { addresses: ['127.0.0.1'], keepAlive: false });
     for (let i = 0; i < 3; i += 1) {
       const res = await t.request(url);
       expect(res.reusedConnection).toBe(false);
@@ -104,7 +104,7 @@ describe('curl: per-request addresses and forbidReuse', () => {
     }
     expect(t.stats()).toMatchObject({ newConnections: 3, reusedConnections: 0 });
     await t.close();
-    const pooled = new RoutedTransport(trusted({ allowPrivateNetwork: true }), { addresses: ['127.0.0.1'] });
+    const pooled = new RoutedTransport(trusted({ allowPrivateNetwork: true }), { addresses: ['127.0.0.1'], keepAlive: true });
     await pooled.request(url);
     expect((await pooled.request(url)).reusedConnection).toBe(true);
     await pooled.close();
