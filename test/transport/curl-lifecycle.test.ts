@@ -14,6 +14,10 @@ describe('CurlTransport lifecycle', () => {
 
   it('clearConnections closes pooled sockets, keeps serving, and waits for in-flight requests', async () => {
     const t = curlFor(server);
+    // A route's first connection is closed after use; from the second
+    // request on, its connection is pooled.
+    await t.request('https://a.web.test/status/200');
+    expect(t.stats().openConnections).toBe(0);
     await t.request('https://a.web.test/status/200');
     expect(t.stats().openConnections).toBe(1);
     await t.clearConnections();
@@ -46,7 +50,11 @@ describe('CurlTransport lifecycle', () => {
     for (const res of await Promise.all(inFlight)) expect(res.status).toBe(200);
     await reset;
     expect(t.stats().resets).toBe(1);
-    // The request made after reset() is pooled in the new generation.
+    // reset() forgets which routes were used: the request after it was a
+    // first-seen one (connection closed); the next is pooled in the new
+    // generation.
+    expect(t.stats().openConnections).toBe(0);
+    await t.request('https://a.web.test/status/200');
     expect(t.stats().openConnections).toBe(1);
     await t.reset();
     expect(t.stats().openConnections).toBe(0);
@@ -129,6 +137,7 @@ describe('CurlTransport lifecycle', () => {
 
   it('closes idle sockets by itself after idleTimeoutMs', async () => {
     const t = curlFor(server, { idleTimeoutMs: 1_000 });
+    await t.request('https://a.web.test/status/200');
     await t.request('https://a.web.test/status/200');
     expect(t.stats().openConnections).toBe(1);
     expect(await waitFor(() => t.stats().openConnections === 0, 10_000)).toBe(true);
