@@ -9,20 +9,26 @@ import { checkOptions, DAY_MS, MAX_COUNT, resolveOptions, type OptionSpec } from
  */
 export interface TransportOptions {
   /**
-   * Total open sockets across all hosts. Default `256`: a relay at 1,000
-   * resolutions/s with ~50 ms median latency needs ~50 concurrent
-   * connections, so 256 leaves 5× headroom while bounding file descriptors
-   * and TLS memory (~50–100 KB each) to ~25 MB.
+   * Exchanges in flight at once across all hosts, each on its own
+   * connection (HTTP/1.1). Default `256`: a relay at 1,000 resolutions/s
+   * with ~50 ms median latency needs ~50, so 256 leaves 5× headroom while
+   * bounding file descriptors and TLS memory (~50–100 KB each) to ~25 MB.
+   * Idle keep-alive connections come on top (`maxIdleConnections`): the
+   * transport never holds more than `maxConnections + maxIdleConnections`
+   * sockets, and never closes a hot host's idle connection to open one.
    */
   maxConnections?: number;
   /**
-   * Open sockets to one host:port. Default `32`: enough to keep a busy PLC
-   * directory saturated over HTTP/1.1 without letting one host take the pool.
+   * Exchanges in flight at once on one route (an origin and the address it
+   * connects to). Default `32`: enough to keep a busy PLC directory
+   * saturated over HTTP/1.1 without letting one host take every slot.
    */
   maxConnectionsPerHost?: number;
   /**
    * Idle connections kept for reuse. Default `64`: the PLC directory and the
-   * hottest PDS hosts stay warm; thousands of one-off did:web hosts do not.
+   * hottest PDS hosts stay warm. A route used for the first time (within
+   * `idleTimeoutMs`) closes its connection after the exchange, so one-off
+   * did:web and handle hosts never take this room from hot hosts.
    */
   maxIdleConnections?: number;
   /**
@@ -49,10 +55,12 @@ export interface TransportOptions {
    */
   dns?: DnsOptions;
   /**
-   * Requests allowed to wait for a connection beyond `maxConnections` in
-   * flight; past that, `request()` rejects with `QueueFullError`.
-   * Default `1024`: ~1 s of relay load, so a stalled network shows up as
-   * errors instead of unbounded memory.
+   * Exchanges allowed to wait for a slot beyond `maxConnections` in flight;
+   * past that, `request()` rejects at once with `QueueFullError`. A request
+   * that could not start before its deadline at the current pace is refused
+   * at once too (load shedding), and one whose deadline passes while it
+   * waits leaves the queue without ever starting. Default `1024`: ~1 s of
+   * relay load, so a stalled network shows up as errors instead of memory.
    */
   maxQueuedRequests?: number;
   /** Total time limit per request. Default `10000` (10 s). */

@@ -20,6 +20,8 @@ describe.each(implementations)('atresolve:fetch trace on $name', ({ create }) =>
     };
     const transport = create({ caFile: server.ca.certFile, allowPrivateNetwork: true });
     try {
+      // Twice: a route's first connection is not pooled.
+      await transport.request(`${server.origin}/status/200`);
       await transport.request(`${server.origin}/status/200`);
       subscribe(TRACE_CHANNELS.fetch, listener);
       try {
