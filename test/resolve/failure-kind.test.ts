@@ -12,8 +12,8 @@ import { AbortError, DnsError, QueueFullError, TimeoutError, TlsError } from '..
 describe('failureKindOf', () => {
   const timeout = new TimeoutError('timed out', { phase: 'total', timeoutMs: 3000 });
   const cases: [string, unknown, string, string, number][] = [
-    ['invalid DID', new InvalidDidError('did:x', 'bad'), 'invalid_input', 'invalid', 3],
-    ['invalid handle', new InvalidHandleError('x!', 'bad'), 'invalid_input', 'invalid', 3],
+    ['invalid DID', new InvalidDidError('did:x', 'syntax', 'bad'), 'invalid_input', 'invalid', 3],
+    ['invalid handle', new InvalidHandleError('x!', 'syntax', 'bad'), 'invalid_input', 'invalid', 3],
     ['unsupported method', new UnsupportedDidMethodError('did:example:1', 'example'), 'invalid_input', 'invalid', 3],
     ['DID not found', new DidNotFoundError('did:plc:x'), 'not_found', 'not_found', 4],
     ['handle not found', new HandleNotFoundError('a.test'), 'not_found', 'not_found', 4],
