@@ -32,6 +32,8 @@ export interface ChartContender {
   name: string;
   samples: readonly SoakSample[];
   verdict: Verdict | null;
+  /** Why the contender did not run or finish, if so (shown instead of a verdict). */
+  failure?: string;
   /** Second at which the load was stopped early, if it was. */
   interruptedAt?: number;
 }
@@ -308,7 +310,7 @@ function verdictGraphics(input: ChartInput, layout: ChartLayout): Record<string,
 /** A verdict as the chart states it: shorter than the printed line, with the measured values and limits. */
 export function chartVerdict(c: ChartContender): string {
   const v = c.verdict;
-  if (v === null) return `${c.name}: no verdict (the run did not finish)`;
+  if (v === null) return `${c.name}: ${c.failure ?? 'no verdict yet (running)'}`;
   const { growth, errors, achieved } = v.criteria;
   const outcome = !v.judged ? 'not judged' : v.failed.length > 0 ? `FAIL (${v.failed.join(', ')})` : 'PASS';
   const kib = (b: number | null): string => (b === null ? 'n/a' : `${b >= 0 ? '+' : ''}${(b / 1_024).toFixed(1)}`);

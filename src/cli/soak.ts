@@ -106,7 +106,13 @@ class SoakRun {
       warmupSeconds: this.config.warmupMs / 1_000,
       contenders: contenders.map((c) => {
         const last = c.samples[c.samples.length - 1];
-        return { name: c.name, samples: c.samples, verdict: c.verdict, ...(c.interrupted && last ? { interruptedAt: last.t } : {}) };
+        return {
+          name: c.name,
+          samples: c.samples,
+          verdict: c.verdict,
+          ...(c.failure === undefined ? {} : { failure: c.failure }),
+          ...(c.interrupted && last ? { interruptedAt: last.t } : {}),
+        };
       }),
     };
     try {
