@@ -175,8 +175,8 @@ async function runContender(run: SoakRun, id: ContenderId, contender: ContenderR
   if (report.totals) {
     report.verdict = verdictOf(report.name, contender.timeline.points(), report.totals, {
       criteria: config.criteria,
-      // In --compare the peer is reported, not judged.
-      judged: id !== 'atproto' || !config.compare,
+      // The peer of --compare is reported, not judged.
+      judged: id !== 'atproto',
       interrupted: report.interrupted,
     });
   }
