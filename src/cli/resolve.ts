@@ -85,7 +85,7 @@ export const RESOLVE_FLAGS: FlagTable = {
 const DEFAULT_TIMEOUT_MS = 5_000;
 /** Each HTTP fetch's own limit (the resolver's default), unless `--timeout` is shorter. */
 const FETCH_TIMEOUT_MS = 3_000;
-/** After `--timeout`, how long the cancelled resolution may take to say what it was doing. */
+/** After `--timeout`, how long the cancelled resolution is given to say what it was doing (its rejection, its cancelled steps). */
 const CANCEL_GRACE_MS = 100;
 
 /** The `--help` text of `atresolve resolve`. */
@@ -251,8 +251,8 @@ function explain(input: string, error: unknown, trace: InputTrace): ResolveError
  * `resolver.resolveIdentity(input)` within `timeoutMs`, DNS included: an
  * `AbortSignal` cancels the resolution at the deadline, and the wait ends
  * then even if a step does not honour it. After the deadline the
- * resolution gets a moment to report what it was doing (its rejection
- * becomes the cause, its cancelled steps show in the trace).
+ * resolution gets `CANCEL_GRACE_MS` to report what it was doing (its
+ * rejection becomes the cause, its cancelled steps show in the trace).
  * @throws TimeoutError (phase `total`) when the deadline passed
  */
 async function resolveWithin(resolver: IdResolver, input: string, timeoutMs: number): Promise<Identity> {
@@ -267,15 +267,17 @@ async function resolveWithin(resolver: IdResolver, input: string, timeoutMs: num
     return await Promise.race([resolution, deadline]);
   } catch (error) {
     if (!signal.aborted) throw error;
-    const cancelled = await Promise.race([
-      resolution.then(
-        () => undefined,
-        (reason: unknown) => reason,
-      ),
-      new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS)),
-    ]);
-    // The signal's own reason says nothing the message does not.
-    const cause = cancelled === signal.reason ? undefined : cancelled;
+    // The whole grace period: the transport publishes a cancelled hop when its engine lets go
+    // of it, which may come after the resolution itself has rejected.
+    let cancelled: unknown;
+    resolution.catch((reason: unknown) => {
+      cancelled = reason;
+    });
+    await new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS));
+    // Our own cancel echoed back (the signal's reason, or an AbortError caused by it) says nothing
+    // the message does not; the trace names the step it cut off.
+    const echo = cancelled === signal.reason || (cancelled as { cause?: unknown } | undefined)?.cause === signal.reason;
+    const cause = echo ? undefined : cancelled;
     throw new TimeoutError(`no answer within ${formatDuration(timeoutMs)} (--timeout)`, { phase: 'total', timeoutMs, cause });
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
