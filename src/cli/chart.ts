@@ -2,6 +2,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importPeer } from './peers/load.js';
 import { SOAK_ERROR_CLASSES, type SoakErrorClass, type SoakSample } from './soak-ipc.js';
+import { signedKib } from './status-line.js';
 import type { Verdict } from './verdict.js';
 
 /**
@@ -313,11 +314,10 @@ export function chartVerdict(c: ChartContender): string {
   if (v === null) return `${c.name}: ${c.failure ?? 'no verdict yet (running)'}`;
   const { growth, errors, achieved } = v.criteria;
   const outcome = !v.judged ? 'not judged' : v.failed.length > 0 ? `FAIL (${v.failed.join(', ')})` : 'PASS';
-  const kib = (b: number | null): string => (b === null ? 'n/a' : `${b >= 0 ? '+' : ''}${(b / 1_024).toFixed(1)}`);
   const limit = (b: number): string => String(Math.round((b / 1_024) * 100) / 100);
   const pct = (f: number | null, d: number): string => (f === null ? 'n/a' : `${(f * 100).toFixed(d)}%`);
   return (
-    `${c.name}: ${outcome}${v.interrupted ? ', interrupted' : ''} — malloc ${kib(growth.measured)} KiB/s (limit ${limit(growth.limit)}), ` +
+    `${c.name}: ${outcome}${v.interrupted ? ', interrupted' : ''} — malloc ${signedKib(growth.measured)}${v.growthMarginBytesPerSecond === null ? '' : ` ± ${(v.growthMarginBytesPerSecond / 1_024).toFixed(1)}`} KiB/s${growth.pass === null ? ', not judged' : ''} (limit ${limit(growth.limit)}), ` +
     `errors ${pct(errors.measured, 2)} (limit ${pct(errors.limit, 0)}), achieved ${pct(achieved.measured, 1)} of offered (limit ${pct(achieved.limit, 0)})`
   );
 }

@@ -6,11 +6,16 @@ export function mib(bytes: number | null): string {
   return bytes === null ? 'n/a' : `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }
 
+/** Bytes as signed KiB with one decimal (`+1.2`, `-0.3`), `n/a` for `null`. */
+export function signedKib(bytes: number | null): string {
+  if (bytes === null) return 'n/a';
+  const kib = bytes / 1_024;
+  return `${kib >= 0 ? '+' : ''}${kib.toFixed(1)}`;
+}
+
 /** A slope in bytes/s as signed KiB/s. */
 export function kibPerSecond(bytesPerSecond: number | null): string {
-  if (bytesPerSecond === null) return 'n/a';
-  const kib = bytesPerSecond / 1_024;
-  return `${kib >= 0 ? '+' : ''}${kib.toFixed(1)} KiB/s`;
+  return bytesPerSecond === null ? 'n/a' : `${signedKib(bytesPerSecond)} KiB/s`;
 }
 
 function ms(value: number | null): string {

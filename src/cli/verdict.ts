@@ -1,6 +1,6 @@
-import { leastSquaresSlope } from '../telemetry/slope.js';
+import { leastSquaresFit } from '../telemetry/slope.js';
 import type { PhaseTotals, RunnerTotals, SoakSample, StartupFigures } from './soak-ipc.js';
-import { kibPerSecond } from './status-line.js';
+import { signedKib } from './status-line.js';
 import { samplesIn } from './timeline.js';
 
 /**
@@ -80,6 +80,12 @@ export interface Verdict {
   toSecond: number;
   /** Least-squares slope over the window, bytes/s; `null` with fewer than two points. */
   growthBytesPerSecond: number | null;
+  /**
+   * Twice the slope's standard error, bytes/s: the slope is judged only
+   * when it is further than this from the limit (`null` with fewer than
+   * three points).
+   */
+  growthMarginBytesPerSecond: number | null;
   /** Resolutions per second offered and succeeded over the measured run. */
   offeredPerSecond: number;
   achievedPerSecond: number;
@@ -92,8 +98,13 @@ export interface Verdict {
   line: string;
 }
 
-/** Growth figures of fewer seconds than this are marked noisy: a few MB of in-flight buffers move a short fit a lot. */
-const NOISY_BELOW_SECONDS = 30;
+/**
+ * How many standard errors a slope must be from the limit to be judged:
+ * two (about 95% sure). A few MB of in-flight buffers move a short run's
+ * fit by tens of KiB/s; such a run is "too noisy to judge", not "GROWING"
+ * or "flat".
+ */
+const MARGIN_STANDARD_ERRORS = 2;
 
 /**
  * Judge one contender's run.
@@ -114,20 +125,21 @@ export function verdictOf(
   const middle = last === undefined ? 0 : runStart + (last.t - runStart) / 2;
   const half = run.filter((s) => s.t > middle);
   const basis = half.every((s) => s.mallocInUse !== null) ? 'malloc' : 'rss';
-  const growth = leastSquaresSlope(
+  const fit = leastSquaresFit(
     half.length,
     (i) => midpointOf(half[i]!),
     (i) => (basis === 'malloc' ? half[i]!.mallocInUse! : half[i]!.rss),
     (i) => half[i]!.seconds,
   );
+  const growth = fit?.slope ?? null;
+  const margin = fit?.standardError === null || fit === undefined ? null : MARGIN_STANDARD_ERRORS * fit.standardError;
   const fromSecond = half[0] === undefined ? 0 : Math.round(startOf(half[0]) + secondsEach(half[0]));
   const toSecond = half[half.length - 1]?.t ?? 0;
-  const coveredSeconds = half.reduce((sum, s) => sum + s.seconds, 0);
   const errorRate = totals.offered === 0 ? null : totals.errors / totals.offered;
   const achievedFraction = totals.offered === 0 ? null : totals.ok / totals.offered;
 
   const results: Record<CriterionName, CriterionResult> = {
-    growth: { measured: growth, limit: criteria.maxGrowthBytesPerSecond, pass: growth === null ? null : growth <= criteria.maxGrowthBytesPerSecond },
+    growth: { measured: growth, limit: criteria.maxGrowthBytesPerSecond, pass: judgeGrowth(growth, margin, criteria.maxGrowthBytesPerSecond) },
     errors: { measured: errorRate, limit: criteria.maxErrorRate, pass: errorRate === null ? null : errorRate <= criteria.maxErrorRate },
     achieved: {
       measured: achievedFraction,
@@ -138,11 +150,11 @@ export function verdictOf(
   const failed = judged ? CRITERIA.filter((c) => results[c].pass === false) : [];
   const offeredPerSecond = totals.seconds > 0 ? totals.offered / totals.seconds : 0;
 
-  const noisy = growth !== null && coveredSeconds < NOISY_BELOW_SECONDS ? ' (few samples: noisy)' : '';
   const growthText =
-    `${basis === 'malloc' ? 'malloc in use' : 'RSS'} ${kibPerSecond(growth)} over ${fromSecond}–${toSecond} s` +
-    `, limit ${formatNumber(criteria.maxGrowthBytesPerSecond / 1_024)} KiB/s${noisy}: ` +
-    (results.growth.pass === null ? 'too short to judge' : results.growth.pass ? 'flat' : 'GROWING');
+    `${basis === 'malloc' ? 'malloc in use' : 'RSS'} ${signedKib(growth)}` +
+    `${margin === null ? '' : ` ± ${(margin / 1_024).toFixed(1)}`} KiB/s over ${fromSecond}–${toSecond} s` +
+    `, limit ${formatNumber(criteria.maxGrowthBytesPerSecond / 1_024)} KiB/s: ` +
+    (results.growth.pass === true ? 'flat' : results.growth.pass === false ? 'GROWING' : margin === null ? 'too short to judge' : 'too noisy to judge (run longer)');
   const errorsText =
     `errors ${errorRate === null ? 'n/a' : percent(errorRate, 2)}${byClassText(totals)}, limit ${percent(criteria.maxErrorRate)}: ` +
     passText(results.errors.pass);
@@ -158,6 +170,7 @@ export function verdictOf(
     fromSecond,
     toSecond,
     growthBytesPerSecond: growth,
+    growthMarginBytesPerSecond: margin,
     offeredPerSecond,
     achievedPerSecond: totals.achievedPerSecond,
     criteria: results,
@@ -204,6 +217,18 @@ export function soakExitStatus(outcome: { verdicts: readonly Verdict[]; couldNot
     for (const name of verdict.failed) status |= SOAK_EXIT[name];
   }
   return status;
+}
+
+/**
+ * Growth passes when the slope is below the limit by more than its margin,
+ * fails when above it by more, and is not judged in between (or without a
+ * margin: fewer than three points).
+ */
+function judgeGrowth(slope: number | null, margin: number | null, limit: number): boolean | null {
+  if (slope === null || margin === null) return null;
+  if (slope + margin <= limit) return true;
+  if (slope - margin > limit) return false;
+  return null;
 }
 
 /** The second a sample's interval starts at. */

@@ -23,7 +23,7 @@ describe('the soak verdict', () => {
     expect(v.failed).toEqual([]);
     expect(v.criteria.errors).toEqual({ measured: 0.005, limit: 0.01, pass: true });
     expect(v.line).toBe(
-      'verdict [x]: PASS; malloc in use +1.0 KiB/s over 36–65 s, limit 32 KiB/s: flat; ' +
+      'verdict [x]: PASS; malloc in use +1.0 ± 0.0 KiB/s over 36–65 s, limit 32 KiB/s: flat; ' +
         'errors 0.50% (timeout 300), limit 1%: ok; achieved 995 of 1000 res/s offered (99.5%), limit 95%: ok',
     );
   });
@@ -32,7 +32,7 @@ describe('the soak verdict', () => {
     const growing = Array.from({ length: 60 }, (_, i) => sample(i + 1, { mallocInUse: (i + 1) * 64 * 1024 }));
     const g = judge(growing, totals(60));
     expect(g.failed).toEqual(['growth']);
-    expect(g.line).toMatch(/^verdict \[x\]: FAIL \(growth\); malloc in use \+64\.0 KiB\/s .*: GROWING;/);
+    expect(g.line).toMatch(/^verdict \[x\]: FAIL \(growth\); malloc in use \+64\.0 ± 0\.0 KiB\/s .*: GROWING;/);
 
     const flat = Array.from({ length: 60 }, (_, i) => sample(i + 1));
     const errors = judge(flat, totals(60, { errors: 1200, ok: 58_800 }));
@@ -43,6 +43,25 @@ describe('the soak verdict', () => {
     const both = judge(flat, totals(60, { errors: 30_000 }));
     expect(both.failed).toEqual(['errors', 'achieved']);
     expect(both.line).toMatch(/FAIL \(errors, achieved\).*achieved 500 of 1000 res\/s offered \(50\.0%\), limit 95%: FAILED$/);
+  });
+
+  it('judges growth only when the slope is clear of the limit by twice its standard error', () => {
+    // Malloc jumping by ±4 MiB from second to second (in-flight buffers), around a real trend.
+    const noisy = (seconds: number, trend: number) =>
+      Array.from({ length: seconds }, (_, i) => sample(i + 1, { mallocInUse: 50 * MIB + (i % 2 === 0 ? 4 : -4) * MIB + (i + 1) * trend }));
+    // Thirty seconds cannot tell +40 KiB/s from flat: not judged, and no exit bit.
+    const short = judge(noisy(30, 40 * 1024), totals(30));
+    expect(short.criteria.growth.pass).toBeNull();
+    expect(short.failed).toEqual([]);
+    expect(short.line).toMatch(/malloc in use [+-][\d.]+ ± [\d.]+ KiB\/s over 16–30 s, limit 32 KiB\/s: too noisy to judge \(run longer\);/);
+    expect(short.growthMarginBytesPerSecond).toBeGreaterThan(32 * 1024);
+    // An hour tells both apart.
+    const leaking = judge(noisy(3_600, 40 * 1024), totals(3_600));
+    expect(leaking.failed).toEqual(['growth']);
+    expect(leaking.growthBytesPerSecond! / 1024).toBeCloseTo(40, 0);
+    const flat = judge(noisy(3_600, 0), totals(3_600));
+    expect(flat.criteria.growth.pass).toBe(true);
+    expect(flat.growthMarginBytesPerSecond).toBeLessThan(2 * 1024);
   });
 
   it('holds a run to the criteria it is given', () => {
@@ -59,7 +78,7 @@ describe('the soak verdict', () => {
     expect(peer.failed).toEqual([]);
     expect(peer.line).toMatch(/^report \[x\]: not judged; .*errors 90\.00%, limit 1%: FAILED/);
     const cut = judge([...flat, sample(10.4, { seconds: 0.4 })], totals(10.4), { interrupted: true });
-    expect(cut.line).toMatch(/^verdict \[x\] \(interrupted at 10\.4 s\): PASS; .*\(few samples: noisy\)/);
+    expect(cut.line).toMatch(/^verdict \[x\] \(interrupted at 10\.4 s\): PASS; malloc in use \+0\.0 ± 0\.0 KiB\/s over 6–10\.4 s/);
   });
 
   it('does not judge what it cannot measure, and falls back to RSS without malloc figures', () => {
