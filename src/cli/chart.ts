@@ -303,7 +303,7 @@ function verdictGraphics(input: ChartInput, layout: ChartLayout): Record<string,
       left: row.left,
       top: row.top + 3,
       silent: true,
-      style: { text: chartVerdict(c), fill: color, ...FONT, fontWeight: v !== null && v.failed.length > 0 ? 'bold' : 'normal' },
+      style: { text: chartVerdict(c), fill: color, ...FONT, fontSize: 12, fontWeight: v !== null && v.failed.length > 0 ? 'bold' : 'normal' },
     };
   });
 }
@@ -316,9 +316,11 @@ export function chartVerdict(c: ChartContender): string {
   const outcome = !v.judged ? 'not judged' : v.failed.length > 0 ? `FAIL (${v.failed.join(', ')})` : 'PASS';
   const limit = (b: number): string => String(Math.round((b / 1_024) * 100) / 100);
   const pct = (f: number | null, d: number): string => (f === null ? 'n/a' : `${(f * 100).toFixed(d)}%`);
+  const margin = v.growthMarginBytesPerSecond === null ? '' : ` ± ${(v.growthMarginBytesPerSecond / 1_024).toFixed(1)}`;
   return (
-    `${c.name}: ${outcome}${v.interrupted ? ', interrupted' : ''} — malloc ${signedKib(growth.measured)}${v.growthMarginBytesPerSecond === null ? '' : ` ± ${(v.growthMarginBytesPerSecond / 1_024).toFixed(1)}`} KiB/s${growth.pass === null ? ', not judged' : ''} (limit ${limit(growth.limit)}), ` +
-    `errors ${pct(errors.measured, 2)} (limit ${pct(errors.limit, 0)}), achieved ${pct(achieved.measured, 1)} of offered (limit ${pct(achieved.limit, 0)})`
+    `${c.name}: ${outcome}${v.interrupted ? ', interrupted' : ''} · malloc ${signedKib(growth.measured)}${margin} KiB/s ` +
+    `(limit ${limit(growth.limit)}${growth.pass === null ? ', not judged' : ''}) · errors ${pct(errors.measured, 2)} (limit ${pct(errors.limit, 0)}) · ` +
+    `achieved ${pct(achieved.measured, 1)} (limit ${pct(achieved.limit, 0)})`
   );
 }
 
