@@ -4,9 +4,12 @@
 // atresolve IdResolver that offers the soak's load open-loop (default mix,
 // cache off, 20,000 identities) at BENCH_RATE/s for 10 s. It prints the
 // p99 of the resolutions due in the first 5 s at full rate against the p99
-// of the next 5 s (steady), the errors in the first 5 s, and the busy CPU
-// of the whole box during the run (200% = both cores of a 2-core box:
-// other work shows there). Modes isolate one cause each:
+// of the next 5 s (steady), the errors in the first 5 s, the CPU per
+// resolution of the resolver's process and of the world and the world's TLS
+// handshakes in each of the two windows (CPU figures hold on a shared box,
+// where latency does not), and the busy CPU of the whole box during the
+// run (200% = both cores of a 2-core box: other work shows there). Modes
+// isolate one cause each:
 //   cold        the world builds keys and documents on demand, the
 //               resolver starts cold: JIT, empty pool (the soak before
 //               issue 14)
@@ -77,9 +80,26 @@ async function child(mode) {
     else await resolver.did.resolveAtprotoData(target);
   };
 
-  /** Open-loop load on `schedule`; each resolution's latency and failure go to the window its due time falls in. */
-  async function load(plan, schedule, windowOf, onDue = () => undefined) {
+  /** CPU seconds of the world's process so far. */
+  const worldCpu = () => {
+    const stat = readFileSync(`/proc/${world.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  /** CPU of this process and of the world, and the world's TLS handshakes, now. */
+  const snapshot = async () => {
+    const own = process.cpuUsage();
+    return { runner: (own.user + own.system) / 1e6, world: worldCpu(), handshakes: (await world.counters()).connections.handshakes };
+  };
+
+  /**
+   * Open-loop load on `schedule`; each resolution's latency and failure go to
+   * the window its due time falls in. Takes a `snapshot()` at each of `marks`
+   * (ms from the start) and returns them.
+   */
+  async function load(plan, schedule, windowOf, onDue = () => undefined, marks = []) {
     const t0 = performance.now();
+    const taken = marks.map((at) => new Promise((resolveMark) => setTimeout(() => resolveMark(snapshot()), at)));
     let issued = 0;
     let inFlight = 0;
     await new Promise((resolveLoad) => {
@@ -111,6 +131,7 @@ async function child(mode) {
     });
     const until = performance.now() + 10_000;
     while (inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return Promise.all(taken);
   }
 
   const window = () => ({ latency: new LatencyHistogram(), errors: 0 });
@@ -147,8 +168,12 @@ async function child(mode) {
     reset = true;
     void transport.reset();
   };
-  await load(new LoadPlan(MIX, endpoints), new LoadSchedule(RATE, warmupMs, seconds * 1_000), windowOf, resetWhenDue);
+  // The measured window and the steady one, each WINDOW_MS long: [a, b) and [b, c) or, for a recycle, [c, a) and [a, b).
+  const marks = mode === 'recycle' ? [resetAt - WINDOW_MS, resetAt, resetAt + WINDOW_MS] : [warmupMs, warmupMs + WINDOW_MS, warmupMs + 2 * WINDOW_MS];
+  const [m0, m1, m2] = await load(new LoadPlan(MIX, endpoints), new LoadSchedule(RATE, warmupMs, seconds * 1_000), windowOf, resetWhenDue, marks);
   const box = ((machineBusySeconds() - busyBefore) / ((performance.now() - startedAt) / 1_000)) * 100;
+  const [firstSpan, steadySpan] = mode === 'recycle' ? [[m1, m2], [m0, m1]] : [[m0, m1], [m1, m2]];
+  const perResolution = ([a, b], key) => ((b[key] - a[key]) * 1e6) / ((RATE * WINDOW_MS) / 1_000);
   const measured = mode === 'recycle' ? afterReset : first;
   process.send({
     mode,
@@ -157,6 +182,10 @@ async function child(mode) {
     firstErrors: measured.errors,
     steadyP99: steady.latency.quantile(0.99),
     steadyErrors: steady.errors,
+    cpu: {
+      first: { runner: perResolution(firstSpan, 'runner'), world: perResolution(firstSpan, 'world'), handshakes: firstSpan[1].handshakes - firstSpan[0].handshakes },
+      steady: { runner: perResolution(steadySpan, 'runner'), world: perResolution(steadySpan, 'world'), handshakes: steadySpan[1].handshakes - steadySpan[0].handshakes },
+    },
     box,
   });
   await resolver.close();
@@ -196,18 +225,23 @@ if (process.argv[2] === '--child') {
       results[mode].push(r);
       const ratio = r.firstP99 && r.steadyP99 ? (r.firstP99 / r.steadyP99).toFixed(1) : 'n/a';
       console.log(
-        `  run ${run + 1} ${mode.padEnd(10)} ${r.failed ? 'FAILED' : `${r.transport}: first 5 s p99 ${fmt(r.firstP99)} (${r.firstErrors} errors), steady p99 ${fmt(r.steadyP99)} (${r.steadyErrors} errors), ratio ${ratio}, box ${Math.round(r.box)}%`}`,
+        `  run ${run + 1} ${mode.padEnd(10)} ${r.failed ? 'FAILED' : `${r.transport}: first 5 s p99 ${fmt(r.firstP99)} (${r.firstErrors} errors), steady p99 ${fmt(r.steadyP99)} (${r.steadyErrors} errors), ratio ${ratio}; ` +
+          `CPU-µs per resolution first/steady: runner ${Math.round(r.cpu.first.runner)}/${Math.round(r.cpu.steady.runner)}, world ${Math.round(r.cpu.first.world)}/${Math.round(r.cpu.steady.world)}; ` +
+          `handshakes ${r.cpu.first.handshakes}/${r.cpu.steady.handshakes}; box ${Math.round(r.box)}%`}`,
       );
     }
   }
-  console.log('\nmode        first 5 s p99   steady p99   ratio   errors in first 5 s   box CPU   (medians)');
+  console.log('\nmode        first 5 s p99   steady p99   ratio   errors in first 5 s   runner CPU-µs/res first, steady   world, first, steady   handshakes first, steady   box CPU   (medians)');
   for (const mode of MODES) {
     const rs = results[mode].filter((r) => !r.failed);
     const first = median(rs.map((r) => r.firstP99));
     const steady = median(rs.map((r) => r.steadyP99));
     const ratio = median(rs.map((r) => (r.firstP99 && r.steadyP99 ? r.firstP99 / r.steadyP99 : null)));
     console.log(
-      `${mode.padEnd(11)} ${fmt(first).padStart(13)} ${fmt(steady).padStart(12)} ${ratio === null ? '  n/a' : `${ratio.toFixed(1)}×`.padStart(7)} ${String(median(rs.map((r) => r.firstErrors))).padStart(21)} ${`${Math.round(median(rs.map((r) => r.box)))}%`.padStart(9)}`,
+      `${mode.padEnd(11)} ${fmt(first).padStart(13)} ${fmt(steady).padStart(12)} ${ratio === null ? '  n/a' : `${ratio.toFixed(1)}×`.padStart(7)} ${String(median(rs.map((r) => r.firstErrors))).padStart(21)} ` +
+        `${`${Math.round(median(rs.map((r) => r.cpu.first.runner)))}, ${Math.round(median(rs.map((r) => r.cpu.steady.runner)))}`.padStart(34)} ` +
+        `${`${Math.round(median(rs.map((r) => r.cpu.first.world)))}, ${Math.round(median(rs.map((r) => r.cpu.steady.world)))}`.padStart(22)} ` +
+        `${`${median(rs.map((r) => r.cpu.first.handshakes))}, ${median(rs.map((r) => r.cpu.steady.handshakes))}`.padStart(26)} ${`${Math.round(median(rs.map((r) => r.box)))}%`.padStart(9)}`,
     );
   }
 }
