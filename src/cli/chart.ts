@@ -224,12 +224,13 @@ export function chartOption(input: ChartInput): Record<string, unknown> {
     const marks: Record<string, unknown>[] = [];
     if (markRecycles) {
       for (const s of c.samples.filter((p) => p.recycles > 0)) {
-        marks.push({ xAxis: s.t, lineStyle: { type: 'dotted', color, width: 1 }, label: { formatter: 'recycle', fontSize: 10, color } });
+        // Unlabelled: the panel titles say what the dotted lines are, and labels would crowd the titles.
+        marks.push({ xAxis: s.t, lineStyle: { type: 'dotted', color, width: 1 }, label: { show: false } });
       }
     }
     if (marks.length > 0) {
       malloc['markLine'] = { symbol: 'none', silent: true, data: marks };
-      latency['markLine'] = { symbol: 'none', silent: true, data: marks.map((m) => ({ ...m, label: { show: false } })) };
+      latency['markLine'] = { symbol: 'none', silent: true, data: marks };
     }
     if (c.interruptedAt !== undefined) {
       const mark = { xAxis: c.interruptedAt, lineStyle: { type: 'solid', color: FAIL_COLOR, width: 2.5 }, label: { formatter: 'interrupted', fontSize: 11, color: FAIL_COLOR } };
@@ -344,15 +345,16 @@ const KEY_OFFSET = 170;
 /** The key of the errors panel: each class present, its line style and name, after the panel's title. */
 function classKeyGraphics(classes: readonly SoakErrorClass[], layout: ChartLayout): Record<string, unknown>[] {
   const panel = layout.panels.errors;
-  const y = panel.top - 18;
+  // The middle of the panel title's line (its top, 26 px above the panel, plus the title's 5 px padding).
+  const y = panel.top - 14;
   if (classes.length === 0) {
-    return [{ type: 'text', silent: true, left: panel.left + KEY_OFFSET, top: y - 8, style: { text: 'none', fill: NEUTRAL_COLOR, ...FONT } }];
+    return [{ type: 'text', silent: true, left: panel.left + KEY_OFFSET, top: y - 7, style: { text: 'none', fill: NEUTRAL_COLOR, ...FONT } }];
   }
   return classes.flatMap((errorClass, i) => {
     const x = panel.left + KEY_OFFSET + i * 150;
     return [
       { type: 'line', silent: true, shape: { x1: x, y1: y, x2: x + 30, y2: y }, style: { stroke: '#24292f', lineWidth: 2, lineDash: CLASS_DASH[errorClass] } },
-      { type: 'text', silent: true, left: x + 36, top: y - 8, style: { text: errorClass, fill: '#24292f', ...FONT, fontSize: 12 } },
+      { type: 'text', silent: true, left: x + 36, top: y - 7, style: { text: errorClass, fill: '#24292f', ...FONT, fontSize: 12 } },
     ];
   });
 }
