@@ -1,4 +1,4 @@
-import { DidDocumentMismatchError, InvalidDidDocumentError } from '../document/errors.js';
+import { DidDocumentMismatchError, InvalidDidDocumentError, MissingAtprotoDataError } from '../document/errors.js';
 import { AtresolveError } from '../errors.js';
 import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
 import { DnsError, TimeoutError } from '../transport/errors.js';
@@ -14,7 +14,8 @@ import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './e
  * - `not_found`: the authority answered that there is no such DID, or no
  *   DID for the handle;
  * - `bad_answer`: the answer was unusable: an invalid document, a document
- *   for another DID, an ambiguous handle;
+ *   for another DID, a document without the atproto data the call promises,
+ *   an ambiguous handle;
  * - `timeout`: a time limit passed: a transport `TimeoutError`, a DNS
  *   timeout, or a caller's `AbortSignal.timeout()` (anywhere in the cause
  *   chain);
@@ -36,7 +37,12 @@ export function failureKindOf(error: unknown): FailureKind {
     return 'invalid_input';
   }
   if (error instanceof DidNotFoundError || error instanceof HandleNotFoundError) return 'not_found';
-  if (error instanceof InvalidDidDocumentError || error instanceof DidDocumentMismatchError || error instanceof AmbiguousHandleError) {
+  if (
+    error instanceof InvalidDidDocumentError ||
+    error instanceof DidDocumentMismatchError ||
+    error instanceof MissingAtprotoDataError ||
+    error instanceof AmbiguousHandleError
+  ) {
     return 'bad_answer';
   }
   if (timedOut(error)) return 'timeout';

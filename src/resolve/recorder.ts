@@ -1,10 +1,10 @@
+import type { CacheOutcome } from '../cache/types.js';
 import { failureKindOf, type FailureKind } from './failure-kind.js';
-import type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome } from './types.js';
+import { RESOLUTION_METHODS as METHODS, type ResolutionEvent, type ResolutionMethod, type ResolutionOutcome } from './types.js';
 
 /** A listener for finished resolutions. */
 export type ResolutionListener = (event: ResolutionEvent) => void;
 
-const METHODS: readonly ResolutionMethod[] = ['plc', 'web', 'handle', 'identity'];
 const OUTCOMES: readonly ResolutionOutcome[] = ['ok', 'not_found', 'invalid', 'error'];
 
 /**

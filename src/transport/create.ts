@@ -15,13 +15,13 @@ export interface TransportInfo {
   kind: TransportKind;
   /** One sentence saying why, e.g. `native addon loaded from …` or `native addon unavailable: …`. */
   reason: string;
-  /** Whether the native libcurl addon loads here. */
+  /** Whether the native libcurl addon loads here and its libcurl is new enough. */
   nativeAvailable: boolean;
   /** Why the native addon does not load, when it does not. */
   nativeReason: string | undefined;
   /** The loaded addon's file, when it loads. */
   nativePath: string | undefined;
-  /** The libcurl version the addon runs on, when it loads. */
+  /** The libcurl version the addon runs on, when it loads (also when that version is too old). */
   curlVersion: string | undefined;
   /** The kind forced by `ATRESOLVE_TRANSPORT`, if set. */
   forced: TransportKind | undefined;
@@ -39,7 +39,7 @@ export function transportInfo(): TransportInfo {
   const load = loadNativeAddon();
   const native = load.ok
     ? { nativeAvailable: true, nativeReason: undefined, nativePath: load.path, curlVersion: load.addon.curlVersion }
-    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: undefined };
+    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: load.curlVersion };
   if (forced === 'undici') {
     return { kind: 'undici', reason: `${TRANSPORT_ENV}=undici`, forced, ...native };
   }
@@ -61,7 +61,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const info = transportInfo();
   if (info.kind === 'curl') {
     if (!info.nativeAvailable) {
-      throw new TransportUnavailableError(`${TRANSPORT_ENV}=curl, but the native addon does not load: ${info.nativeReason}`);
+      throw new TransportUnavailableError(`${TRANSPORT_ENV}=curl, but the native engine is unavailable: ${info.nativeReason}`);
     }
     return new CurlTransport(options);
   }

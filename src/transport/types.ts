@@ -5,6 +5,8 @@
  * fallback) honour the same options, limits, lifecycle and errors.
  */
 
+import type { DnsStats } from '../dns/resolver.js';
+
 /** Which implementation is behind a `Transport`. */
 export type TransportKind = 'curl' | 'undici';
 
@@ -93,8 +95,10 @@ export interface TransportStats {
   connectionClears: number;
   /** Counter: decoded response body bytes received. */
   bytesIn: number;
-  /** Gauge: entries in the DNS cache, or `null` when the implementation does not expose it. */
+  /** Gauge: host names in the DNS cache (`dns.cacheEntries`; `null` only for transports that resolve no names). */
   dnsCacheEntries: number | null;
+  /** The transport's name resolution: lookups, cache hits, queries in flight and abandoned, failures by reason. */
+  dns: DnsStats;
   /** Gauge: entries in the TLS session cache, or `null` when the implementation does not expose it. */
   tlsSessionCacheEntries: number | null;
 }
@@ -118,7 +122,12 @@ export interface Transport extends AsyncDisposable {
   readonly kind: TransportKind;
   /** `true` once `close()` or `destroy()` has been called. */
   readonly closed: boolean;
-  /** Perform one HTTP exchange, following redirects only when allowed. */
+  /**
+   * Perform one HTTP exchange, following redirects only when allowed.
+   * Rejects with `InvalidOptionsError` (naming `request.<field>`) for an
+   * unknown option or a value outside the range of the transport option of
+   * the same name, before anything is sent.
+   */
   request(url: string, options?: TransportRequestOptions): Promise<TransportResponse>;
   stats(): TransportStats;
   clearConnections(): Promise<void>;

@@ -1,7 +1,9 @@
+import { once } from 'node:events';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HandleNotFoundError, ResolutionFailedError } from '../../src/resolve/errors.js';
+import { ResolutionFailedError } from '../../src/resolve/errors.js';
 import { IdResolver } from '../../src/resolve/id-resolver.js';
-import { ForbiddenAddressError, ConnectError } from '../../src/transport/errors.js';
+import { ForbiddenAddressError, ConnectError, RedirectError, TlsError } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
@@ -45,6 +47,9 @@ let dns: ScriptedDnsServer;
 let publicServer: HostileServer;
 let publicOtherPort: HostileServer;
 let publicServer6: HostileServer;
+/** Accepts on a public address and resets every connection at once. */
+let closer: Server;
+const CLOSER_PORT = 9443;
 const sentinels = new Map<string, HostileServer>();
 
 function answerFor(ex: HostileExchange, did: string): void {
@@ -76,6 +81,10 @@ beforeAll(async () => {
   dns.set('public6.example.com', { aaaa: [PUBLIC_V6] });
   for (const [name, record] of FORBIDDEN) dns.set(name, record);
   dns.set('mixed.example.com', { a: ['127.0.0.1', PUBLIC_V4] });
+  closer = createNetServer((socket) => socket.destroy());
+  closer.listen(CLOSER_PORT, PUBLIC_V4);
+  await once(closer, 'listening');
+  dns.set('closer.example.com', { a: [PUBLIC_V4] });
   // Handles on the public host whose well-known redirects somewhere else.
   const redirects: Record<string, string> = {
     'redir-ip-loopback': 'https://127.0.0.1/.well-known/atproto-did',
@@ -95,6 +104,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  closer?.close();
   await Promise.all([publicServer, publicOtherPort, publicServer6, ...sentinels.values()].map((s) => s?.close()));
   await dns?.close();
   await ca?.dispose();
@@ -169,6 +179,16 @@ describe.each(implementations)('$name transport with its defaults', ({ create })
     const error = await make().request('https://unrouted.example.com/').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
   });
+
+  it('a public server that resets before TLS is a TlsError, not a forbidden address', async () => {
+    // The reset can come before the peer address is read: that is no
+    // address to refuse (undici once reported it as a forbidden one).
+    const t = make();
+    for (let i = 0; i < 5; i += 1) {
+      const error = await t.request(`https://closer.example.com:${CLOSER_PORT}/`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TlsError);
+    }
+  });
 });
 
 describe.each(implementations)('$name transport: IdResolver with production defaults', ({ create }) => {
@@ -189,9 +209,11 @@ describe.each(implementations)('$name transport: IdResolver with production defa
     expect((await resolver.did.resolve('did:web:public.example.com'))?.id).toBe('did:web:public.example.com');
   });
 
-  it.each(FORBIDDEN)('%s: no handle answer, did:web refused, sentinel untouched', async (name) => {
+  it.each(FORBIDDEN)('%s: the well-known and did:web refused (a transient failure, never a cached "none"), sentinel untouched', async (name) => {
     const before = sentinelConnections();
-    await expect(resolver.resolveIdentity(name)).rejects.toBeInstanceOf(HandleNotFoundError);
+    const fromHandle = await resolver.resolveIdentity(name).catch((e: unknown) => e);
+    expect(fromHandle).toBeInstanceOf(ResolutionFailedError);
+    expect((fromHandle as Error).cause).toBeInstanceOf(ForbiddenAddressError);
     const error = await resolver.did.resolve(`did:web:${name}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResolutionFailedError);
     expect((error as Error).cause).toBeInstanceOf(ForbiddenAddressError);
@@ -207,10 +229,12 @@ describe.each(implementations)('$name transport: IdResolver with production defa
     'redir-name',
     'redir-private-port',
     'redir-http',
-  ])('%s: the well-known redirect is refused on its hop, sentinel untouched', async (label) => {
+  ])('%s: the well-known redirect is refused on its hop (a transient failure), sentinel untouched', async (label) => {
     const before = sentinelConnections();
     const hits = publicServer.requests.get(label) ?? 0;
-    expect(await resolver.handle.resolveHttp(`${label}.example.com`)).toBeUndefined();
+    const error = await resolver.handle.resolveHttp(`${label}.example.com`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResolutionFailedError);
+    expect([RedirectError, ForbiddenAddressError].some((Class) => (error as Error).cause instanceof Class)).toBe(true);
     expect(publicServer.requests.get(label)).toBe(hits + 1);
     expect(sentinelConnections()).toBe(before);
   });
