@@ -59,7 +59,9 @@ describe('IdResolver options', () => {
     // Let the libuv thread pool start first, so it does not count below.
     await readFile(import.meta.filename);
     const before = threads();
-    const control = new IdResolver();
+    // Control: the probe sees an engine thread (engines start on their first request).
+    const control = new IdResolver({ transport: { allowPrivateNetwork: true } });
+    await control.transport.request('https://127.0.0.1:1/').catch(() => undefined);
     expect(threads()).toBe(before + 1);
     await control.close();
     await expect.poll(threads).toBe(before);
