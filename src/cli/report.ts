@@ -71,7 +71,8 @@ export function reportJson(report: SoakReport): string {
   report.contenders.forEach((c, i) => {
     const indent = '        ';
     const lines = c.samples.map((s) => `${indent}${JSON.stringify(s)}`).join(',\n');
-    text = text.replace(JSON.stringify(marker(i)), c.samples.length === 0 ? '[]' : `[\n${lines}\n      ]`);
+    // A function, so that `$` in the JSON is never read as a replacement pattern.
+    text = text.replace(JSON.stringify(marker(i)), () => (c.samples.length === 0 ? '[]' : `[\n${lines}\n      ]`));
   });
   return `${text}\n`;
 }
