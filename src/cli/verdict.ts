@@ -119,9 +119,9 @@ export function verdictOf(
 ): Verdict {
   const { criteria, judged, interrupted } = options;
   const run = samples.filter((s) => s.phase === 'run');
-  const first = run[0];
   const last = run[run.length - 1];
-  const runStart = first === undefined ? 0 : startOf(first);
+  // The measured run starts where the warm-up ends (a whole second), whatever the first sample's interval.
+  const runStart = samples.filter((s) => s.phase === 'warmup').at(-1)?.t ?? 0;
   const middle = last === undefined ? 0 : runStart + (last.t - runStart) / 2;
   const half = run.filter((s) => s.t > middle);
   const basis = half.every((s) => s.mallocInUse !== null) ? 'malloc' : 'rss';
