@@ -143,6 +143,20 @@ export function parseCount(flag: string, text: string, min: number, max: number)
 }
 
 /**
+ * A decimal number in `[min, max]`, such as `0.95`, `1` or `2.5`; a
+ * trailing `unit` (e.g. `%`) is accepted and ignored.
+ * @throws UsageError when malformed or out of range
+ */
+export function parseDecimal(flag: string, text: string, min: number, max: number, unit = ''): number {
+  const trimmed = text.trim();
+  const bare = unit !== '' && trimmed.endsWith(unit) ? trimmed.slice(0, -unit.length).trim() : trimmed;
+  const value = /^\d+(\.\d+)?$|^\.\d+$/.test(bare) ? Number(bare) : Number.NaN;
+  if (Number.isNaN(value)) throw new UsageError(`${flag}: expected a number${unit ? ` (optionally with ${unit})` : ''}, got '${text}'`, { flag });
+  if (value < min || value > max) throw new UsageError(`${flag}: must be between ${min} and ${max}, got ${value}`, { flag });
+  return value;
+}
+
+/**
  * One of `choices`.
  * @throws UsageError naming the choices
  */

@@ -2,11 +2,10 @@
  * The `atresolve` command line: dispatch to `resolve` or `soak`, map usage
  * errors to status 2. `main.ts` is the executable entry that calls `main()`.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { EXIT, runResolve } from './resolve.js';
+import { packageVersion } from './version.js';
 
 /** The top-level `--help` text. */
 export function mainHelp(): string {
@@ -19,16 +18,6 @@ Commands:
 
 Run 'atresolve <command> --help' for a command's flags; 'atresolve --version'
 prints the version.`;
-}
-
-/** The package's version, from package.json two levels above this module (dist/cli → package). */
-export function packageVersion(): string {
-  try {
-    const json = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: unknown };
-    return typeof json.version === 'string' ? json.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /**

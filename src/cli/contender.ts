@@ -1,3 +1,4 @@
+import { causeChain, chainLabel } from './causes.js';
 import type { LoadKind } from './load-plan.js';
 
 /**
@@ -52,23 +53,8 @@ export class UnverifiedHandleError extends Error {
  * A stable label for a failure: the error's `code` when it is a short
  * string, else its class name; when the error has a `cause` with a code of
  * its own (e.g. `RESOLUTION_FAILED` caused by a transport `TIMEOUT`), both,
- * as `RESOLUTION_FAILED/TIMEOUT`.
+ * as `RESOLUTION_FAILED/TIMEOUT`. Two levels keep the set of labels small.
  */
 export function errorCodeOf(error: unknown): string {
-  const own = labelOf(error);
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  const inner = cause === undefined ? undefined : codeOf(cause);
-  return inner === undefined || inner === own ? own : `${own}/${inner}`;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : undefined;
-}
-
-function labelOf(error: unknown): string {
-  const code = codeOf(error);
-  if (code !== undefined) return code;
-  if (error instanceof Error) return error.name.slice(0, 40) || 'Error';
-  return 'UNKNOWN';
+  return chainLabel(causeChain(error), 2);
 }

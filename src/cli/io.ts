@@ -10,6 +10,8 @@ export interface CliIo {
   err(text: string): void;
   /** Whether standard error is a terminal (the live line is redrawn in place). */
   readonly interactive: boolean;
+  /** The terminal's width in columns when standard error is a terminal, read when asked (it changes on resize). */
+  readonly columns: number | undefined;
 }
 
 /** The process's own streams. */
@@ -18,5 +20,8 @@ export function processIo(): CliIo {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     interactive: process.stderr.isTTY === true,
+    get columns() {
+      return process.stderr.isTTY === true ? process.stderr.columns : undefined;
+    },
   };
 }

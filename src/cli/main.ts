@@ -6,4 +6,9 @@
 import { main } from './cli.js';
 import { processIo } from './io.js';
 
-process.exitCode = await main(process.argv.slice(2), processIo());
+const status = await main(process.argv.slice(2), processIo());
+// Exit now rather than when the event loop empties: work a command gave up
+// on (a DNS query still retrying after `resolve --timeout`) must not keep
+// the process waiting. Output to pipes, files and terminals is written
+// synchronously on Linux, so nothing printed is lost.
+process.exit(status);

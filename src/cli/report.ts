@@ -1,41 +1,23 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorldCounters } from '../world/counters.js';
 import type { ContenderId } from './contender.js';
 import type { LoadKind } from './load-plan.js';
 import type { SoakConfig } from './soak-config.js';
-import type { LatencySummary, RunnerTotals, SoakSample } from './soak-ipc.js';
-import { kibPerSecond } from './status-line.js';
+import type { LatencySummary, PhaseTotals, RunnerTotals, SoakSample, StartupFigures } from './soak-ipc.js';
+import type { Verdict } from './verdict.js';
 
 /**
- * `report.json`: the configuration, and per contender the totals (by kind
- * and outcome, error codes), latency percentiles, one sample per second and
- * the verdict. Plus the verdict line printed at the end of a run.
+ * `report.json`: the configuration and criteria, and per contender the
+ * totals of the warm-up and of the measured run (by kind, class and code),
+ * latency, the start figures, the timeline of samples and the verdict.
+ * Written every `--flush-every` while the run goes on (`status: running`)
+ * and once at the end, each time whole and atomically, so a crash or a
+ * kill leaves the last complete one.
  */
 
-/** Growth above this is not "flat": `MemoryMonitor`'s default budget, 32 KiB/s ≈ 2.7 GiB/day. */
-export const GROWTH_BUDGET_BYTES_PER_SECOND = 32_768;
-
-/** The verdict on one contender's run. */
-export interface Verdict {
-  /** What the slope is of: malloc in use, or RSS when malloc figures are unavailable. */
-  basis: 'malloc' | 'rss';
-  /** First and last second of the fitted half. */
-  fromSecond: number;
-  toSecond: number;
-  /** Least-squares slope over the last half of the run, bytes/s; `null` with fewer than two samples. */
-  growthBytesPerSecond: number | null;
-  /** The budget `flat` is judged against (bytes/s). */
-  budgetBytesPerSecond: number;
-  /** Whether the slope is within the budget; `null` without a slope. */
-  flat: boolean | null;
-  /** Successful resolutions per second over the whole run. */
-  achievedPerSecond: number;
-  /** Failed / offered, as a fraction. */
-  errorRate: number;
-  /** The line printed at the end of the run. */
-  line: string;
-}
+/** Where a run stands: still running (a flush), finished, or stopped by a signal. */
+export type SoakStatus = 'running' | 'complete' | 'interrupted' | 'terminated';
 
 /** One contender's part of the report. */
 export interface ContenderReport {
@@ -43,12 +25,21 @@ export interface ContenderReport {
   name: string;
   /** Distinct targets per kind (did:plc DIDs, did:web hosts, handle hosts). */
   distinctTargets: Record<LoadKind, number> | null;
+  /** The measured run (after the warm-up); `null` until the runner reports its totals. */
   totals: RunnerTotals | null;
+  /** The warm-up; `null` without one (or before the totals). */
+  warmup: PhaseTotals | null;
+  /** Latency of the measured run. */
   latencyMs: LatencySummary | null;
+  /** p99 at the start of the load and after recycles, against the steady state. */
+  startup: StartupFigures | null;
+  /** One sample per second; in a long run older samples are merged (see `Timeline`). */
   samples: SoakSample[];
   verdict: Verdict | null;
   /** The world's counters after this contender's run (requests and connections it served). */
   world: WorldCounters | null;
+  /** The load was stopped early (Ctrl-C or SIGTERM). */
+  interrupted: boolean;
   /** Why the contender did not run or did not finish. */
   failure?: string;
 }
@@ -57,61 +48,40 @@ export interface ContenderReport {
 export interface SoakReport {
   tool: 'atresolve soak';
   version: string;
+  status: SoakStatus;
   startedAt: string;
-  finishedAt: string;
+  /** When this version of the file was written. */
+  updatedAt: string;
+  /** When the run ended; `null` while it runs. */
+  finishedAt: string | null;
   config: Omit<SoakConfig, 'outDir'> & { description: string };
   environment: Record<string, unknown>;
   contenders: ContenderReport[];
 }
 
-/** Least-squares slope of `y` against `x`; `null` with fewer than two points or no spread in x. */
-export function slope(points: readonly { x: number; y: number }[]): number | null {
-  const n = points.length;
-  if (n < 2) return null;
-  let sx = 0;
-  let sy = 0;
-  for (const p of points) {
-    sx += p.x;
-    sy += p.y;
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.x - mx) * (p.y - my);
-    den += (p.x - mx) ** 2;
-  }
-  return den === 0 ? null : num / den;
+/**
+ * The report as JSON text: indented, except that each sample takes one
+ * line (a day-long run's report stays readable and ~1,200 lines per
+ * contender).
+ */
+export function reportJson(report: SoakReport): string {
+  const marker = (i: number): string => `\u0000samples ${i}\u0000`;
+  const contenders = report.contenders.map((c, i) => ({ ...c, samples: marker(i) }));
+  let text = JSON.stringify({ ...report, contenders }, null, 2);
+  report.contenders.forEach((c, i) => {
+    const indent = '        ';
+    const lines = c.samples.map((s) => `${indent}${JSON.stringify(s)}`).join(',\n');
+    // A function, so that `$` in the JSON is never read as a replacement pattern.
+    text = text.replace(JSON.stringify(marker(i)), () => (c.samples.length === 0 ? '[]' : `[\n${lines}\n      ]`));
+  });
+  return `${text}\n`;
 }
 
-/** The verdict over the last half of `samples` (seconds `> total/2`). */
-export function verdictOf(name: string, samples: readonly SoakSample[], totals: RunnerTotals): Verdict {
-  const seconds = samples.length === 0 ? 0 : samples[samples.length - 1]!.t;
-  const half = samples.filter((s) => s.t > seconds / 2);
-  const basis = half.every((s) => s.mallocInUse !== null) ? 'malloc' : 'rss';
-  const points = half.map((s) => ({ x: s.t, y: basis === 'malloc' ? s.mallocInUse! : s.rss }));
-  const growth = slope(points);
-  const fromSecond = half[0]?.t ?? 0;
-  const toSecond = half[half.length - 1]?.t ?? 0;
-  const flat = growth === null ? null : growth <= GROWTH_BUDGET_BYTES_PER_SECOND;
-  const errorRate = totals.offered === 0 ? 0 : totals.errors / totals.offered;
-  // Fewer than 30 points (a short run, or a runner too busy to sample every
-  // second): a few MB of in-flight buffers move the fit a lot.
-  const short = half.length < 30 ? ' (few samples: noisy)' : '';
-  const judged = flat === null ? 'too short to judge' : `${flat ? 'flat' : 'GROWING'}${short}`;
-  const line =
-    `verdict [${name}]: ${basis === 'malloc' ? 'malloc in use' : 'RSS'} ${kibPerSecond(growth)} over the last half ` +
-    `(${fromSecond}–${toSecond} s): ${judged} (budget ${GROWTH_BUDGET_BYTES_PER_SECOND / 1_024} KiB/s); ` +
-    `${Math.round(totals.achievedPerSecond)} res/s achieved of ${Math.round(totals.offered / Math.max(1, totals.seconds))} offered, ` +
-    `${(errorRate * 100).toFixed(2)}% errors`;
-  return { basis, fromSecond, toSecond, growthBytesPerSecond: growth, budgetBytesPerSecond: GROWTH_BUDGET_BYTES_PER_SECOND, flat, achievedPerSecond: totals.achievedPerSecond, errorRate, line };
-}
-
-/** Write `report.json` into `dir` (created if needed); returns its path. */
+/** Write `report.json` into `dir` (created if needed) atomically: a reader never sees half a file. Returns its path. */
 export async function writeReport(dir: string, report: SoakReport): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'report.json');
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${path}.tmp`, reportJson(report));
+  await rename(`${path}.tmp`, path);
   return path;
 }

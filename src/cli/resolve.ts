@@ -1,21 +1,28 @@
 import { parseNameserver } from '../dns/nameservers.js';
 import { AtresolveError, InvalidOptionsError } from '../errors.js';
+import { failureKindOf, type FailureKind } from '../resolve/failure-kind.js';
+import { HANDLE_STRATEGIES, type HandleStrategy } from '../resolve/handle-strategy.js';
 import { IdResolver, type Identity } from '../resolve/id-resolver.js';
 import type { IdResolverOptions } from '../resolve/options.js';
-import { HANDLE_STRATEGIES, type HandleStrategy } from '../resolve/handle-strategy.js';
+import { createTransport, transportInfo } from '../transport/create.js';
 import { CurlTransport } from '../transport/curl.js';
-import { createTransport } from '../transport/create.js';
+import { TimeoutError } from '../transport/errors.js';
 import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
 import { UndiciTransport } from '../transport/undici.js';
-import { flagHelp, listFlag, parseChoice, parseDuration, parseFlags, stringFlag, type FlagTable } from './args.js';
+import { flagHelp, formatDuration, listFlag, parseChoice, parseDuration, parseFlags, stringFlag, type FlagTable } from './args.js';
+import { causeChain, chainLabel, describeChain, type CauseLink } from './causes.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
+import { formatStep, ResolveTracer, stepFailed, type InputTrace, type TraceStep } from './resolve-trace.js';
 
 /**
  * `atresolve resolve <did|handle>…`: resolve each input to a verified
  * identity (`IdResolver.resolveIdentity()`, caching off) and print it as
- * JSON. Exit statuses tell the kind of failure apart (see `EXIT`).
+ * JSON. A failure is explained down its cause chain, with the steps that
+ * failed or were cut off by `--timeout` (from the trace channels);
+ * `--verbose` shows every step as it happens. Exit statuses tell the kind
+ * of failure apart (see `EXIT`).
  */
 
 /** Exit statuses of `atresolve resolve` (and 2 for usage errors of any command). */
@@ -49,7 +56,12 @@ export const RESOLVE_FLAGS: FlagTable = {
     defaultText: "the system's",
     help: 'DNS server for _atproto TXT lookups (repeatable)',
   },
-  timeout: { type: 'string', value: 'DURATION', defaultText: '3s', help: 'time limit of each HTTP fetch' },
+  timeout: {
+    type: 'string',
+    value: 'DURATION',
+    defaultText: '5s',
+    help: "time limit of each input's whole resolution, DNS included (each HTTP fetch also stops at 3s)",
+  },
   transport: { type: 'string', value: 'curl|undici', defaultText: 'curl when the native addon loads', help: 'HTTP transport' },
   'handle-strategy': {
     type: 'string',
@@ -66,7 +78,16 @@ export const RESOLVE_FLAGS: FlagTable = {
   },
   'allow-private-network': { type: 'boolean', help: 'allow loopback and private addresses (refused by default: SSRF guard)' },
   'allow-test-tlds': { type: 'boolean', help: 'resolve .test handles and did:web hosts (for a local world)' },
+  verbose: { type: 'boolean', help: 'show the transport and each step on stderr: every fetch with its timing and connection reuse, every DNS answer' },
+  json: { type: 'boolean', help: 'print one JSON line per input on stdout, in input order: the identity, or {"input", "error"}' },
 };
+
+/** The default of `--timeout`: a few slow steps (DNS, a TLS handshake, a document) with room to spare. */
+const DEFAULT_TIMEOUT_MS = 5_000;
+/** Each HTTP fetch's own limit (the resolver's default), unless `--timeout` is shorter. */
+const FETCH_TIMEOUT_MS = 3_000;
+/** After `--timeout`, how long the cancelled resolution is given to say what it was doing (its rejection, its cancelled steps). */
+const CANCEL_GRACE_MS = 100;
 
 /** The `--help` text of `atresolve resolve`. */
 export function resolveHelp(): string {
@@ -75,7 +96,12 @@ export function resolveHelp(): string {
 Resolve each DID or handle to a verified identity (the handle must resolve to
 the DID and the DID's document must declare the handle; otherwise handle is
 "handle.invalid") and print it as JSON: pretty for one input, one line per
-input for several. Failures go to stderr. Caching is off.
+input for several. Failures go to stderr with their causes, e.g.
+  atresolve: did:plc:…: resolving did:plc:… failed: fetching
+  https://plc.directory failed: <what the transport saw> [RESOLUTION_FAILED/CONNECT]
+and, with --json, to stdout as {"input", "error": {code, kind, exitStatus,
+message, causes}}. Caching is off. Inputs resolve concurrently, each within
+--timeout.
 
 Flags:
 ${flagHelp(RESOLVE_FLAGS)}
@@ -90,27 +116,19 @@ Exit status (with several inputs, that of the first input that failed):
   6  unusable answer (invalid DID document, wrong id, ambiguous handle)`;
 }
 
-/** The exit status for an error thrown by `resolveIdentity()`. */
+/** The exit status of each kind of failure. */
+const EXIT_OF_FAILURE: Record<FailureKind, number> = {
+  invalid_input: EXIT.invalidInput,
+  not_found: EXIT.notFound,
+  bad_answer: EXIT.badAnswer,
+  timeout: EXIT.network,
+  unavailable: EXIT.network,
+  unexpected: EXIT.internal,
+};
+
+/** The exit status for an error thrown by `resolveIdentity()` (see `failureKindOf`). */
 export function exitStatusOf(error: unknown): number {
-  const code = error instanceof AtresolveError ? error.code : undefined;
-  switch (code) {
-    case 'INVALID_DID':
-    case 'INVALID_HANDLE':
-    case 'UNSUPPORTED_DID_METHOD':
-      return EXIT.invalidInput;
-    case 'DID_NOT_FOUND':
-    case 'HANDLE_NOT_FOUND':
-      return EXIT.notFound;
-    case 'INVALID_DID_DOCUMENT':
-    case 'DID_DOCUMENT_MISMATCH':
-    case 'AMBIGUOUS_HANDLE':
-      return EXIT.badAnswer;
-    case undefined:
-      return EXIT.internal;
-    default:
-      // RESOLUTION_FAILED and the transport's errors: transient, network-side.
-      return EXIT.network;
-  }
+  return EXIT_OF_FAILURE[failureKindOf(error)];
 }
 
 /**
@@ -135,8 +153,18 @@ function parseDnsServer(text: string): string {
   }
 }
 
-/** The resolver options the `resolve` flags describe (validated by `IdResolver` itself). */
-function resolverOptions(values: ReturnType<typeof parseFlags>['values']): { options: IdResolverOptions; transport: TransportOptions; kind: string | undefined } {
+/** What the `resolve` flags describe (resolver options validated by `IdResolver` itself). */
+interface ResolveSettings {
+  options: IdResolverOptions;
+  transport: TransportOptions;
+  kind: string | undefined;
+  /** The whole resolution's limit per input, ms. */
+  timeoutMs: number;
+  verbose: boolean;
+  json: boolean;
+}
+
+function resolveSettings(values: ReturnType<typeof parseFlags>['values']): ResolveSettings {
   const transport: TransportOptions = {};
   const caFile = stringFlag(values, 'ca-file');
   if (caFile !== undefined) transport.caFile = caFile;
@@ -144,10 +172,11 @@ function resolverOptions(values: ReturnType<typeof parseFlags>['values']): { opt
   if (connectTo.length > 0) transport.connectTo = Object.fromEntries(connectTo.map(parseConnectTo));
   if (values['allow-private-network'] === true) transport.allowPrivateNetwork = true;
   const timeoutText = stringFlag(values, 'timeout');
+  const timeoutMs = timeoutText === undefined ? DEFAULT_TIMEOUT_MS : parseDuration('--timeout', timeoutText, 1, 600_000);
   const options: IdResolverOptions = {
     cache: false,
     allowTestTlds: values['allow-test-tlds'] === true,
-    timeoutMs: timeoutText === undefined ? 3_000 : parseDuration('--timeout', timeoutText, 1, 600_000),
+    timeoutMs: Math.min(FETCH_TIMEOUT_MS, timeoutMs),
   };
   const plcUrl = stringFlag(values, 'plc-url');
   if (plcUrl !== undefined) {
@@ -166,7 +195,7 @@ function resolverOptions(values: ReturnType<typeof parseFlags>['values']): { opt
   if (strategy !== undefined) options.handleStrategy = parseChoice<HandleStrategy>('--handle-strategy', strategy, HANDLE_STRATEGIES);
   const kindText = stringFlag(values, 'transport');
   const kind = kindText === undefined ? undefined : parseChoice('--transport', kindText, TRANSPORT_CHOICES);
-  return { options, transport, kind };
+  return { options, transport, kind, timeoutMs, verbose: values.verbose === true, json: values.json === true };
 }
 
 /** Make the transport the flags ask for. */
@@ -188,6 +217,90 @@ function identityJson(identity: Identity): object {
   };
 }
 
+/** The `--json` object of a failed input. */
+export interface ResolveErrorJson {
+  input: string;
+  error: {
+    /** The codes down the cause chain, e.g. `RESOLUTION_FAILED/DNS`. */
+    code: string;
+    /** The failure's kind (`failureKindOf`). */
+    kind: FailureKind;
+    /** The exit status this failure gives. */
+    exitStatus: number;
+    /** The whole explanation, as printed on stderr without `--json`. */
+    message: string;
+    /** The error and its causes, outermost first. */
+    causes: CauseLink[];
+    /** The steps that failed or were cut off, as lines (see `--verbose`). */
+    failedSteps: string[];
+  };
+}
+
+/**
+ * How a failed input is explained: the cause chain, then the steps of its
+ * trace that failed or were cut off and that the chain does not already
+ * tell (after a timeout: what was still running).
+ */
+function explain(input: string, error: unknown, trace: InputTrace): ResolveErrorJson {
+  const chain = causeChain(error);
+  const told = chain.map((link) => link.message).join('\n');
+  // A failed fetch the chain already names (its origin and its error) adds nothing.
+  const alreadyTold = (step: TraceStep): boolean =>
+    step.channel === 'fetch' && step.event.errorMessage !== undefined && told.includes(step.event.errorMessage) && told.includes(new URL(step.event.url).origin);
+  const failedSteps = trace.steps.filter((step) => stepFailed(step) && !alreadyTold(step)).map(formatStep);
+  const steps = failedSteps.length === 0 ? '' : `; ${failedSteps.length === 1 ? 'failed step' : 'failed steps'}: ${failedSteps.join('; ')}`;
+  return {
+    input,
+    error: {
+      code: chainLabel(chain),
+      kind: failureKindOf(error),
+      exitStatus: exitStatusOf(error),
+      message: `${describeChain(chain)}${steps}`,
+      causes: chain,
+      failedSteps,
+    },
+  };
+}
+
+/**
+ * `resolver.resolveIdentity(input)` within `timeoutMs`, DNS included: an
+ * `AbortSignal` cancels the resolution at the deadline, and the wait ends
+ * then even if a step does not honour it. After the deadline the
+ * resolution gets `CANCEL_GRACE_MS` to report what it was doing (its
+ * rejection becomes the cause, its cancelled steps show in the trace).
+ * @throws TimeoutError (phase `total`) when the deadline passed
+ */
+async function resolveWithin(resolver: IdResolver, input: string, timeoutMs: number): Promise<Identity> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const resolution = resolver.resolveIdentity(input, { signal });
+  let onAbort: (() => void) | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([resolution, deadline]);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    // The whole grace period: the transport publishes a cancelled hop when its engine lets go
+    // of it, which may come after the resolution itself has rejected.
+    let cancelled: unknown;
+    resolution.catch((reason: unknown) => {
+      cancelled = reason;
+    });
+    await new Promise((resolve) => setTimeout(resolve, CANCEL_GRACE_MS));
+    // Our own cancel echoed back (the signal's reason, or an AbortError caused by it) says nothing
+    // the message does not; the trace names the step it cut off.
+    const echo = cancelled === signal.reason || (cancelled as { cause?: unknown } | undefined)?.cause === signal.reason;
+    const cause = echo ? undefined : cancelled;
+    throw new TimeoutError(`no answer within ${formatDuration(timeoutMs)} (--timeout)`, { phase: 'total', timeoutMs, cause });
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    // The resolution may still reject later (after the deadline): that is not a crash.
+    resolution.catch(() => undefined);
+  }
+}
+
 /**
  * Run `atresolve resolve` with the arguments after the command name.
  * @returns the exit status
@@ -200,41 +313,61 @@ export async function runResolve(argv: readonly string[], io: CliIo): Promise<nu
     return EXIT.ok;
   }
   if (positionals.length === 0) throw new UsageError('resolve: give at least one DID or handle');
-  const { options, transport: transportOptions, kind } = resolverOptions(values);
+  const settings = resolveSettings(values);
 
   let transport: Transport;
   let resolver: IdResolver;
   try {
-    transport = makeTransport(kind, transportOptions);
+    transport = makeTransport(settings.kind, settings.transport);
   } catch (error) {
     if (error instanceof AtresolveError && error.code === 'INVALID_OPTIONS') throw new UsageError(error.message, { cause: error });
     throw error;
   }
   try {
-    resolver = new IdResolver({ ...options, transport });
+    resolver = new IdResolver({ ...settings.options, transport });
   } catch (error) {
     await transport.close();
     if (error instanceof AtresolveError && error.code === 'INVALID_OPTIONS') throw new UsageError(error.message, { cause: error });
     throw error;
   }
 
+  const several = positionals.length > 1;
+  const tracer = new ResolveTracer(settings.verbose ? (input, line) => io.err(`${several ? `[${input}] ` : ''}${line}\n`) : undefined);
+  if (settings.verbose) {
+    const info = transportInfo();
+    io.err(`transport ${transport.kind}${transport.kind === info.kind ? ` (${info.reason})` : ''}; --timeout ${formatDuration(settings.timeoutMs)} per input\n`);
+  }
   let status: number = EXIT.ok;
+  tracer.start();
   try {
-    const results = await Promise.allSettled(positionals.map((input) => resolver.resolveIdentity(input)));
-    results.forEach((result, i) => {
-      const input = positionals[i] ?? '';
-      if (result.status === 'fulfilled') {
-        const json = identityJson(result.value);
-        io.out(`${positionals.length === 1 ? JSON.stringify(json, null, 2) : JSON.stringify(json)}\n`);
-        return;
+    const results = await Promise.all(
+      positionals.map((input) =>
+        tracer.run(input, async (trace) => {
+          const startedAt = performance.now();
+          try {
+            const identity = await resolveWithin(resolver, input, settings.timeoutMs);
+            if (settings.verbose) io.err(`${several ? `[${input}] ` : ''}resolved in ${Math.round(performance.now() - startedAt)} ms\n`);
+            return { ok: true as const, identity };
+          } catch (error) {
+            if (settings.verbose) io.err(`${several ? `[${input}] ` : ''}failed after ${Math.round(performance.now() - startedAt)} ms\n`);
+            return { ok: false as const, failure: explain(input, error, trace) };
+          }
+        }),
+      ),
+    );
+    for (const result of results) {
+      if (result.ok) {
+        const json = identityJson(result.identity);
+        io.out(`${several || settings.json ? JSON.stringify(json) : JSON.stringify(json, null, 2)}\n`);
+        continue;
       }
-      const error = result.reason as unknown;
-      const code = error instanceof AtresolveError ? error.code : 'INTERNAL';
-      const message = error instanceof Error ? error.message : String(error);
-      io.err(`atresolve: ${input}: ${message} [${code}]\n`);
-      if (status === EXIT.ok) status = exitStatusOf(error);
-    });
+      const { input, error } = result.failure;
+      if (settings.json) io.out(`${JSON.stringify(result.failure)}\n`);
+      else io.err(`atresolve: ${input}: ${error.message} [${error.code}]\n`);
+      if (status === EXIT.ok) status = error.exitStatus;
+    }
   } finally {
+    tracer.stop();
     await resolver.close();
     await transport.close();
   }

@@ -1,14 +1,31 @@
 import { join } from 'node:path';
+import { InvalidOptionsError } from '../errors.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from '../resolve/handle-strategy.js';
 import { MAX_COUNT } from '../util/options.js';
-import { flagHelp, formatDuration, parseChoice, parseCount, parseDuration, parseFlags, parseMix, stringFlag, type FlagTable } from './args.js';
+import { FAULT_NAMES, resolveFaults, type FaultMix, type FaultName } from '../world/faults.js';
+import {
+  flagHelp,
+  formatDuration,
+  parseChoice,
+  parseCount,
+  parseDecimal,
+  parseDuration,
+  parseFlags,
+  parseMix,
+  stringFlag,
+  type FlagTable,
+} from './args.js';
 import type { ContenderId } from './contender.js';
 import { UsageError } from './errors.js';
 import { LOAD_KINDS, SOAK_WEB_PERCENT, type LoadMix } from './load-plan.js';
+import { DEFAULT_CRITERIA, type SoakCriteria } from './verdict.js';
 
 /** Everything `atresolve soak` runs with, defaults filled in. */
 export interface SoakConfig {
+  /** Length of the measured run (per contender), ms. */
   durationMs: number;
+  /** Length of the warm-up ramp before it, ms (0: none). */
+  warmupMs: number;
   rate: number;
   hosts: number;
   mix: LoadMix;
@@ -22,6 +39,12 @@ export interface SoakConfig {
   timeoutMs: number;
   handleStrategy: HandleStrategy;
   slopeWindowMs: number;
+  /** What a contender's run must show to pass. */
+  criteria: SoakCriteria;
+  /** Faults the world injects into every kind of answer (percent each), or `null` for none. */
+  faults: FaultMix | null;
+  /** How often report.json and memory.svg are rewritten while the run goes on, ms. */
+  flushEveryMs: number;
 }
 
 /** Default `--mix`. */
@@ -29,7 +52,13 @@ export const DEFAULT_MIX = 'plc=50,web=40,handle=10';
 
 /** Flags of `atresolve soak`. */
 export const SOAK_FLAGS: FlagTable = {
-  duration: { type: 'string', value: 'DURATION', defaultText: '60s', help: 'how long the load runs (per contender), whole seconds: 30s, 5m, 1h' },
+  duration: { type: 'string', value: 'DURATION', defaultText: '60s', help: 'how long the measured load runs (per contender), whole seconds: 30s, 5m, 24h' },
+  warmup: {
+    type: 'string',
+    value: 'DURATION',
+    defaultText: '5s',
+    help: 'a ramp from 0 to --rate before the measured run; charted, not judged; 0 for none',
+  },
   rate: { type: 'string', value: 'N', defaultText: '1000', help: 'resolutions per second offered, open-loop' },
   hosts: {
     type: 'string',
@@ -60,6 +89,36 @@ export const SOAK_FLAGS: FlagTable = {
     help: "atresolve's handle lookup: DNS first, HTTPS well-known only without a DNS answer (as relays do)",
   },
   'slope-window': { type: 'string', value: 'DURATION', defaultText: 'min(60s, duration/2)', help: 'window of the live growth slope' },
+  'max-growth': {
+    type: 'string',
+    value: 'KIB/S',
+    defaultText: String(DEFAULT_CRITERIA.maxGrowthBytesPerSecond / 1_024),
+    help: 'fail (exit bit 8) when malloc grows faster over the last half of the run',
+  },
+  'max-error-rate': {
+    type: 'string',
+    value: 'PERCENT',
+    defaultText: String(DEFAULT_CRITERIA.maxErrorRate * 100),
+    help: 'fail (exit bit 16) when more of the offered resolutions fail',
+  },
+  'min-achieved': {
+    type: 'string',
+    value: 'FRACTION',
+    defaultText: String(DEFAULT_CRITERIA.minAchievedFraction),
+    help: 'fail (exit bit 32) when a smaller fraction of the offered resolutions succeeds',
+  },
+  faults: {
+    type: 'string',
+    value: 'NAME=P,...',
+    defaultText: 'none',
+    help: `make the world answer P% of requests with each fault (${FAULT_NAMES.join(', ')})`,
+  },
+  'flush-every': {
+    type: 'string',
+    value: 'DURATION',
+    defaultText: '60s',
+    help: 'rewrite report.json and memory.svg this often during the run',
+  },
 };
 
 /** The `--help` text of `atresolve soak`. */
@@ -67,12 +126,14 @@ export function soakHelp(): string {
   return `Usage: atresolve soak [flags]
 
 Start a local world (PLC directory, did:web hosts, handle hosts, DNS; in its
-own process, on loopback, with a throw-away CA), then resolve against it at
---rate per second, open-loop, for --duration, in a load-runner child process
-whose memory is measured. A live line shows progress; at the end
-report.json and memory.svg (malloc in use and RSS over time) are written to
---out and a verdict line gives the malloc growth over the last half of the
-run.
+own process, on loopback, with a throw-away CA), then resolve against it in
+a load-runner child process whose memory is measured: open-loop, ramping up
+to --rate per second over --warmup, then at --rate for --duration. A live
+line shows progress. report.json and memory.svg (malloc in use, achieved vs
+offered, errors by class, latency, sockets and RSS over time) are written to
+--out every --flush-every and at the end, with one verdict line per
+contender: malloc growth over the last half of the run, the error rate and
+the achieved rate, each against its limit.
 
 One resolution, by kind (--mix):
   plc     atproto data of a did:plc (one GET to the PLC directory, kept alive)
@@ -88,7 +149,18 @@ ${flagHelp(SOAK_FLAGS)}
 
 With --compare each contender runs for --duration in its own process (so the
 whole run takes three times as long); @atproto/identity is a dev dependency
-(npm i -D @atproto/identity@0.4 on Node 20, the latest on Node >= 22).`;
+(npm i -D @atproto/identity@0.4 on Node 20, the latest on Node >= 22). The
+peer is reported, not judged.
+
+Exit status:
+  0    every contender ran and passed
+  1    a contender could not run, or its load runner died
+  2    usage error
+  8    malloc grew faster than --max-growth      } added up when several
+  16   more errors than --max-error-rate          } fail, e.g. 48 = errors
+  32   less achieved than --min-achieved          } and achieved
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): report.json and
+       memory.svg cover what ran and say "interrupted"`;
 }
 
 /** `.soak/2026-11-27T03-04-05` under `cwd`. */
@@ -111,6 +183,9 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
   const durationText = text('duration');
   const durationMs = durationText === undefined ? 60_000 : parseDuration('--duration', durationText, 1_000, 7 * 86_400_000);
   if (durationMs % 1_000 !== 0) throw new UsageError(`--duration: must be whole seconds (one sample per second), got '${durationText}'`, { flag: '--duration' });
+  const warmupText = text('warmup');
+  const warmupMs = warmupText === undefined ? 5_000 : parseDuration('--warmup', warmupText, 0, 600_000);
+  if (warmupMs % 1_000 !== 0) throw new UsageError(`--warmup: must be whole seconds, got '${warmupText}'`, { flag: '--warmup' });
   const rateText = text('rate');
   const rate = rateText === undefined ? 1_000 : parseCount('--rate', rateText, 1, 100_000);
   const hostsText = text('hosts');
@@ -141,12 +216,26 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
       : parseDuration('--slope-window', windowText, 2_000, 86_400_000);
   const outText = text('out');
   if (outText !== undefined && outText.trim() === '') throw new UsageError('--out: give a directory', { flag: '--out' });
+  const growthText = text('max-growth');
+  const errorRateText = text('max-error-rate');
+  const achievedText = text('min-achieved');
+  const criteria: SoakCriteria = {
+    maxGrowthBytesPerSecond:
+      growthText === undefined ? DEFAULT_CRITERIA.maxGrowthBytesPerSecond : Math.round(parseDecimal('--max-growth', growthText, 0, 1_048_576) * 1_024),
+    maxErrorRate: errorRateText === undefined ? DEFAULT_CRITERIA.maxErrorRate : parseDecimal('--max-error-rate', errorRateText, 0, 100, '%') / 100,
+    minAchievedFraction: achievedText === undefined ? DEFAULT_CRITERIA.minAchievedFraction : parseDecimal('--min-achieved', achievedText, 0, 1),
+  };
+  const faultsText = text('faults');
+  const faults = faultsText === undefined || faultsText.trim() === 'none' ? null : parseFaults(faultsText);
+  const flushText = text('flush-every');
+  const flushEveryMs = flushText === undefined ? 60_000 : parseDuration('--flush-every', flushText, 1_000, 3_600_000);
 
   const contenders: ContenderId[] = compare
     ? options.nativeAvailable ? ['curl', 'undici', 'atproto'] : ['undici', 'atproto']
     : [transport ?? (options.nativeAvailable ? 'curl' : 'undici')];
   return {
     durationMs,
+    warmupMs,
     rate,
     hosts,
     mix,
@@ -159,15 +248,48 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
     timeoutMs,
     handleStrategy,
     slopeWindowMs,
+    criteria,
+    faults,
+    flushEveryMs,
   };
+}
+
+/**
+ * `serverError=25,timeout=25` as a fault mix for every kind of answer,
+ * validated as the world validates it.
+ * @throws UsageError naming the flag
+ */
+function parseFaults(text: string): FaultMix {
+  const mix: FaultMix = {};
+  for (const part of text.split(',')) {
+    const match = /^\s*([A-Za-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(part);
+    if (!match) throw new UsageError(`--faults: expected fault=percent pairs like serverError=25,timeout=25, got '${text}'`, { flag: '--faults' });
+    const name = match[1] ?? '';
+    if (!(FAULT_NAMES as readonly string[]).includes(name)) {
+      throw new UsageError(`--faults: unknown fault '${name}' (faults: ${FAULT_NAMES.join(', ')})`, { flag: '--faults' });
+    }
+    mix[name as FaultName] = Number(match[2]);
+  }
+  const sum = Object.values(mix).reduce((a, b) => a + b, 0);
+  if (sum > 100) throw new UsageError(`--faults: the percentages add up to ${sum}, more than 100`, { flag: '--faults' });
+  try {
+    resolveFaults({ all: mix });
+  } catch (error) {
+    if (error instanceof InvalidOptionsError) throw new UsageError(`--faults: ${error.message}`, { flag: '--faults', cause: error });
+    throw error;
+  }
+  return mix;
 }
 
 /** The configuration as shown in the report and at the start of a run. */
 export function describeConfig(config: SoakConfig): string {
   const mix = LOAD_KINDS.map((k) => `${k}=${config.mix[k]}`).join(',');
+  const faults = config.faults === null ? '' : `, world faults ${Object.entries(config.faults).map(([f, p]) => `${f}=${p}%`).join(',')}`;
   return (
-    `${formatDuration(config.durationMs)} at ${config.rate}/s, ${config.hosts} hosts, mix ${mix}, ` +
-    `cache ${config.cache ? 'on' : 'off'}, handles ${config.handleStrategy}` +
-    (config.recycleAfter > 0 ? `, recycle after ${config.recycleAfter}` : '')
+    `${formatDuration(config.durationMs)} at ${config.rate}/s` +
+    (config.warmupMs > 0 ? ` after a ${formatDuration(config.warmupMs)} warm-up` : '') +
+    `, ${config.hosts} hosts, mix ${mix}, cache ${config.cache ? 'on' : 'off'}, handles ${config.handleStrategy}` +
+    (config.recycleAfter > 0 ? `, recycle after ${config.recycleAfter}` : '') +
+    faults
   );
 }

@@ -1,35 +1,34 @@
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memory } from '../telemetry/memory.js';
 import { transportInfo } from '../transport/create.js';
 import { startWorldProcess, type WorldProcess } from '../world/process.js';
-import { ECHARTS_INSTALL, writeChart, type ChartSeries } from './chart.js';
+import { ECHARTS_INSTALL, writeChart, type ChartInput } from './chart.js';
 import type { ContenderId } from './contender.js';
-import { packageVersion } from './cli.js';
+import { machineCpuMeter, processCpuMeter } from './cpu.js';
 import { MissingPeerError } from './errors.js';
 import type { CliIo } from './io.js';
 import { SOAK_WEB_PERCENT } from './load-plan.js';
-import { writeReport, verdictOf, type ContenderReport, type SoakReport } from './report.js';
+import { writeReport, type ContenderReport, type SoakReport, type SoakStatus } from './report.js';
 import { describeConfig, parseSoakArgs, soakHelp, type SoakConfig } from './soak-config.js';
 import type { RunnerCommand, RunnerConfig, RunnerMessage, SoakSample } from './soak-ipc.js';
 import { StatusLine } from './status-line.js';
+import { Timeline } from './timeline.js';
+import { SOAK_EXIT, soakExitStatus, startLine, verdictOf } from './verdict.js';
+import { packageVersion } from './version.js';
 
 /**
  * `atresolve soak`: the orchestrator. For each contender it starts a fresh
  * local world in its own process (`startWorldProcess`) and a load-runner
  * child (the measured process), prints the live line from the runner's
- * samples (adding both processes' CPU), and at the end writes
- * `report.json` and `memory.svg` and prints one verdict line per contender.
+ * samples (adding both processes' CPU), keeps the samples in a bounded
+ * `Timeline`, rewrites `report.json` and `memory.svg` every
+ * `--flush-every` and at the end, and prints one verdict line per
+ * contender. Ctrl-C (or SIGTERM) stops the load and writes the report of
+ * what ran, marked interrupted; a second Ctrl-C quits at once.
  */
-
-/** Status of `atresolve soak`: 0 when every contender ran, 1 when one could not run or died. */
-export const SOAK_EXIT = { ok: 0, failed: 1 } as const;
-
-/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on Linux). */
-const USER_HZ = 100;
 
 /** The compiled load-runner entry: beside this module, or under `dist/` when running from sources. */
 export function runnerPath(): string {
@@ -37,64 +36,113 @@ export function runnerPath(): string {
   return here.endsWith('.ts') ? resolve(dirname(here), '../../dist/cli/load-runner.js') : join(dirname(here), 'load-runner.js');
 }
 
-/** User + system CPU seconds of `pid`, `null` when unreadable. */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  } catch {
-    return null;
+/** A signal that stops a soak early. */
+type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** One contender's run in progress: its report (without samples and verdict until the end) and its samples. */
+interface ContenderRun {
+  report: ContenderReport;
+  timeline: Timeline;
+}
+
+/** Everything a soak holds while it runs. */
+class SoakRun {
+  readonly config: SoakConfig;
+  readonly io: CliIo;
+  readonly startedAt = new Date();
+  readonly runs: ContenderRun[] = [];
+  readonly loadAverageAtStart = loadavg();
+  /** Set by the first SIGINT/SIGTERM. */
+  signal: StopSignal | undefined;
+  /** Stops the load runner running now (sends `stop`). */
+  stopRunner: (() => void) | undefined;
+  #writing: Promise<unknown> = Promise.resolve();
+  #chartMissingSaid = false;
+
+  constructor(config: SoakConfig, io: CliIo) {
+    this.config = config;
+    this.io = io;
   }
-}
 
-/** Percent of one core used by `pid` since the previous call for the same meter. */
-function cpuMeter(pid: number | undefined): () => number | null {
-  let last = cpuSeconds(pid);
-  let lastAt = performance.now();
-  return () => {
-    const now = cpuSeconds(pid);
-    const at = performance.now();
-    const value = now === null || last === null ? null : ((now - last) / ((at - lastAt) / 1_000)) * 100;
-    last = now;
-    lastAt = at;
-    return value;
-  };
-}
-
-/** Busy and total jiffies of the whole machine (all cores), from `/proc/stat`; `null` when unreadable. */
-function machineJiffies(): { busy: number; total: number } | null {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = fields.reduce((a, b) => a + b, 0);
-    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return null;
+  /** The report as it stands. */
+  snapshot(status: SoakStatus): SoakReport {
+    const { outDir, ...rest } = this.config;
+    const now = new Date().toISOString();
+    return {
+      tool: 'atresolve soak',
+      version: packageVersion(),
+      status,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: now,
+      finishedAt: status === 'running' ? null : now,
+      config: { ...rest, description: describeConfig(this.config) },
+      environment: environment(this.loadAverageAtStart),
+      contenders: this.runs.map(({ report, timeline }) => ({ ...report, samples: timeline.points() })),
+    };
   }
-}
 
-/** Busy CPU of the whole machine since the previous call, in % of one core (so 2 busy cores = 200). */
-function machineMeter(): () => number | null {
-  let last = machineJiffies();
-  let lastAt = performance.now();
-  return () => {
-    const now = machineJiffies();
-    const at = performance.now();
-    const value = now === null || last === null ? null : ((now.busy - last.busy) / USER_HZ / ((at - lastAt) / 1_000)) * 100;
-    last = now;
-    lastAt = at;
-    return value;
-  };
+  /**
+   * Write report.json and memory.svg as they stand, after any write still
+   * in progress (writes never overlap). Returns the paths written.
+   */
+  write(status: SoakStatus): Promise<{ reportPath: string; chartPath: string | undefined }> {
+    const next = this.#writing.then(async () => {
+      const report = this.snapshot(status);
+      const reportPath = await writeReport(this.config.outDir, report);
+      const chartPath = await this.#drawChart(report);
+      return { reportPath, chartPath };
+    });
+    this.#writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Write memory.svg, or say (once) how to add the chart library when it is missing. */
+  async #drawChart(report: SoakReport): Promise<string | undefined> {
+    const contenders = report.contenders.filter((c) => c.samples.length > 0);
+    if (contenders.length === 0) return undefined;
+    const input: ChartInput = {
+      title: `atresolve soak${this.config.compare ? ' --compare' : ''}${report.status === 'running' ? ' (running)' : ''}`,
+      subtitle: describeConfig(this.config),
+      warmupSeconds: this.config.warmupMs / 1_000,
+      contenders: contenders.map((c) => {
+        const last = c.samples[c.samples.length - 1];
+        return {
+          name: c.name,
+          samples: c.samples,
+          verdict: c.verdict,
+          ...(c.failure === undefined ? {} : { failure: c.failure }),
+          ...(c.interrupted && last ? { interruptedAt: last.t } : {}),
+        };
+      }),
+    };
+    try {
+      return await writeChart(this.config.outDir, input);
+    } catch (error) {
+      if (!(error instanceof MissingPeerError)) throw error;
+      if (!this.#chartMissingSaid) this.io.err(`atresolve soak: memory.svg not drawn: the chart library is not installed; add it with: ${ECHARTS_INSTALL}\n`);
+      this.#chartMissingSaid = true;
+      return undefined;
+    }
+  }
 }
 
 /** Run one contender against a fresh world; never throws (a failure is part of the report). */
-async function runContender(id: ContenderId, config: SoakConfig, io: CliIo): Promise<ContenderReport> {
-  const report: ContenderReport = { id, name: id, distinctTargets: null, totals: null, latencyMs: null, samples: [], verdict: null, world: null };
+async function runContender(run: SoakRun, id: ContenderId, contender: ContenderRun): Promise<void> {
+  const { config } = run;
+  const report = contender.report;
   let world: WorldProcess | undefined;
   try {
-    world = await startWorldProcess({ identities: config.hosts, webPercent: SOAK_WEB_PERCENT });
+    world = await startWorldProcess({
+      identities: config.hosts,
+      webPercent: SOAK_WEB_PERCENT,
+      precompute: true,
+      detached: true,
+      ...(config.faults === null ? {} : { faults: { all: config.faults } }),
+    });
+    if (run.signal !== undefined) {
+      report.failure = 'not run: the soak was interrupted';
+      return;
+    }
     const runnerConfig: RunnerConfig = {
       contender: id,
       settings: { cache: config.cache, timeoutMs: config.timeoutMs, recycleAfter: config.recycleAfter, handleStrategy: config.handleStrategy },
@@ -110,43 +158,57 @@ async function runContender(id: ContenderId, config: SoakConfig, io: CliIo): Pro
         webPercent: world.options.webPercent,
       },
       rate: config.rate,
+      warmupMs: config.warmupMs,
       durationMs: config.durationMs,
       mix: config.mix,
       maxInFlight: config.maxInFlight,
       drainMs: Math.min(30_000, config.timeoutMs * 3 + 2_000),
       slopeWindowMs: config.slopeWindowMs,
     };
-    await runRunner(runnerConfig, report, world.pid, io);
+    await runRunner(run, runnerConfig, contender, world.pid);
     report.world = await world.counters();
   } catch (error) {
     report.failure ??= error instanceof Error ? error.message : String(error);
   } finally {
     await world?.close();
   }
-  if (report.totals) report.verdict = verdictOf(report.name, report.samples, report.totals);
-  return report;
+  if (report.totals) {
+    report.verdict = verdictOf(report.name, contender.timeline.points(), report.totals, {
+      criteria: config.criteria,
+      // The peer of --compare is reported, not judged.
+      judged: id !== 'atproto',
+      interrupted: report.interrupted,
+    });
+  }
 }
 
-/** Fork the load runner for `runnerConfig`, feed the status line, fill `report`. */
-function runRunner(runnerConfig: RunnerConfig, report: ContenderReport, worldPid: number | undefined, io: CliIo): Promise<void> {
-  const seconds = runnerConfig.durationMs / 1_000;
-  const child = fork(runnerPath(), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
-  const runnerCpu = cpuMeter(child.pid);
-  const worldCpu = cpuMeter(worldPid);
-  const parentCpu = cpuMeter(process.pid);
-  const machineCpu = machineMeter();
+/** Fork the load runner for `runnerConfig`, feed the status line and the timeline, fill the report. */
+function runRunner(run: SoakRun, runnerConfig: RunnerConfig, contender: ContenderRun, worldPid: number | undefined): Promise<void> {
+  const { report, timeline } = contender;
+  const seconds = { warmup: runnerConfig.warmupMs / 1_000, run: runnerConfig.durationMs / 1_000 };
+  // Its own process group: Ctrl-C reaches only this process, which stops the runner in order.
+  const child: ChildProcess = fork(runnerPath(), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
+  const runnerCpu = processCpuMeter(child.pid);
+  const worldCpu = processCpuMeter(worldPid);
+  const parentCpu = processCpuMeter(process.pid);
+  const machineCpu = machineCpuMeter();
   let status: StatusLine | undefined;
+  const send = (command: RunnerCommand): void => {
+    if (child.connected) child.send(command);
+  };
+  run.stopRunner = () => send({ type: 'stop' });
   return new Promise<void>((resolveRun) => {
     // A runner that never reports back is killed: the run plus drain, start-up and slack.
     const limit = setTimeout(() => {
       report.failure ??= 'the load runner did not finish in time and was killed';
       child.kill('SIGKILL');
-    }, runnerConfig.durationMs + runnerConfig.drainMs + 60_000);
+    }, runnerConfig.warmupMs + runnerConfig.durationMs + runnerConfig.drainMs + 60_000);
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
       clearTimeout(limit);
+      run.stopRunner = undefined;
       status?.finish();
       resolveRun();
     };
@@ -155,18 +217,23 @@ function runRunner(runnerConfig: RunnerConfig, report: ContenderReport, worldPid
         case 'ready':
           report.name = message.name;
           report.distinctTargets = message.plan;
-          status = new StatusLine(io, message.name, seconds);
+          status = new StatusLine(run.io, message.name, seconds);
+          // A stop that came while the runner started up.
+          if (run.signal !== undefined) send({ type: 'stop' });
           break;
         case 'sample': {
-          const cpu = { runner: round1(runnerCpu()), world: round1(worldCpu()), soak: round1(parentCpu()), machine: round1(machineCpu()) };
+          const cpu = { runner: runnerCpu(), world: worldCpu(), soak: parentCpu(), machine: machineCpu() };
           const sample: SoakSample = { ...message.sample, cpu };
-          report.samples.push(sample);
+          timeline.add(sample);
           status?.update(sample);
           break;
         }
         case 'done':
           report.totals = message.totals;
+          report.warmup = message.warmup;
           report.latencyMs = message.latencyMs;
+          report.startup = message.startup;
+          report.interrupted = message.interrupted;
           break;
         case 'failed':
           report.failure = message.error;
@@ -182,17 +249,12 @@ function runRunner(runnerConfig: RunnerConfig, report: ContenderReport, worldPid
       report.failure ??= `the load runner failed: ${error.message}`;
       finish();
     });
-    const start: RunnerCommand = { type: 'start', config: runnerConfig };
-    child.send(start);
+    send({ type: 'start', config: runnerConfig });
   });
 }
 
-function round1(value: number | null): number | null {
-  return value === null ? null : Math.round(value * 10) / 10;
-}
-
 /** What the report says about the machine and the build. */
-function environment(): Record<string, unknown> {
+function environment(loadAverageAtStart: number[]): Record<string, unknown> {
   const info = transportInfo();
   const cpuList = cpus();
   return {
@@ -202,12 +264,18 @@ function environment(): Record<string, unknown> {
     cpuModel: cpuList[0]?.model ?? null,
     nativeTransport: info.nativeAvailable ? `libcurl ${info.curlVersion ?? '?'}` : `unavailable: ${info.nativeReason ?? '?'}`,
     mallocFigures: memory.snapshot().available,
+    /** The machine's 1, 5 and 15-minute load averages at the start and now: other work on the box shows here. */
+    loadAverage: { start: loadAverageAtStart.map(round2), now: loadavg().map(round2) },
   };
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 /**
  * Run `atresolve soak` with the arguments after the command name.
- * @returns the exit status
+ * @returns the exit status (see `SOAK_EXIT`)
  * @throws UsageError for a bad command line (exit status 2)
  */
 export async function runSoak(argv: readonly string[], io: CliIo): Promise<number> {
@@ -217,46 +285,57 @@ export async function runSoak(argv: readonly string[], io: CliIo): Promise<numbe
     return SOAK_EXIT.ok;
   }
   const config = parsed;
-  const startedAt = new Date();
-  io.err(`atresolve soak: ${describeConfig(config)}; ${config.contenders.length > 1 ? `contenders ${config.contenders.join(', ')}` : `transport ${config.contenders[0]}`}\n`);
+  const run = new SoakRun(config, io);
+  io.err(
+    `atresolve soak: ${describeConfig(config)}; ${config.contenders.length > 1 ? `contenders ${config.contenders.join(', ')}` : `transport ${config.contenders[0]}`}; ` +
+      `writing to ${config.outDir}\n`,
+  );
 
-  const reports: ContenderReport[] = [];
-  for (const id of config.contenders) {
-    const report = await runContender(id, config, io);
-    if (report.failure !== undefined) io.err(`atresolve soak: ${report.name}: ${report.failure}\n`);
-    reports.push(report);
+  const onSignal = (signal: StopSignal): void => {
+    if (run.signal !== undefined) {
+      // The second one: quit now. The children follow (their IPC channel closes), the world removing its CA.
+      io.err(`\natresolve soak: ${signal} again: quitting without finishing the report\n`);
+      process.exit(signal === 'SIGINT' ? SOAK_EXIT.interrupted : SOAK_EXIT.terminated);
+    }
+    run.signal = signal;
+    io.err(`\natresolve soak: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping the load and writing the report (Ctrl-C again to quit at once)\n`);
+    run.stopRunner?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const flusher = setInterval(() => {
+    run.write('running').catch((error: unknown) => io.err(`atresolve soak: could not write the report: ${String(error)}\n`));
+  }, config.flushEveryMs);
+  flusher.unref();
+
+  try {
+    for (const id of config.contenders) {
+      const contender: ContenderRun = {
+        report: { id, name: id, distinctTargets: null, totals: null, warmup: null, latencyMs: null, startup: null, samples: [], verdict: null, world: null, interrupted: false },
+        timeline: new Timeline(),
+      };
+      run.runs.push(contender);
+      if (run.signal !== undefined) {
+        contender.report.failure = 'not run: the soak was interrupted';
+        continue;
+      }
+      await runContender(run, id, contender);
+      if (contender.report.failure !== undefined) io.err(`atresolve soak: ${contender.report.name}: ${contender.report.failure}\n`);
+    }
+  } finally {
+    clearInterval(flusher);
   }
 
-  const { outDir, ...rest } = config;
-  const report: SoakReport = {
-    tool: 'atresolve soak',
-    version: packageVersion(),
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    config: { ...rest, description: describeConfig(config) },
-    environment: environment(),
-    contenders: reports,
-  };
-  const reportPath = await writeReport(outDir, report);
-  const drawn = reports.filter((r) => r.samples.length > 0).map((r) => ({ name: r.name, samples: r.samples }));
-  const title = `atresolve soak${config.compare ? ' --compare' : ''}: malloc in use (solid) and RSS (dashed)`;
-  const chartPath = drawn.length === 0 ? undefined : await drawChart(outDir, title, describeConfig(config), drawn, io);
+  const finalStatus: SoakStatus = run.signal === 'SIGINT' ? 'interrupted' : run.signal === 'SIGTERM' ? 'terminated' : 'complete';
+  const { reportPath, chartPath } = await run.write(finalStatus);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   io.err(`atresolve soak: wrote ${reportPath}${chartPath ? ` and ${chartPath}` : ''}\n`);
+  const reports = run.runs.map((r) => r.report);
   for (const r of reports) {
     if (r.verdict) io.out(`${r.verdict.line}\n`);
+    if (r.startup) io.out(`${startLine(r.name, r.warmup, r.startup, config.rate)}\n`);
   }
-  const missing = reports.filter((r) => r.failure !== undefined && /is not installed/.test(r.failure));
-  const failed = reports.filter((r) => r.failure !== undefined && !missing.includes(r));
-  return failed.length > 0 || reports.every((r) => r.totals === null) ? SOAK_EXIT.failed : SOAK_EXIT.ok;
-}
-
-/** Write memory.svg, or say how to add the chart library when it is missing. */
-async function drawChart(dir: string, title: string, subtitle: string, series: ChartSeries[], io: CliIo): Promise<string | undefined> {
-  try {
-    return await writeChart(dir, title, subtitle, series);
-  } catch (error) {
-    if (!(error instanceof MissingPeerError)) throw error;
-    io.err(`atresolve soak: memory.svg not drawn: the chart library is not installed; add it with: ${ECHARTS_INSTALL}\n`);
-    return undefined;
-  }
+  const couldNotRun = reports.some((r) => r.failure !== undefined && !/is not installed|^not run: /.test(r.failure)) || reports.every((r) => r.totals === null);
+  return soakExitStatus({ verdicts: reports.flatMap((r) => (r.verdict ? [r.verdict] : [])), couldNotRun, signal: run.signal });
 }

@@ -1,7 +1,5 @@
-import { DidDocumentMismatchError, InvalidDidDocumentError, MissingAtprotoDataError } from '../document/errors.js';
-import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
-import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
 import type { CacheOutcome } from '../cache/types.js';
+import { failureKindOf, type FailureKind } from './failure-kind.js';
 import { RESOLUTION_METHODS as METHODS, type ResolutionEvent, type ResolutionMethod, type ResolutionOutcome } from './types.js';
 
 /** A listener for finished resolutions. */
@@ -54,19 +52,17 @@ export class ResolutionRecorder {
   }
 }
 
+/** The metric outcome of each kind of failure: bad input and unusable answers are `invalid`. */
+const OUTCOME_OF_FAILURE: Record<FailureKind, ResolutionOutcome> = {
+  invalid_input: 'invalid',
+  not_found: 'not_found',
+  bad_answer: 'invalid',
+  timeout: 'error',
+  unavailable: 'error',
+  unexpected: 'error',
+};
+
 /** The outcome an error stands for: bad input or data is `invalid`, an authoritative miss `not_found`, anything else `error`. */
 export function outcomeOf(error: unknown): ResolutionOutcome {
-  if (error instanceof DidNotFoundError || error instanceof HandleNotFoundError) return 'not_found';
-  if (
-    error instanceof InvalidDidError ||
-    error instanceof InvalidHandleError ||
-    error instanceof UnsupportedDidMethodError ||
-    error instanceof InvalidDidDocumentError ||
-    error instanceof DidDocumentMismatchError ||
-    error instanceof MissingAtprotoDataError ||
-    error instanceof AmbiguousHandleError
-  ) {
-    return 'invalid';
-  }
-  return 'error';
+  return OUTCOME_OF_FAILURE[failureKindOf(error)];
 }

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { InvalidOptionsError } from '../errors.js';
 import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import { memory } from './memory.js';
+import { leastSquaresSlope } from './slope.js';
 
 /**
  * `MemoryMonitor` samples process memory on a timer, keeps a bounded ring of
@@ -394,11 +395,9 @@ export class MemoryMonitor extends EventEmitter<MemoryMonitorEvents> {
   }
 
   /**
-   * Least-squares slope of the basis figure against time over every sample
-   * in the ring, in bytes per second. Time is taken relative to the oldest
-   * sample and values relative to the first, which keeps the sums small and
-   * exact for integer series. The basis is malloc when every sample has it,
-   * otherwise RSS.
+   * Least-squares slope of the basis figure against time (seconds) over
+   * every sample in the ring, in bytes per second. The basis is malloc when
+   * every sample has it, otherwise RSS.
    */
   #fit(): { slope: number | null; basis: GrowthBasis } | undefined {
     const n = this.#length;
@@ -410,30 +409,14 @@ export class MemoryMonitor extends EventEmitter<MemoryMonitorEvents> {
         break;
       }
     }
-    if (n < 2) return { slope: null, basis };
     const values = basis === 'malloc' ? this.#malloc : this.#rss;
     const t0 = this.#at[this.#slot(0)]!;
-    const v0 = values[this.#slot(0)]!;
-    let sumT = 0;
-    let sumV = 0;
-    for (let i = 0; i < n; i++) {
-      const s = this.#slot(i);
-      sumT += (this.#at[s]! - t0) / 1000;
-      sumV += values[s]! - v0;
-    }
-    const meanT = sumT / n;
-    const meanV = sumV / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (let i = 0; i < n; i++) {
-      const s = this.#slot(i);
-      const dt = (this.#at[s]! - t0) / 1000 - meanT;
-      sxx += dt * dt;
-      sxy += dt * (values[s]! - v0 - meanV);
-    }
-    // All samples at one instant: no time axis to fit against.
-    if (sxx === 0) return { slope: null, basis };
-    return { slope: sxy / sxx, basis };
+    const slope = leastSquaresSlope(
+      n,
+      (i) => (this.#at[this.#slot(i)]! - t0) / 1000,
+      (i) => values[this.#slot(i)]!,
+    );
+    return { slope, basis };
   }
 
   #checkGrowth(now: number): void {

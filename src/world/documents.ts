@@ -59,6 +59,17 @@ export class DocumentStore {
     return body;
   }
 
+  /**
+   * Build and memoize the documents of identities `0 … n-1`, where `n` is
+   * the smaller of the world's size and the memo's capacity (this derives
+   * their signing keys too). Returns how many are memoized.
+   */
+  precompute(): number {
+    const n = Math.min(this.#scheme.count, this.#memo?.max ?? 0);
+    for (let i = 0; i < n; i++) this.document(i);
+    return this.cached;
+  }
+
   /** Identity `index`'s document claiming another identity's DID as its `id` (the `wrongId` fault); not memoized. */
   wrongIdDocument(index: number): Buffer {
     return toBuffer(didDocument(this.#scheme.identity(index), this.#scheme.otherDid(index)));

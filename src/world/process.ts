@@ -33,6 +33,14 @@ export interface WorldProcessOptions extends WorldOptions {
    * runner's loaders, `--inspect`) are not inherited.
    */
   execArgv?: string[];
+  /**
+   * Start the child in its own process group. Default `false`. A terminal's
+   * Ctrl-C signals the whole foreground group; a caller that handles it
+   * itself (`atresolve soak` writes its report, then closes the world) sets
+   * this so the world does not shut down under it first. The child still
+   * exits when this process goes away (its IPC channel closes).
+   */
+  detached?: boolean;
 }
 
 interface ResolvedProcessOptions {
@@ -40,6 +48,7 @@ interface ResolvedProcessOptions {
   closeTimeoutMs: number;
   childPath: string | undefined;
   execArgv: string[];
+  detached: boolean;
 }
 
 const PROCESS_OPTION_SPEC: OptionSpec = {
@@ -47,6 +56,7 @@ const PROCESS_OPTION_SPEC: OptionSpec = {
   closeTimeoutMs: { kind: 'integer', default: 5_000, min: 1, max: 600_000 },
   childPath: { kind: 'optional-string' },
   execArgv: { kind: 'string-list', default: [] },
+  detached: { kind: 'boolean', default: false },
 };
 
 /**
@@ -67,10 +77,10 @@ export function defaultChildPath(): string {
  * @throws WorldProcessError when the child cannot start or is not ready within `startTimeoutMs`
  */
 export async function startWorldProcess(options: WorldProcessOptions = {}): Promise<WorldProcess> {
-  const { startTimeoutMs, closeTimeoutMs, childPath, execArgv, ...rest } = options;
+  const { startTimeoutMs, closeTimeoutMs, childPath, execArgv, detached, ...rest } = options;
   const own = resolveOptions<ResolvedProcessOptions>(
     PROCESS_OPTION_SPEC,
-    { startTimeoutMs, closeTimeoutMs, childPath, execArgv },
+    { startTimeoutMs, closeTimeoutMs, childPath, execArgv, detached },
     'worldProcess',
   );
   const resolved = resolveWorldOptions(rest, 'worldProcess');
@@ -78,7 +88,12 @@ export async function startWorldProcess(options: WorldProcessOptions = {}): Prom
   if (!existsSync(entry)) {
     throw new WorldProcessError(`world child entry ${entry} does not exist; run 'npm run build:ts' first`);
   }
-  const child = fork(entry, [], { execArgv: own.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  const child = fork(entry, [], {
+    execArgv: own.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+    detached: own.detached,
+  });
   const ready = await new Promise<ChildMessage & { type: 'ready' }>((resolveReady, reject) => {
     const timer = setTimeout(() => fail(new WorldProcessError(`world process not ready after ${own.startTimeoutMs} ms`)), own.startTimeoutMs);
     const cleanup = (): void => {

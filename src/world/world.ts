@@ -12,7 +12,8 @@ import { createTestCa, type TestCa } from './test-ca.js';
 /**
  * Start the local world in this process: a fresh test CA, one HTTPS server
  * on 127.0.0.1 playing `plc.test`, `h<i>.web.test` and `u<i>.handle.test`,
- * and one DNS server on loopback UDP. Start-up does no per-identity work.
+ * and one DNS server on loopback UDP. Start-up does no per-identity work
+ * unless `precompute` asks for it.
  *
  * @throws InvalidOptionsError for bad options (before anything starts)
  * @throws Error when the `openssl` CLI fails or a port cannot be bound
@@ -32,6 +33,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       plan: new FaultPlan(resolved.seed, resolved.faults),
       counters: new CounterSet(),
     };
+    if (resolved.precompute) parts.documents.precompute();
     https = await HttpsHosts.start({
       ...parts,
       keyPem: leaf.keyPem,

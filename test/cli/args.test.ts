@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flagHelp, formatDuration, parseChoice, parseCount, parseDuration, parseFlags, parseMix } from '../../src/cli/args.js';
+import { flagHelp, formatDuration, parseChoice, parseCount, parseDecimal, parseDuration, parseFlags, parseMix } from '../../src/cli/args.js';
 import { UsageError } from '../../src/cli/errors.js';
 
 describe('flag value parsers', () => {
@@ -43,6 +43,17 @@ describe('flag value parsers', () => {
     expect(parseMix('--mix', 'web=1', kinds)).toEqual({ plc: 0, web: 1, handle: 0 });
     expect(() => parseMix('--mix', 'web=-1', kinds)).toThrow(/expected kind=weight pairs/);
     expect(() => parseMix('--mix', 'web=1,,', kinds)).toThrow(/expected kind=weight pairs/);
+  });
+
+  it('parseDecimal takes plain decimals, and its unit when given one', () => {
+    expect(parseDecimal('--min-achieved', '0.95', 0, 1)).toBe(0.95);
+    expect(parseDecimal('--min-achieved', '.5', 0, 1)).toBe(0.5);
+    expect(parseDecimal('--max-error-rate', '2.5%', 0, 100, '%')).toBe(2.5);
+    expect(parseDecimal('--max-error-rate', '1', 0, 100, '%')).toBe(1);
+    expect(() => parseDecimal('--min-achieved', '95%', 0, 1)).toThrow(/--min-achieved: expected a number, got '95%'/);
+    expect(() => parseDecimal('--min-achieved', '1e-2', 0, 1)).toThrow(/expected a number/);
+    expect(() => parseDecimal('--min-achieved', '-0.1', 0, 1)).toThrow(/expected a number/);
+    expect(() => parseDecimal('--min-achieved', '2', 0, 1)).toThrow(/--min-achieved: must be between 0 and 1, got 2/);
   });
 
   it('parseChoice names the choices', () => {

@@ -22,6 +22,14 @@ describe('atresolve: usage errors exit 2 with a message', () => {
     [['soak', '--rate'], /--rate needs a value/],
     [['soak', '--cache=yes'], /--cache does not take a value/],
     [['soak', 'extra'], /soak takes no arguments, got 'extra'/],
+    [['soak', '--warmup', '2500ms'], /--warmup: must be whole seconds/],
+    [['soak', '--max-growth', 'lots'], /--max-growth: expected a number, got 'lots'/],
+    [['soak', '--max-error-rate', '120%'], /--max-error-rate: must be between 0 and 100, got 120/],
+    [['soak', '--min-achieved', '1.5'], /--min-achieved: must be between 0 and 1, got 1.5/],
+    [['soak', '--faults', 'gremlins=5'], /--faults: unknown fault 'gremlins' \(faults: notFound, serverError, /],
+    [['soak', '--faults', 'timeout=70,serverError=40'], /--faults: the percentages add up to 110, more than 100/],
+    [['soak', '--faults', 'timeout'], /--faults: expected fault=percent pairs/],
+    [['soak', '--flush-every', '500ms'], /--flush-every: must be between 1s and 1h/],
     [['resolve'], /resolve: give at least one DID or handle/],
     [['resolve', '--timeout', 'soon', 'alice.test'], /--timeout: expected a duration/],
     [['resolve', '--plc-url', 'ftp://plc.example', 'did:plc:abc'], /--plc-url: expected an http\(s\) URL/],
@@ -60,10 +68,17 @@ describe('atresolve --help', () => {
   it('lists every soak flag with its default', async () => {
     const result = await runCli(['soak', '--help']);
     expect(result.code).toBe(0);
-    for (const flag of ['--duration', '--rate', '--hosts', '--mix', '--transport', '--recycle-after', '--out', '--cache', '--compare', '--max-in-flight']) {
+    for (const flag of [
+      '--duration', '--warmup', '--rate', '--hosts', '--mix', '--transport', '--recycle-after', '--out', '--cache', '--compare',
+      '--max-in-flight', '--max-growth', '--max-error-rate', '--min-achieved', '--faults', '--flush-every',
+    ]) {
       expect(result.stdout).toContain(flag);
     }
     expect(result.stdout).toContain('(default: 60s)');
+    expect(result.stdout).toContain('(default: 5s)');
+    expect(result.stdout).toContain('(default: 32)');
+    expect(result.stdout).toContain('(default: 0.95)');
+    for (const status of ['0 ', '1 ', '2 ', '8 ', '16 ', '32 ', '130 ']) expect(result.stdout).toMatch(new RegExp(`^  ${status}`, 'm'));
     expect(result.stdout).toContain('(default: 1000)');
     expect(result.stdout).toContain('(default: 20000)');
     expect(result.stdout).toContain('(default: plc=50,web=40,handle=10)');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LoadPlan, smoothRoundRobin, strideFor, type LoadKind } from '../../src/cli/load-plan.js';
+import { LoadSchedule } from '../../src/cli/load-schedule.js';
 import { IdentityScheme } from '../../src/world/identities.js';
 
 describe('the soak load plan', () => {
@@ -48,5 +49,32 @@ describe('the soak load plan', () => {
 
   it('refuses a mix that asks for a kind the world lacks', () => {
     expect(() => new LoadPlan({ plc: 0, web: 1, handle: 0 }, { identities: 100, webPercent: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('the soak load schedule', () => {
+  it('ramps from 0 to the full rate over the warm-up, then offers the full rate', () => {
+    const schedule = new LoadSchedule(1000, 4_000, 10_000);
+    expect(schedule.warmupCount).toBe(2_000);
+    expect(schedule.totalCount).toBe(12_000);
+    const dueBy = (ms: number): number => {
+      let n = 0;
+      while (n < schedule.totalCount && schedule.dueAt(n) <= ms) n++;
+      return n;
+    };
+    // The count due grows as t²: a quarter of the warm-up's in its first half.
+    expect(dueBy(2_000)).toBe(501);
+    expect(dueBy(4_000)).toBe(2_001);
+    expect(dueBy(5_000)).toBe(3_001);
+    expect(dueBy(14_000)).toBe(12_000);
+    expect([schedule.phaseOf(1_999), schedule.phaseOf(2_000)]).toEqual(['warmup', 'run']);
+    for (let n = 1; n < schedule.totalCount; n++) expect(schedule.dueAt(n)).toBeGreaterThanOrEqual(schedule.dueAt(n - 1));
+  });
+
+  it('without a warm-up is a steady rate from the start', () => {
+    const schedule = new LoadSchedule(200, 0, 3_000);
+    expect([schedule.warmupCount, schedule.totalCount]).toEqual([0, 600]);
+    expect([schedule.dueAt(0), schedule.dueAt(1), schedule.dueAt(599)]).toEqual([0, 5, 2_995]);
+    expect(schedule.phaseOf(0)).toBe('run');
   });
 });

@@ -1,6 +1,9 @@
+import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResolveErrorJson } from '../../src/cli/resolve.js';
 import { startWorld, type World } from '../../src/world/world.js';
+import { startSilentTcpServer } from '../support/hostile-server.js';
 import { runCli } from './run-cli.js';
 
 // `atresolve resolve` against a local world (real HTTPS and DNS on
@@ -99,12 +102,48 @@ describe('atresolve resolve', () => {
     expect(result.stderr).toMatch(/\[DID_NOT_FOUND\]/);
   });
 
-  it('exits 5 when the PLC directory refuses connections', async () => {
+  it('exits 5 when the PLC directory refuses connections, and says so down the cause chain', async () => {
     const port = await refusingPort();
     const id = world.plcIdentity(5);
     const result = await runCli(['resolve', ...worldFlags({ 'plc.test:443': `127.0.0.1:${port}` }), id.did]);
     expect(result.code).toBe(5);
-    expect(result.stderr).toMatch(/\[RESOLUTION_FAILED\]/);
+    // The resolver's error, what it was doing, and what the transport saw.
+    expect(result.stderr).toMatch(
+      new RegExp(`^atresolve: ${id.did}: resolving "${id.did}" failed: fetching https://plc.test failed: .*(refused|connect).* \\[RESOLUTION_FAILED/CONNECT\\]\n$`, 'i'),
+    );
+  });
+
+  it('--json prints the failure as an object with its causes, in input order with the identities', async () => {
+    const port = await refusingPort();
+    const good = world.webIdentity(2);
+    const bad = world.plcIdentity(8);
+    const result = await runCli(['resolve', ...worldFlags({ 'plc.test:443': `127.0.0.1:${port}` }), '--json', bad.did, good.did]);
+    expect(result.code).toBe(5);
+    expect(result.stderr).toBe('');
+    const [first, second] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failure = first as unknown as ResolveErrorJson;
+    expect(failure.input).toBe(bad.did);
+    expect(failure.error).toMatchObject({ code: 'RESOLUTION_FAILED/CONNECT', kind: 'unavailable', exitStatus: 5 });
+    expect(failure.error.causes.map((c) => [c.name, c.code])).toEqual([
+      ['ResolutionFailedError', 'RESOLUTION_FAILED'],
+      ['ConnectError', 'CONNECT'],
+      ...failure.error.causes.slice(2).map((c) => [c.name, c.code]),
+    ]);
+    expect(failure.error.causes[0]?.details).toMatchObject({ target: bad.did });
+    expect(failure.error.message).toMatch(/^resolving .* failed: fetching https:\/\/plc\.test failed: /);
+    expect(second).toMatchObject({ did: good.did, handle: good.handle });
+  });
+
+  it('--verbose shows the transport and each fetch with its timing and connection', async () => {
+    const id = world.webIdentity(3);
+    const result = await runCli(['resolve', ...worldFlags(), '--verbose', id.did]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ did: id.did, handle: id.handle });
+    expect(result.stderr).toMatch(/^transport (curl|undici) \(.*\); --timeout 2s per input\n/);
+    expect(result.stderr).toMatch(
+      new RegExp(`^fetch GET ${id.documentUrl.replaceAll('.', '\\.')} \\((curl|undici)\\) → 200, [\\d.]+ (B|KiB) in [\\d.]+ ms \\((new connection: connect [\\d.]+ ms, TLS [\\d.]+ ms|reused connection), first byte [\\d.]+ ms\\)$`, 'm'),
+    );
+    expect(result.stderr).toMatch(/^resolved in \d+ ms$/m);
   });
 
   it('exits 6 when the document names another DID', async () => {
@@ -115,6 +154,52 @@ describe('atresolve resolve', () => {
       expect(result.stderr).toMatch(/\[DID_DOCUMENT_MISMATCH\]/);
     } finally {
       world.setFaults({});
+    }
+  });
+
+  it('--timeout bounds the whole resolution, DNS included', async () => {
+    // Three DNS servers that never answer: c-ares alone would try for ~9 s (1 s, then 2 s, per server).
+    const silent: Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      silent.push(socket);
+    }
+    try {
+      const id = world.plcIdentity(9);
+      const dns = silent.flatMap((s) => ['--dns-server', `127.0.0.1:${s.address().port}`]);
+      const flags = worldFlags().filter((f, i, all) => f !== '--dns-server' && all[i - 1] !== '--dns-server' && f !== '--timeout' && all[i - 1] !== '--timeout');
+      const startedAt = Date.now();
+      const result = await runCli(['resolve', ...flags, ...dns, '--timeout', '1s', '--handle-strategy', 'dns-first', '--verbose', id.handle]);
+      const elapsed = Date.now() - startedAt;
+      expect(result.code).toBe(5);
+      expect(result.stderr).toMatch(new RegExp(`^atresolve: ${id.handle}: no answer within 1s \\(--timeout\\)`, 'm'));
+      expect(result.stderr).toMatch(/\[TIMEOUT\]$/m);
+      // The resolution gave up at its deadline (1 s, plus the 100 ms it may take to say what it was doing) ...
+      const failedAfter = Number(/^failed after (\d+) ms$/m.exec(result.stderr)?.[1]);
+      expect(failedAfter).toBeGreaterThanOrEqual(1_000);
+      expect(failedAfter).toBeLessThan(1_000 + 100 + 1_500);
+      // ... and the process ended with it: start-up on a loaded box is the slack, far below the 9 s of DNS tries.
+      expect(elapsed).toBeLessThan(6_000);
+    } finally {
+      for (const socket of silent) socket.close();
+    }
+  });
+
+  it('--timeout names the fetch it cut off', async () => {
+    const server = await startSilentTcpServer();
+    try {
+      const id = world.plcIdentity(10);
+      const flags = worldFlags({ 'plc.test:443': `127.0.0.1:${server.port}` }).filter((f, i, all) => f !== '--timeout' && all[i - 1] !== '--timeout');
+      const result = await runCli(['resolve', ...flags, '--timeout', '500ms', '--json', id.did]);
+      expect(result.code).toBe(5);
+      const failure = JSON.parse(result.stdout) as ResolveErrorJson;
+      expect(failure.error).toMatchObject({ code: 'TIMEOUT', kind: 'timeout' });
+      expect(failure.error.causes[0]?.details).toMatchObject({ phase: 'total', timeoutMs: 500 });
+      expect(failure.error.failedSteps).toEqual([expect.stringMatching(/^fetch GET https:\/\/plc\.test\/did%3Aplc%3A\w+ \((curl|undici)\) failed after [\d.]+ ms: ABORTED/)]);
+      expect(failure.error.message).toMatch(/^no answer within 500ms \(--timeout\); failed step: fetch GET https:\/\/plc\.test\/\S+ \((curl|undici)\) failed after [\d.]+ ms: ABORTED /);
+    } finally {
+      await server.close();
     }
   });
 
