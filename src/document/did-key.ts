@@ -1,5 +1,6 @@
 import { ECDH } from 'node:crypto';
 import { base58 } from '@scure/base';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Public keys as atproto writes them: `Multikey` / `did:key` (multibase
@@ -140,10 +141,33 @@ export function parseLegacyMultibaseKey(type: string, multibase: string): Public
  * Parse the key of a `verificationMethod` by its type: `Multikey` via
  * {@link parseMultikey}, the two legacy types via
  * {@link parseLegacyMultibaseKey}. `undefined` for other types or bad keys.
+ *
+ * Answers are remembered (valid and invalid alike) for the last
+ * {@link KEY_MEMO_ENTRIES} distinct keys: a relay resolves the same
+ * documents again and again, and the curve check (an OpenSSL point decode,
+ * ~20 µs) dominated a cache-off resolution. A key string's answer never
+ * changes, so the memo is always right.
  */
 export function parseVerificationMethodKey(type: string, publicKeyMultibase: string): PublicKey | undefined {
-  return type === MULTIKEY_TYPE ? parseMultikey(publicKeyMultibase) : parseLegacyMultibaseKey(type, publicKeyMultibase);
+  if (typeof publicKeyMultibase !== 'string' || publicKeyMultibase.length > MAX_MULTIBASE_LENGTH) return undefined;
+  const memoKey = `${type} ${publicKeyMultibase}`;
+  const known = keyMemo.get(memoKey);
+  if (known !== undefined) return known === INVALID ? undefined : known;
+  const key = type === MULTIKEY_TYPE ? parseMultikey(publicKeyMultibase) : parseLegacyMultibaseKey(type, publicKeyMultibase);
+  keyMemo.set(memoKey, key ?? INVALID);
+  return key;
 }
+
+/**
+ * Distinct verification-method keys remembered by
+ * {@link parseVerificationMethodKey}. 16,384: a relay's hot identities,
+ * at ~300 bytes each (~5 MB at most).
+ */
+export const KEY_MEMO_ENTRIES = 16_384;
+const INVALID = Symbol('invalid key');
+const keyMemo = new LRUCache<string, PublicKey | typeof INVALID>({ max: KEY_MEMO_ENTRIES });
+/** The `did:key` of each memoized key, made once. */
+const didKeys = new WeakMap<PublicKey, string>();
 
 /** Encode a key as `Multikey` `publicKeyMultibase`: `z` + base58btc(multicodec prefix + compressed point). */
 export function formatMultikey(key: PublicKey): string {
@@ -155,7 +179,12 @@ export function formatMultikey(key: PublicKey): string {
   return `z${base58.encode(bytes)}`;
 }
 
-/** Encode a key as `did:key:z…`, the form atproto uses for signing keys. */
+/** Encode a key as `did:key:z…`, the form atproto uses for signing keys (made once per key object). */
 export function formatDidKey(key: PublicKey): string {
-  return `${DID_KEY_PREFIX}${formatMultikey(key)}`;
+  let didKey = didKeys.get(key);
+  if (didKey === undefined) {
+    didKey = `${DID_KEY_PREFIX}${formatMultikey(key)}`;
+    didKeys.set(key, didKey);
+  }
+  return didKey;
 }
