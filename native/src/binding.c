@@ -19,6 +19,7 @@
 #endif
 #include <node_api.h>
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,53 @@
 
 /* IP literals accepted per request; the engine uses the first 16. */
 #define ADDRESSES_MAX_ARG 64
+
+/*
+ * The per-request numbers. JavaScript writes them into the Float64Array
+ * it gave create() ("params") before each request(), by the names of
+ * requestLayout (exported), so no object and no positional argument list
+ * crosses the boundary for them. This enum and its names are the one
+ * table; src/transport/native-addon.ts reads the names at load.
+ */
+enum request_param {
+  P_ID,
+  P_METHOD,                    /* 0 GET, 1 HEAD, 2 POST */
+  P_TIMEOUT_MS,
+  P_CONNECT_TIMEOUT_MS,
+  P_MAX_RESPONSE_BYTES,
+  P_MAX_HEADER_BYTES,
+  P_FORBID_REUSE,              /* 0 or 1 */
+  P_COUNT
+};
+static const char *const request_param_names[P_COUNT] = {
+  "id", "method", "timeoutMs", "connectTimeoutMs", "maxResponseBytes",
+  "maxHeaderBytes", "forbidReuse"
+};
+
+/*
+ * The numbers of one completion. The binding writes them into the
+ * Float64Array given to create() ("results") right before calling
+ * onComplete(headers, body, message, address) for that completion, by
+ * the names of completionLayout (exported).
+ */
+enum completion_field {
+  R_ID,
+  R_KIND,                      /* 0 transfer, 1 operation */
+  R_ERROR,                     /* engine_error_t: index into errorNames */
+  R_STATUS,
+  R_CURL_CODE,
+  R_CONNECT_US,
+  R_TLS_US,
+  R_FIRST_BYTE_US,
+  R_TOTAL_US,
+  R_REUSED,                    /* 0 or 1 */
+  R_ADDRESS_CLASS,             /* index into addressClassNames */
+  R_COUNT
+};
+static const char *const completion_field_names[R_COUNT] = {
+  "id", "kind", "error", "status", "curlCode", "connectUs", "tlsUs",
+  "firstByteUs", "totalUs", "reused", "addressClass"
+};
 
 /*
  * One transport's native state. Created by transport_create on the JS
@@ -46,6 +94,12 @@ typedef struct transport {
   int refs;
   uint64_t exit_ids[2];        /* ids of close and destroy, 0 = none */
   engine_stats_t final_stats;  /* counters kept after teardown */
+  /* The params and results Float64Arrays (held by strong references
+     while the transport lives; their backing stores never move). */
+  double *params;
+  double *results;
+  napi_ref params_ref;
+  napi_ref results_ref;
 } transport_t;
 
 #define CHECK_NAPI(call)                                               \
@@ -151,6 +205,14 @@ static void on_external_finalize(napi_env env, void *data, void *hint)
     (void)napi_delete_reference(env, t->self);
     t->self = NULL;
   }
+  if(t->params_ref) {
+    (void)napi_delete_reference(env, t->params_ref);
+    t->params_ref = NULL;
+  }
+  if(t->results_ref) {
+    (void)napi_delete_reference(env, t->results_ref);
+    t->results_ref = NULL;
+  }
   transport_release(t);
 }
 
@@ -178,51 +240,51 @@ static napi_status set_num(napi_env env, napi_value obj, const char *key,
   return s == napi_ok ? napi_set_named_property(env, obj, key, v) : s;
 }
 
-/* Build the JS result object of one completion. */
-static napi_status completion_to_js(napi_env env, engine_completion_t *d,
-                                    napi_value *out)
+/* Write one completion's numbers into the results array and make its
+   onComplete arguments: headers, body (a transfer that succeeded),
+   message (a failure), address (a refused address); undefined otherwise. */
+static napi_status completion_to_js(napi_env env, transport_t *t,
+                                    engine_completion_t *d,
+                                    napi_value undefined, napi_value *argv)
 {
-  napi_value obj;
-  napi_value v;
+  double *r = t->results;
   napi_status s;
+  int ok = d->kind == ENGINE_DONE_TRANSFER && d->error == ENGINE_OK;
 #define TRY(call) do { s = (call); if(s != napi_ok) return s; } while(0)
-  TRY(napi_create_object(env, &obj));
-  TRY(set_str(env, obj, "kind",
-              d->kind == ENGINE_DONE_OP ? "op" : "transfer"));
-  TRY(set_str(env, obj, "error", engine_error_name(d->error)));
-  if(d->error != ENGINE_OK) {
-    TRY(set_str(env, obj, "message", d->message));
-    TRY(set_num(env, obj, "curlCode", d->curl_code));
-    if(d->address[0]) {
-      TRY(set_str(env, obj, "address", d->address));
-      TRY(set_str(env, obj, "addressClass",
-                  engine_address_class_name(d->address_class)));
-    }
-  }
-  if(d->kind == ENGINE_DONE_TRANSFER && d->error == ENGINE_OK) {
-    TRY(set_num(env, obj, "status", (double)d->status));
+  r[R_ID] = (double)d->id;
+  r[R_KIND] = d->kind == ENGINE_DONE_OP ? 1 : 0;
+  r[R_ERROR] = (double)d->error;
+  r[R_STATUS] = (double)d->status;
+  r[R_CURL_CODE] = (double)d->curl_code;
+  r[R_CONNECT_US] = (double)d->connect_us;
+  r[R_TLS_US] = (double)d->tls_us;
+  r[R_FIRST_BYTE_US] = (double)d->first_byte_us;
+  r[R_TOTAL_US] = (double)d->total_us;
+  r[R_REUSED] = d->reused ? 1 : 0;
+  r[R_ADDRESS_CLASS] = (double)d->address_class;
+  argv[0] = argv[1] = argv[2] = argv[3] = undefined;
+  if(ok) {
     TRY(napi_create_string_latin1(env, d->headers ? d->headers : "",
-                                  d->headers_len, &v));
-    TRY(napi_set_named_property(env, obj, "headers", v));
+                                  d->headers_len, &argv[0]));
     TRY(napi_create_buffer_copy(env, d->body_len,
                                 d->body ? (void *)d->body : (void *)"",
-                                NULL, &v));
-    TRY(napi_set_named_property(env, obj, "body", v));
-    TRY(set_num(env, obj, "connectUs", (double)d->connect_us));
-    TRY(set_num(env, obj, "tlsUs", (double)d->tls_us));
-    TRY(set_num(env, obj, "firstByteUs", (double)d->first_byte_us));
-    TRY(set_num(env, obj, "totalUs", (double)d->total_us));
-    TRY(napi_get_boolean(env, d->reused, &v));
-    TRY(napi_set_named_property(env, obj, "reused", v));
+                                NULL, &argv[1]));
+  }
+  else if(d->error != ENGINE_OK) {
+    TRY(napi_create_string_utf8(env, d->message, NAPI_AUTO_LENGTH,
+                                &argv[2]));
+    if(d->address[0])
+      TRY(napi_create_string_utf8(env, d->address, NAPI_AUTO_LENGTH,
+                                  &argv[3]));
   }
 #undef TRY
-  *out = obj;
   return napi_ok;
 }
 
 /* Called by Node on the JS thread for each napi_call_threadsafe_function:
-   drains every completion and calls the JS callback (id, result) for
-   each. env is NULL while the function is being torn down. */
+   drains every completion and calls the JS callback for each, with its
+   numbers in the results array (see completion_to_js). env is NULL while
+   the function is being torn down. */
 static void on_tsfn_call(napi_env env, napi_value js_cb, void *context,
                          void *data)
 {
@@ -239,17 +301,15 @@ static void on_tsfn_call(napi_env env, napi_value js_cb, void *context,
     undefined = NULL;
   while(d) {
     engine_completion_t *next = d->next;
-    napi_value argv[2];
+    napi_value argv[4];
     napi_value result;
     napi_status s;
     if(d->kind == ENGINE_DONE_OP &&
        (d->id == t->exit_ids[0] || d->id == t->exit_ids[1]) && d->id)
       exited = 1;
-    s = napi_create_double(env, (double)d->id, &argv[0]);
+    s = completion_to_js(env, t, d, undefined, argv);
     if(s == napi_ok)
-      s = completion_to_js(env, d, &argv[1]);
-    if(s == napi_ok)
-      s = napi_call_function(env, undefined, js_cb, 2, argv, &result);
+      s = napi_call_function(env, undefined, js_cb, 4, argv, &result);
     if(s == napi_pending_exception) {
       napi_value e;
       if(napi_get_and_clear_last_exception(env, &e) == napi_ok &&
@@ -355,11 +415,27 @@ static napi_value error_or_undefined(napi_env env, engine_error_t error)
 /* Exports                                                              */
 /* ------------------------------------------------------------------ */
 
-/* create(options, onComplete) -> handle */
+/* The data of a Float64Array of at least min elements, or NULL. */
+static double *float64_array(napi_env env, napi_value v, size_t min)
+{
+  bool is_typed;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if(napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed ||
+     napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) !=
+     napi_ok || type != napi_float64_array || length < min)
+    return NULL;
+  return data;
+}
+
+/* create(options, onComplete, params, results) -> handle; params and
+   results are Float64Arrays of requestLayout's and completionLayout's
+   sizes, kept for the transport's life. */
 static napi_value transport_create(napi_env env, napi_callback_info info)
 {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_value name;
   napi_value external;
   napi_value ca;
@@ -369,9 +445,18 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
   transport_t *t;
   engine_error_t err;
 
+  double *params;
+  double *results;
+
   if(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-     argc < 2)
-    return throw_error(env, "create(options, onComplete) expected");
+     argc < 4)
+    return throw_error(env, "create(options, onComplete, params, results) "
+                            "expected");
+  params = float64_array(env, argv[2], P_COUNT);
+  results = float64_array(env, argv[3], R_COUNT);
+  if(!params || !results)
+    return throw_error(env, "create: params and results must be "
+                            "Float64Arrays of the layouts' sizes");
   memset(&config, 0, sizeof config);
 #define INT_OPT(key, field)                                            \
   if(get_prop_int64(env, argv[0], key, &n) != 0 || n < 0)              \
@@ -407,11 +492,23 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
     return throw_error(env, "out of memory");
   }
   t->env = env;
+  t->params = params;
+  t->results = results;
+  if(napi_create_reference(env, argv[2], 1, &t->params_ref) != napi_ok ||
+     napi_create_reference(env, argv[3], 1, &t->results_ref) != napi_ok) {
+    if(t->params_ref)
+      (void)napi_delete_reference(env, t->params_ref);
+    free(ca_pem);
+    free(t);
+    return throw_error(env, "could not keep the parameter arrays");
+  }
   if(napi_create_string_utf8(env, "atresolve:curl", NAPI_AUTO_LENGTH,
                              &name) != napi_ok ||
      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, t,
                                      on_tsfn_finalize, t, on_tsfn_call,
                                      &t->tsfn) != napi_ok) {
+    (void)napi_delete_reference(env, t->params_ref);
+    (void)napi_delete_reference(env, t->results_ref);
     free(ca_pem);
     free(t);
     return throw_error(env, "could not create the completion function");
@@ -440,6 +537,9 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
   return external;
 fail_tsfn:
   free(ca_pem);
+  (void)napi_delete_reference(env, t->params_ref);
+  (void)napi_delete_reference(env, t->results_ref);
+  t->params_ref = t->results_ref = NULL;
   {
     napi_threadsafe_function tsfn = t->tsfn;
     t->tsfn = NULL;
@@ -450,139 +550,123 @@ fail_tsfn:
                           "memory, or libcurl is too old)");
 }
 
-/* Pack a JS array of IP literals into req->addresses ("a\0b\0"). Returns
-   0, 1 when an item is not an IP literal (or too many), or -1 when a
-   N-API call failed. */
-static int get_addresses(napi_env env, napi_value list,
-                         engine_request_t *req)
+/* Check a list of NUL-terminated entries (`n` bytes, the last one
+   NUL): every entry non-empty and free of CR and LF. Returns the number
+   of entries, or -1. */
+static long check_entries(const char *list, size_t n)
 {
-  uint32_t count;
-  uint32_t i;
-  size_t total = 0;
-  if(napi_get_array_length(env, list, &count) != napi_ok)
+  size_t off = 0;
+  long count = 0;
+  if(n == 0 || list[n - 1] != '\0')
     return -1;
-  if(count == 0)
-    return 0;
-  if(count > ADDRESSES_MAX_ARG)
-    return 1;
-  req->addresses = malloc((size_t)count * 64);
-  if(!req->addresses)
-    return -1;
-  for(i = 0; i < count; i++) {
-    napi_value item;
-    char buf[64];
-    size_t len;
-    engine_address_class_t cls;
-    if(napi_get_element(env, list, i, &item) != napi_ok ||
-       napi_get_value_string_utf8(env, item, buf, sizeof buf, &len) !=
-       napi_ok)
-      return 1;
-    if(len >= sizeof buf - 1 || strlen(buf) != len ||
-       engine_classify_literal(buf, &cls) != 0)
-      return 1;
-    memcpy(req->addresses + total, buf, len + 1);
-    total += len + 1;
+  while(off < n) {
+    size_t len = strlen(list + off);
+    if(len == 0 || strpbrk(list + off, "\r\n"))
+      return -1;
+    off += len + 1;
+    count++;
   }
-  req->addresses_len = total;
+  return count;
+}
+
+/* Take a JS string of NUL-separated entries ("a\0b\0"): a malloc'd copy
+   in *out, its length in *len. 0, or 1 when it is not such a list (too
+   many, or an empty or CR/LF entry), or -1 (exception pending). */
+static int get_entries(napi_env env, napi_value v, long max, char **out,
+                       size_t *len)
+{
+  long count;
+  *out = get_string(env, v, len);
+  if(!*out)
+    return -1;
+  count = check_entries(*out, *len);
+  if(count < 0 || count > max) {
+    free(*out);
+    *out = NULL;
+    return 1;
+  }
   return 0;
 }
 
-/* request(handle, id, url, method, headers[], body|null, connectTo|null,
-           timeoutMs, connectTimeoutMs, maxResponseBytes, maxHeaderBytes,
-           addresses[]|null, forbidReuse)
-   -> undefined | error name ("CLOSED", "INVALID_REQUEST", ...) */
+/* request(handle, url, headers, body, connectTo, addresses) ->
+   undefined | error name ("CLOSED", "INVALID_REQUEST", ...). The numbers
+   are in the params array (request_param). headers: "Name: value\0…"
+   entries, or null; body: a Buffer or null; connectTo: "::ip:port" or
+   null; addresses: IP literals as "a\0b\0" entries (tried in order;
+   libcurl then resolves nothing), or null. */
 static napi_value transport_request(napi_env env, napi_callback_info info)
 {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 6;
+  napi_value argv[6];
   transport_t *t;
   engine_request_t *req;
-  int64_t n;
-  uint32_t count = 0;
-  uint32_t i;
-  size_t total = 0;
+  const double *p;
   engine_error_t err;
+  int bad;
 
   if(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-     argc < 13)
-    return throw_error(env, "request: 13 arguments expected");
+     argc < 6)
+    return throw_error(env, "request: 6 arguments expected");
   t = get_transport(env, argv[0]);
   if(!t)
     return NULL;
   if(!t->engine)
     return error_or_undefined(env, ENGINE_E_CLOSED);
+  p = t->params;
   req = calloc(1, sizeof *req);
   if(!req)
     return throw_error(env, "out of memory");
-  CHECK_NAPI(napi_get_value_int64(env, argv[1], &n));
-  req->id = (uint64_t)n;
-  req->url = get_string(env, argv[2], NULL);
+  req->id = (uint64_t)p[P_ID];
+  req->method = p[P_METHOD] == 1 ? ENGINE_HEAD :
+                p[P_METHOD] == 2 ? ENGINE_POST : ENGINE_GET;
+  req->timeout_ms = (long)p[P_TIMEOUT_MS];
+  req->connect_timeout_ms = (long)p[P_CONNECT_TIMEOUT_MS];
+  req->max_response_bytes = p[P_MAX_RESPONSE_BYTES] < 0 ? 0 :
+                            (size_t)p[P_MAX_RESPONSE_BYTES];
+  req->max_header_bytes = p[P_MAX_HEADER_BYTES] < 0 ? 0 :
+                          (size_t)p[P_MAX_HEADER_BYTES];
+  req->forbid_reuse = p[P_FORBID_REUSE] != 0;
+  req->url = get_string(env, argv[1], NULL);
   if(!req->url)
     goto fail_pending;
-  CHECK_NAPI(napi_get_value_int64(env, argv[3], &n));
-  req->method = n == 1 ? ENGINE_HEAD : n == 2 ? ENGINE_POST : ENGINE_GET;
-
-  CHECK_NAPI(napi_get_array_length(env, argv[4], &count));
-  for(i = 0; i < count; i++) {
-    napi_value item;
-    size_t len;
-    char *line;
-    char *grown;
-    CHECK_NAPI(napi_get_element(env, argv[4], i, &item));
-    line = get_string(env, item, &len);
-    if(!line)
-      goto fail_pending;
-    if(strpbrk(line, "\r\n") || strlen(line) != len) {
-      free(line);
-      engine_request_free(req);
-      return error_or_undefined(env, ENGINE_E_INVALID_REQUEST);
-    }
-    grown = realloc(req->headers, total + len + 1);
-    if(!grown) {
-      free(line);
-      goto fail;
-    }
-    req->headers = grown;
-    memcpy(req->headers + total, line, len + 1);
-    total += len + 1;
-    free(line);
+  if(!is_nullish(env, argv[2])) {
+    bad = get_entries(env, argv[2], LONG_MAX, &req->headers,
+                      &req->headers_len);
+    if(bad)
+      goto refuse;
   }
-  req->headers_len = total;
-
-  if(!is_nullish(env, argv[5])) {
+  if(!is_nullish(env, argv[3])) {
     void *data;
     size_t len;
-    CHECK_NAPI(napi_get_buffer_info(env, argv[5], &data, &len));
+    if(napi_get_buffer_info(env, argv[3], &data, &len) != napi_ok)
+      goto fail;
     req->body = malloc(len ? len : 1);
     if(!req->body)
       goto fail;
     memcpy(req->body, data, len);
     req->body_len = len;
   }
-  if(!is_nullish(env, argv[6])) {
-    req->connect_to = get_string(env, argv[6], NULL);
+  if(!is_nullish(env, argv[4])) {
+    req->connect_to = get_string(env, argv[4], NULL);
     if(!req->connect_to)
       goto fail_pending;
   }
-  CHECK_NAPI(napi_get_value_int64(env, argv[7], &n));
-  req->timeout_ms = (long)n;
-  CHECK_NAPI(napi_get_value_int64(env, argv[8], &n));
-  req->connect_timeout_ms = (long)n;
-  CHECK_NAPI(napi_get_value_int64(env, argv[9], &n));
-  req->max_response_bytes = n < 0 ? 0 : (size_t)n;
-  CHECK_NAPI(napi_get_value_int64(env, argv[10], &n));
-  req->max_header_bytes = n < 0 ? 0 : (size_t)n;
-  if(!is_nullish(env, argv[11])) {
-    int bad = get_addresses(env, argv[11], req);
-    if(bad < 0)
-      goto fail;
-    if(bad > 0) {
-      engine_request_free(req);
-      return error_or_undefined(env, ENGINE_E_INVALID_REQUEST);
+  if(!is_nullish(env, argv[5])) {
+    size_t off;
+    bad = get_entries(env, argv[5], ADDRESSES_MAX_ARG, &req->addresses,
+                      &req->addresses_len);
+    if(bad)
+      goto refuse;
+    for(off = 0; off < req->addresses_len;) {
+      engine_address_class_t cls;
+      const char *ip = req->addresses + off;
+      if(strlen(ip) >= 64 || engine_classify_literal(ip, &cls) != 0) {
+        bad = 1;
+        goto refuse;
+      }
+      off += strlen(ip) + 1;
     }
   }
-  if(get_prop_bool_value(env, argv[12], &req->forbid_reuse) != 0)
-    goto fail;
 
   err = engine_submit(t->engine, req);
   if(err != ENGINE_OK) {
@@ -591,6 +675,11 @@ static napi_value transport_request(napi_env env, napi_callback_info info)
   }
   outstanding_inc(env, t);
   return error_or_undefined(env, ENGINE_OK);
+refuse:
+  engine_request_free(req);
+  if(bad < 0)
+    return NULL;
+  return error_or_undefined(env, ENGINE_E_INVALID_REQUEST);
 fail:
   engine_request_free(req);
   return throw_error(env, "request: invalid arguments");
@@ -842,6 +931,48 @@ fail:
   return throw_error(env, "decodeBody: out of memory");
 }
 
+/* exports[key] = { name: index, … } for a layout's names. */
+static napi_status set_layout(napi_env env, napi_value exports,
+                              const char *key, const char *const *names,
+                              size_t count)
+{
+  napi_value obj;
+  napi_status s;
+  size_t i;
+  s = napi_create_object(env, &obj);
+  for(i = 0; s == napi_ok && i < count; i++)
+    s = set_num(env, obj, names[i], (double)i);
+  return s == napi_ok ? napi_set_named_property(env, exports, key, obj) : s;
+}
+
+static const char *name_of_error(size_t i)
+{
+  return engine_error_name((engine_error_t)i);
+}
+
+static const char *name_of_address_class(size_t i)
+{
+  return engine_address_class_name((engine_address_class_t)i);
+}
+
+/* exports[key] = [name(0), name(1), …]. */
+static napi_status set_names(napi_env env, napi_value exports,
+                             const char *key, size_t count,
+                             const char *(*name)(size_t))
+{
+  napi_value list;
+  napi_value v;
+  napi_status s;
+  size_t i;
+  s = napi_create_array_with_length(env, count, &list);
+  for(i = 0; s == napi_ok && i < count; i++) {
+    s = napi_create_string_utf8(env, name(i), NAPI_AUTO_LENGTH, &v);
+    if(s == napi_ok)
+      s = napi_set_element(env, list, (uint32_t)i, v);
+  }
+  return s == napi_ok ? napi_set_named_property(env, exports, key, list) : s;
+}
+
 NAPI_MODULE_INIT()
 {
   static const struct {
@@ -872,6 +1003,15 @@ NAPI_MODULE_INIT()
        napi_set_named_property(env, exports, fns[i].name, v) != napi_ok)
       return NULL;
   }
+  if(set_layout(env, exports, "requestLayout", request_param_names,
+                 P_COUNT) != napi_ok ||
+     set_layout(env, exports, "completionLayout", completion_field_names,
+                R_COUNT) != napi_ok ||
+     set_names(env, exports, "errorNames", ENGINE_E_INTERNAL + 1,
+               name_of_error) != napi_ok ||
+     set_names(env, exports, "addressClassNames", ENGINE_ADDR_RESERVED + 1,
+               name_of_address_class) != napi_ok)
+    return NULL;
   if(napi_create_string_utf8(env, engine_curl_version(), NAPI_AUTO_LENGTH,
                              &v) != napi_ok ||
      napi_set_named_property(env, exports, "curlVersion", v) != napi_ok ||

@@ -2270,12 +2270,17 @@ static engine_error_t push(struct engine *e, struct command *c)
       }
     }
     else if(!start_error) {
+      /* The worker reads its eventfd before it takes the whole list, so
+         a command joining a non-empty list is taken with the one that
+         woke it: one wake (a syscall on the caller's thread) per batch. */
+      int was_empty = e->cmd_head == NULL;
       if(e->cmd_tail)
         e->cmd_tail->next = c;
       else
         e->cmd_head = c;
       e->cmd_tail = c;
-      wake_locked(e);
+      if(was_empty)
+        wake_locked(e);
     }
   }
   pthread_mutex_unlock(&e->mu);

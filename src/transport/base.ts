@@ -34,8 +34,12 @@ import type {
 export interface DispatchRequest {
   url: URL;
   method: TransportMethod;
-  /** Header names lower-cased; includes `user-agent` and `accept-encoding`. */
-  headers: Record<string, string>;
+  /**
+   * Header names lower-cased; includes `user-agent` and `accept-encoding`.
+   * Read-only, and the same object for every request without headers of
+   * its own, so an implementation may cache what it derives from it.
+   */
+  headers: Readonly<Record<string, string>>;
   body: Buffer | undefined;
   /** Time left for this hop (the request's total budget minus earlier hops). */
   timeoutMs: number;
@@ -112,6 +116,8 @@ export abstract class BaseTransport implements Transport {
   readonly dns: DnsResolver;
   readonly #connectTo: ConnectToMap;
   readonly #admission: Admission;
+  /** `user-agent` and `accept-encoding` (both transports decode exactly these codings). */
+  readonly #defaultHeaders: Readonly<Record<string, string>>;
   /** New and reused connections of successful hops, by whether their route was a repeat one. */
   readonly #connectionsByRoute = {
     repeat: { newConnections: 0, reusedConnections: 0 },
@@ -138,6 +144,7 @@ export abstract class BaseTransport implements Transport {
     this.options = options;
     this.#connectTo = new ConnectToMap(options.connectTo);
     this.dns = new DnsResolver(options.dns);
+    this.#defaultHeaders = Object.freeze({ 'user-agent': options.userAgent, 'accept-encoding': ACCEPT_ENCODING });
     this.#admission = new Admission({
       maxInFlight: options.maxConnections,
       maxInFlightPerRoute: options.maxConnectionsPerHost,
@@ -304,10 +311,9 @@ export abstract class BaseTransport implements Transport {
     let url = this.#checkUrl(rawUrl, InvalidUrlError);
     let method: TransportMethod = options.method ?? 'GET';
     let body = toBody(options.body, method);
-    const headers = lowerCaseHeaders(options.headers);
-    headers['user-agent'] ??= o.userAgent;
-    // Both transports decode exactly these codings, with the same rules.
-    headers['accept-encoding'] ??= ACCEPT_ENCODING;
+    // Without headers of its own a request shares one frozen header set
+    // (implementations may cache what they derive from it).
+    let headers = options.headers === undefined ? this.#defaultHeaders : withDefaults(options.headers, this.#defaultHeaders);
 
     for (let redirects = 0; ; redirects += 1) {
       const signal = options.signal;
@@ -350,7 +356,15 @@ export abstract class BaseTransport implements Transport {
       this.#countConnection(grant, hop.reusedConnection);
       const location = hop.headers['location'];
       if (maxRedirects === 0 || !REDIRECT_STATUSES.has(hop.status) || location === undefined) {
-        return { ...hop, url: url.href, redirects };
+        return {
+          status: hop.status,
+          url: url.href,
+          headers: hop.headers,
+          body: hop.body,
+          timing: hop.timing,
+          reusedConnection: hop.reusedConnection,
+          redirects,
+        };
       }
       if (redirects >= maxRedirects) {
         throw new RedirectError(`too many redirects: more than ${maxRedirects} from ${rawUrl}`);
@@ -362,9 +376,9 @@ export abstract class BaseTransport implements Transport {
         throw new RedirectError(`redirect from ${url.href} has an invalid Location`, { cause });
       }
       next = this.#checkUrl(next.href, RedirectError);
-      if (next.origin !== url.origin) {
-        delete headers['authorization'];
-        delete headers['cookie'];
+      if (next.origin !== url.origin && ('authorization' in headers || 'cookie' in headers)) {
+        const { authorization: _authorization, cookie: _cookie, ...rest } = headers;
+        headers = rest;
       }
       if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
         method = 'GET';
@@ -475,6 +489,8 @@ export abstract class BaseTransport implements Transport {
     if (url.username !== '' || url.password !== '') {
       throw new ErrorClass(`URLs with credentials are not allowed: ${url.protocol}//…@${url.host}`);
     }
+    // A fragment is never sent.
+    if (url.hash !== '') url.hash = '';
     return url;
   }
 }
@@ -484,10 +500,11 @@ function effectivePort(url: URL): number {
   return url.protocol === 'https:' ? 443 : 80;
 }
 
-function lowerCaseHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+/** The caller's headers with lower-cased names, plus each default it does not set. */
+function withDefaults(headers: Readonly<Record<string, string>>, defaults: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!headers) return out;
   for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(defaults)) out[name] ??= value;
   return out;
 }
 

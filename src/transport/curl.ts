@@ -19,12 +19,17 @@ import {
 } from './errors.js';
 import {
   loadNativeAddon,
+  REQUEST_PARAMS,
+  COMPLETION_FIELDS,
+  type CompletionField,
   type NativeAddon,
-  type NativeCompletion,
+  type NativeAddressClass,
+  type NativeCompletionCallback,
   type NativeEngineOptions,
   type NativeErrorName,
   type NativeHandle,
   type NativeStats,
+  type RequestParam,
 } from './native-addon.js';
 import { resolveTransportOptions, type TransportOptions } from './options.js';
 import type { TransportKind, TransportMethod } from './types.js';
@@ -52,9 +57,15 @@ export class CurlTransport extends BaseTransport {
 
   readonly #addon: NativeAddon;
   readonly #handle: NativeHandle;
-  /** Requests and operations waiting for the engine, by id. */
-  readonly #pending: Map<number, Pending>;
-  #requestsPending = 0;
+  /** Requests and operations waiting for the engine (shared with the completion handler). */
+  readonly #waiting: Waiting;
+  /** The per-request numbers handed to the engine (see `REQUEST_PARAMS`). */
+  readonly #params: Float64Array;
+  readonly #at: Readonly<Record<RequestParam, number>>;
+  /** The `Name: value\0…` block of each header set (shared sets are cached), or why it cannot be sent. */
+  readonly #headerBlocks = new WeakMap<object, string | TransportError>();
+  /** The `a\0b\0` form of each address list (the DNS cache hands out the same array while it lasts). */
+  readonly #addressBlocks = new WeakMap<readonly string[], string>();
   #nextId = 1;
 
   /**
@@ -68,8 +79,10 @@ export class CurlTransport extends BaseTransport {
     const load = loadNativeAddon();
     if (!load.ok) throw new InternalTransportError(`native engine unavailable: ${load.reason}`);
     this.#addon = load.addon;
-    const pending = new Map<number, Pending>();
-    this.#pending = pending;
+    const waiting: Waiting = { byId: new Map(), requests: 0 };
+    this.#waiting = waiting;
+    this.#params = new Float64Array(REQUEST_PARAMS.length);
+    this.#at = load.addon.requestLayout;
     this.#handle = createEngine(
       load.addon,
       {
@@ -82,7 +95,8 @@ export class CurlTransport extends BaseTransport {
         allowPrivateNetwork: resolved.allowPrivateNetwork,
         caPem,
       },
-      pending,
+      waiting,
+      this.#params,
     );
   }
 
@@ -103,69 +117,65 @@ export class CurlTransport extends BaseTransport {
   }
 
   protected dispatch(request: DispatchRequest): Promise<DispatchResponse> {
-    const headers: string[] = [];
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) {
-        return Promise.reject(
-          new InternalTransportError(`invalid request header ${JSON.stringify(name)}`, {
-            cause: new InvalidOptionsError(`request.headers['${name}']`, 'names must be tokens, values without CR, LF or NUL'),
-          }),
-        );
-      }
-      // "Name:" would make libcurl drop the header; "Name;" sends it empty.
-      headers.push(value === '' ? `${name};` : `${name}: ${value}`);
-    }
-    const url = new URL(request.url.href);
-    url.hash = '';
+    const headers = this.#headerBlock(request.headers);
+    if (typeof headers !== 'string') return Promise.reject(headers);
+    const signal = request.signal;
+    if (signal?.aborted) return Promise.reject(new AbortError('request aborted', { cause: signal.reason }));
     // libcurl never resolves a name: it connects to the `connectTo` target,
-    // or to the addresses the transport's DnsResolver found (passed to the
-    // engine below, which tries them in order).
+    // or to the addresses the transport's DnsResolver found, in order.
     const target = request.connectTo;
     const connectTo = target ? `::${target.ip.includes(':') ? `[${target.ip}]` : target.ip}:${target.port}` : null;
     const id = this.#nextId++;
-    const signal = request.signal;
-
+    const p = this.#params;
+    const at = this.#at;
+    p[at.id] = id;
+    p[at.method] = METHOD_CODES[request.method];
+    p[at.timeoutMs] = request.timeoutMs;
+    p[at.connectTimeoutMs] = request.connectTimeoutMs;
+    p[at.maxResponseBytes] = request.maxResponseBytes;
+    p[at.maxHeaderBytes] = request.maxHeaderBytes;
+    p[at.forbidReuse] = request.keepAlive ? 0 : 1;
+    const submitError = this.#addon.request(
+      this.#handle,
+      request.url.href,
+      headers === '' ? null : headers,
+      request.body ?? null,
+      connectTo,
+      request.addresses === undefined ? null : this.#addressBlock(request.addresses),
+    );
+    if (submitError !== undefined) {
+      return Promise.reject(toError({ ...NO_FIGURES, error: submitError, message: submitMessage(submitError) }, request));
+    }
+    const waiting = this.#waiting;
+    waiting.requests += 1;
     return new Promise<DispatchResponse>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new AbortError('request aborted', { cause: signal.reason }));
-        return;
-      }
-      const submitError = this.#addon.request(
-        this.#handle,
-        id,
-        url.href,
-        METHOD_CODES[request.method],
-        headers,
-        request.body ?? null,
-        connectTo,
-        request.timeoutMs,
-        request.connectTimeoutMs,
-        request.maxResponseBytes,
-        request.maxHeaderBytes,
-        request.addresses ?? null,
-        !request.keepAlive,
-      );
-      if (submitError !== undefined) {
-        reject(toError({ kind: 'transfer', error: submitError, message: submitMessage(submitError) }, request));
-        return;
-      }
-      this.#requestsPending += 1;
-      let onAbort: (() => void) | undefined;
+      const entry: Pending = { request, resolve, reject, onAbort: undefined };
       if (signal) {
         const addon = this.#addon;
         const handle = this.#handle;
-        onAbort = () => addon.abort(handle, id);
-        signal.addEventListener('abort', onAbort, { once: true });
+        entry.onAbort = () => addon.abort(handle, id);
+        signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      this.#pending.set(id, {
-        settle: (result) => {
-          this.#requestsPending -= 1;
-          if (onAbort) signal?.removeEventListener('abort', onAbort);
-          if (result.error === 'OK') resolve(toResponse(result));
-          else reject(toError(result, request));
-        },
-      });
+      waiting.byId.set(id, entry);
     });
+  }
+
+  #headerBlock(headers: Readonly<Record<string, string>>): string | TransportError {
+    let block: string | TransportError | undefined = this.#headerBlocks.get(headers);
+    if (block === undefined) {
+      block = headerBlockOf(headers);
+      this.#headerBlocks.set(headers, block);
+    }
+    return block;
+  }
+
+  #addressBlock(addresses: readonly string[]): string {
+    let block = this.#addressBlocks.get(addresses);
+    if (block === undefined) {
+      block = `${addresses.join('\0')}\0`;
+      this.#addressBlocks.set(addresses, block);
+    }
+    return block;
   }
 
   protected clearPool(): Promise<void> {
@@ -187,7 +197,7 @@ export class CurlTransport extends BaseTransport {
   protected poolStats(): PoolStats {
     const s = this.#addon.stats(this.#handle);
     return {
-      inFlight: this.#requestsPending,
+      inFlight: this.#waiting.requests,
       queued: s.queued,
       openConnections: s.openConnections,
       newConnections: s.newConnections,
@@ -211,20 +221,52 @@ export class CurlTransport extends BaseTransport {
         reject(new InternalTransportError(`${kind} failed: ${error}`));
         return;
       }
-      this.#pending.set(id, {
-        settle: (result) => {
-          if (result.error === 'OK') resolve();
-          else reject(new InternalTransportError(`${kind} failed: ${result.message ?? result.error}`));
-        },
+      this.#waiting.byId.set(id, {
+        request: undefined,
+        resolve: () => resolve(),
+        reject: (cause) => reject(new InternalTransportError(`${kind} failed: ${cause.message}`)),
+        onAbort: undefined,
       });
     });
   }
 }
 
-/** A request or operation waiting for its completion. */
-interface Pending {
-  settle(result: NativeCompletion): void;
+/** What the transport and its completion handler share (never the transport itself). */
+interface Waiting {
+  /** Requests and operations waiting for their completion, by id. */
+  readonly byId: Map<number, Pending>;
+  /** How many of them are requests. */
+  requests: number;
 }
+
+/** A request (`request` set) or an operation waiting for its completion. */
+interface Pending {
+  readonly request: DispatchRequest | undefined;
+  resolve(value: DispatchResponse): void;
+  reject(error: Error): void;
+  onAbort: (() => void) | undefined;
+}
+
+/** One completion's figures as the engine delivered them. */
+interface Outcome {
+  error: NativeErrorName;
+  status: number;
+  curlCode: number;
+  message: string | undefined;
+  address: string | undefined;
+  addressClass: NativeAddressClass | undefined;
+}
+
+const NO_FIGURES = { status: 0, curlCode: 0, address: undefined, addressClass: undefined } as const;
+
+/** What an operation's `Pending` is resolved with (it carries no response). */
+const OPERATION_DONE: DispatchResponse = Object.freeze({
+  status: 0,
+  headers: {},
+  body: Buffer.alloc(0),
+  timing: { connectMs: 0, tlsMs: 0, firstByteMs: 0, totalMs: 0 },
+  reusedConnection: false,
+});
 
 const METHOD_CODES: Record<TransportMethod, 0 | 1 | 2> = { GET: 0, HEAD: 1, POST: 2 };
 
@@ -236,9 +278,10 @@ const METHOD_CODES: Record<TransportMethod, 0 | 1 | 2> = { GET: 0, HEAD: 1, POST
  *
  * @throws InternalTransportError when the addon cannot create it (out of memory)
  */
-function createEngine(addon: NativeAddon, options: NativeEngineOptions, pending: Map<number, Pending>): NativeHandle {
+function createEngine(addon: NativeAddon, options: NativeEngineOptions, waiting: Waiting, params: Float64Array): NativeHandle {
+  const results = new Float64Array(COMPLETION_FIELDS.length);
   try {
-    return addon.create(options, completionHandler(pending));
+    return addon.create(options, completionHandler(addon, waiting, results), params, results);
   } catch (cause) {
     throw new InternalTransportError(`could not create the native engine: ${(cause as Error).message}`, { cause });
   }
@@ -247,28 +290,70 @@ function createEngine(addon: NativeAddon, options: NativeEngineOptions, pending:
 /** RFC 9110 token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** The callback the engine calls (on the JS thread) for every completion. */
-function completionHandler(pending: Map<number, Pending>): (id: number, result: NativeCompletion) => void {
-  return (id, result) => {
-    const entry = pending.get(id);
-    if (!entry) return;
-    pending.delete(id);
-    entry.settle(result);
-  };
+/**
+ * The engine's form of a header set: `Name: value` entries each ending in
+ * `\0` (`Name;` for an empty value: libcurl drops `Name:`), or the error
+ * for a header that cannot be sent.
+ */
+function headerBlockOf(headers: Readonly<Record<string, string>>): string | TransportError {
+  let block = '';
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) {
+      return new InternalTransportError(`invalid request header ${JSON.stringify(name)}`, {
+        cause: new InvalidOptionsError(`request.headers['${name}']`, 'names must be tokens, values without CR, LF or NUL'),
+      });
+    }
+    block += value === '' ? `${name};\0` : `${name}: ${value}\0`;
+  }
+  return block;
 }
 
-function toResponse(result: NativeCompletion): DispatchResponse {
-  return {
-    status: result.status ?? 0,
-    headers: parseHeaders(result.headers ?? ''),
-    body: result.body ?? Buffer.alloc(0),
-    timing: {
-      connectMs: (result.connectUs ?? 0) / 1000,
-      tlsMs: (result.tlsUs ?? 0) / 1000,
-      firstByteMs: (result.firstByteUs ?? 0) / 1000,
-      totalMs: (result.totalUs ?? 0) / 1000,
-    },
-    reusedConnection: result.reused ?? false,
+/**
+ * The callback the engine calls (on the JS thread) for every completion,
+ * right after writing its numbers into `results`.
+ */
+function completionHandler(addon: NativeAddon, waiting: Waiting, results: Float64Array): NativeCompletionCallback {
+  const at: Readonly<Record<CompletionField, number>> = addon.completionLayout;
+  const { errorNames, addressClassNames } = addon;
+  return (headers, body, message, address) => {
+    const id = results[at.id] as number;
+    const entry = waiting.byId.get(id);
+    if (!entry) return;
+    waiting.byId.delete(id);
+    const error = errorNames[results[at.error] as number] ?? 'INTERNAL';
+    const request = entry.request;
+    if (request === undefined) {
+      if (error === 'OK') entry.resolve(OPERATION_DONE);
+      else entry.reject(new Error(message ?? error));
+      return;
+    }
+    waiting.requests -= 1;
+    if (entry.onAbort) request.signal?.removeEventListener('abort', entry.onAbort);
+    if (error === 'OK') {
+      const reused = results[at.reused] === 1;
+      entry.resolve({
+        status: results[at.status] as number,
+        headers: parseHeaders(headers ?? ''),
+        body: body ?? Buffer.alloc(0),
+        timing: {
+          connectMs: (results[at.connectUs] as number) / 1000,
+          tlsMs: (results[at.tlsUs] as number) / 1000,
+          firstByteMs: (results[at.firstByteUs] as number) / 1000,
+          totalMs: (results[at.totalUs] as number) / 1000,
+        },
+        reusedConnection: reused,
+      });
+      return;
+    }
+    const outcome: Outcome = {
+      error,
+      status: results[at.status] as number,
+      curlCode: results[at.curlCode] as number,
+      message,
+      address,
+      addressClass: address === undefined ? undefined : addressClassNames[results[at.addressClass] as number],
+    };
+    entry.reject(toError(outcome, request));
   };
 }
 
@@ -293,12 +378,12 @@ function parseHeaders(raw: string): Record<string, string> {
 }
 
 /** The underlying libcurl failure, kept as `cause`. */
-function curlCause(result: NativeCompletion): Error | undefined {
-  if (result.curlCode === undefined || result.curlCode === 0) return undefined;
+function curlCause(result: Outcome): Error | undefined {
+  if (result.curlCode === 0) return undefined;
   return Object.assign(new Error(`libcurl error ${result.curlCode}: ${result.message ?? ''}`), { curlCode: result.curlCode });
 }
 
-type ErrorFactory = (result: NativeCompletion, request: DispatchRequest, message: string) => TransportError;
+type ErrorFactory = (result: Outcome, request: DispatchRequest, message: string) => TransportError;
 
 /** The one table from engine error names to error classes. */
 const ERRORS: Record<Exclude<NativeErrorName, 'OK'>, ErrorFactory> = {
@@ -332,7 +417,7 @@ const ERRORS: Record<Exclude<NativeErrorName, 'OK'>, ErrorFactory> = {
   INTERNAL: (r, _q, m) => new InternalTransportError(m, { cause: curlCause(r) }),
 };
 
-function toError(result: NativeCompletion, request: DispatchRequest): TransportError {
+function toError(result: Outcome, request: DispatchRequest): TransportError {
   const name = result.error === 'OK' ? 'INTERNAL' : result.error;
   const factory = ERRORS[name] ?? ERRORS.INTERNAL;
   return factory(result, request, result.message ?? name);

@@ -55,28 +55,53 @@ export type NativeErrorName =
 export type NativeAddressClass = AddressClass;
 
 /**
- * One completion as the addon delivers it. For a finished operation
- * (`kind: 'op'`) only `error` (and `message`) are set; for a transfer that
- * succeeded, the response fields are set; for a failed one, `message`,
- * `curlCode` and, for `FORBIDDEN_ADDRESS`, `address` and `addressClass`.
+ * The per-request numbers, written into the `params` Float64Array given to
+ * `create()` before each `request()`, at the indices of the addon's
+ * `requestLayout` (the one table is in `binding.c`; names checked at load).
  */
-export interface NativeCompletion {
-  kind: 'transfer' | 'op';
-  error: NativeErrorName;
-  message?: string;
-  curlCode?: number;
-  address?: string;
-  addressClass?: NativeAddressClass;
-  status?: number;
-  /** Raw header lines of the final response, `name: value\r\n` each. */
-  headers?: string;
-  body?: Buffer;
-  connectUs?: number;
-  tlsUs?: number;
-  firstByteUs?: number;
-  totalUs?: number;
-  reused?: boolean;
-}
+export const REQUEST_PARAMS = [
+  'id',
+  'method',
+  'timeoutMs',
+  'connectTimeoutMs',
+  'maxResponseBytes',
+  'maxHeaderBytes',
+  'forbidReuse',
+] as const;
+export type RequestParam = (typeof REQUEST_PARAMS)[number];
+
+/**
+ * The numbers of one completion, in the `results` Float64Array given to
+ * `create()`, at the indices of the addon's `completionLayout`, valid
+ * during the `onComplete` call that follows them.
+ */
+export const COMPLETION_FIELDS = [
+  'id',
+  'kind',
+  'error',
+  'status',
+  'curlCode',
+  'connectUs',
+  'tlsUs',
+  'firstByteUs',
+  'totalUs',
+  'reused',
+  'addressClass',
+] as const;
+export type CompletionField = (typeof COMPLETION_FIELDS)[number];
+
+/**
+ * Called on the JS thread for each completion, after its numbers were
+ * written into `results`: `headers` (raw `name: value\r\n` lines) and
+ * `body` for a transfer that succeeded, `message` for a failure, `address`
+ * for a refused address; `undefined` otherwise. Must not throw.
+ */
+export type NativeCompletionCallback = (
+  headers: string | undefined,
+  body: Buffer | undefined,
+  message: string | undefined,
+  address: string | undefined,
+) => void;
 
 /** Engine counters, read under the engine's mutex. */
 export interface NativeStats extends Omit<PoolStats, 'dnsCacheEntries' | 'tlsSessionCacheEntries'> {
@@ -103,29 +128,40 @@ export interface NativeAddon {
   readonly curlMinimumVersion: string;
   /** Whether `curlVersion` is at least `curlMinimumVersion`; `create()` fails otherwise. */
   readonly curlSupported: boolean;
-  /** Start an engine (its worker thread). `onComplete` must not throw. */
-  create(options: NativeEngineOptions, onComplete: (id: number, result: NativeCompletion) => void): NativeHandle;
+  /** Where each request parameter goes in `params`, by name. */
+  readonly requestLayout: Readonly<Record<RequestParam, number>>;
+  /** Where each completion field is in `results`, by name. */
+  readonly completionLayout: Readonly<Record<CompletionField, number>>;
+  /** Error names by the number in the `error` completion field. */
+  readonly errorNames: readonly NativeErrorName[];
+  /** Address class names by the number in the `addressClass` completion field. */
+  readonly addressClassNames: readonly NativeAddressClass[];
   /**
-   * Queue one request; `method` is 0 GET, 1 HEAD, 2 POST; `headers` are
-   * `Name: value` lines; `addresses` are the URL host's IP literals in the
-   * order to try (libcurl then resolves nothing), or `null`; `forbidReuse`
-   * closes the connection after this exchange. Returns `INVALID_REQUEST`
-   * when an address is not an IP literal.
+   * Create an engine (its worker thread starts with the first request).
+   * `params` and `results` are Float64Arrays of `requestLayout`'s and
+   * `completionLayout`'s sizes, kept for the engine's life.
+   */
+  create(
+    options: NativeEngineOptions,
+    onComplete: NativeCompletionCallback,
+    params: Float64Array,
+    results: Float64Array,
+  ): NativeHandle;
+  /**
+   * Queue one request whose numbers were just written into `params`.
+   * `headers`: `Name: value` entries each ending in `\0`, or `null`;
+   * `connectTo`: `::ip:port` or `null`; `addresses`: the URL host's IP
+   * literals, each ending in `\0`, in the order to try (libcurl then
+   * resolves nothing), or `null`. Returns `INVALID_REQUEST` for a header
+   * entry with CR or LF or an address that is not an IP literal.
    */
   request(
     handle: NativeHandle,
-    id: number,
     url: string,
-    method: 0 | 1 | 2,
-    headers: string[],
+    headers: string | null,
     body: Buffer | null,
     connectTo: string | null,
-    timeoutMs: number,
-    connectTimeoutMs: number,
-    maxResponseBytes: number,
-    maxHeaderBytes: number,
-    addresses: readonly string[] | null,
-    forbidReuse: boolean,
+    addresses: string | null,
   ): NativeSubmitError | undefined;
   abort(handle: NativeHandle, id: number): undefined;
   clear(handle: NativeHandle, id: number): NativeSubmitError | undefined;
@@ -203,6 +239,10 @@ function load(): NativeAddonLoad {
   if (missing.length > 0) {
     return { ok: false, reason: `${path} is not the atresolve addon (missing ${missing.join(', ')})` };
   }
+  const layoutMismatch = mismatchedLayout(addon);
+  if (layoutMismatch !== undefined) {
+    return { ok: false, reason: `${path} does not match this version of atresolve (${layoutMismatch})` };
+  }
   if (!addon.curlSupported) {
     return {
       ok: false,
@@ -211,6 +251,21 @@ function load(): NativeAddonLoad {
     };
   }
   return { ok: true, addon, path };
+}
+
+/** What differs between the addon's request/completion layouts and the names this code writes and reads, if anything. */
+function mismatchedLayout(addon: NativeAddon): string | undefined {
+  const check = (what: string, layout: unknown, names: readonly string[]): string | undefined => {
+    if (typeof layout !== 'object' || layout === null) return `no ${what}`;
+    const have = Object.keys(layout).sort().join(',');
+    const want = [...names].sort().join(',');
+    return have === want ? undefined : `${what} has ${have}, expected ${want}`;
+  };
+  return (
+    check('requestLayout', addon.requestLayout, REQUEST_PARAMS) ??
+    check('completionLayout', addon.completionLayout, COMPLETION_FIELDS) ??
+    (Array.isArray(addon.errorNames) && Array.isArray(addon.addressClassNames) ? undefined : 'no errorNames or addressClassNames')
+  );
 }
 
 /**
