@@ -4,6 +4,9 @@ import { ResponseTooLargeError } from '../transport/errors.js';
 import type { Transport } from '../transport/types.js';
 import { ResolutionFailedError } from './errors.js';
 
+/** Sent with every document request; frozen, so the transport merges it with its defaults once. */
+const DID_DOCUMENT_HEADERS = Object.freeze({ accept: 'application/did+ld+json, application/json' });
+
 /** What a DID method needs to fetch a document. */
 export interface DidFetchContext {
   transport: Transport;
@@ -35,7 +38,7 @@ export async function fetchDidDocument(
   let response;
   try {
     response = await ctx.transport.request(url, {
-      headers: { accept: 'application/did+ld+json, application/json' },
+      headers: DID_DOCUMENT_HEADERS,
       timeoutMs: ctx.timeoutMs,
       maxResponseBytes: ctx.document.maxDocumentBytes,
       maxRedirects: 0,

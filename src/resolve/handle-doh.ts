@@ -4,6 +4,10 @@ import { ResolutionFailedError } from './errors.js';
 import type { HandleMethod } from './types.js';
 import { didFromTxtRecords } from './txt-records.js';
 
+
+/** Sent with every DoH query; frozen, so the transport merges it with its defaults once. */
+const DOH_HEADERS = Object.freeze({ accept: 'application/dns-message' });
+
 /** Options for DNS-over-HTTPS lookups (RFC 8484, GET with `?dns=`). */
 export interface DohOptions {
   /** The DoH endpoint, e.g. `https://cloudflare-dns.com/dns-query`. */
@@ -35,7 +39,7 @@ export function createDohTxtMethod(options: DohOptions): HandleMethod {
     let response;
     try {
       response = await options.transport.request(url.href, {
-        headers: { accept: 'application/dns-message' },
+        headers: DOH_HEADERS,
         timeoutMs: options.timeoutMs,
         maxResponseBytes: options.maxResponseBytes,
         signal,

@@ -118,6 +118,8 @@ export abstract class BaseTransport implements Transport {
   readonly #admission: Admission;
   /** `user-agent` and `accept-encoding` (both transports decode exactly these codings). */
   readonly #defaultHeaders: Readonly<Record<string, string>>;
+  /** The merged set of each frozen header set a caller passes again and again (e.g. a resolver's `accept`). */
+  readonly #mergedHeaders = new WeakMap<object, Readonly<Record<string, string>>>();
   /** New and reused connections of successful hops, by whether their route was a repeat one. */
   readonly #connectionsByRoute = {
     repeat: { newConnections: 0, reusedConnections: 0 },
@@ -267,6 +269,17 @@ export abstract class BaseTransport implements Transport {
     return this.close();
   }
 
+  /** The caller's headers over the defaults; a frozen caller set is merged once. */
+  #withDefaults(headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+    if (!Object.isFrozen(headers)) return withDefaults(headers, this.#defaultHeaders);
+    let merged = this.#mergedHeaders.get(headers);
+    if (merged === undefined) {
+      merged = Object.freeze(withDefaults(headers, this.#defaultHeaders));
+      this.#mergedHeaders.set(headers, merged);
+    }
+    return merged;
+  }
+
   #destroyed(): boolean {
     return this.#state === 'destroyed';
   }
@@ -313,7 +326,7 @@ export abstract class BaseTransport implements Transport {
     let body = toBody(options.body, method);
     // Without headers of its own a request shares one frozen header set
     // (implementations may cache what they derive from it).
-    let headers = options.headers === undefined ? this.#defaultHeaders : withDefaults(options.headers, this.#defaultHeaders);
+    let headers = options.headers === undefined ? this.#defaultHeaders : this.#withDefaults(options.headers);
 
     for (let redirects = 0; ; redirects += 1) {
       const signal = options.signal;
