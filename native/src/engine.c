@@ -639,10 +639,11 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what,
 {
   struct generation *g = userp;
   struct epoll_event ev;
+  int op;
   (void)easy;
-  (void)socketp;
   if(what == CURL_POLL_REMOVE) {
-    /* ENOENT/EBADF: already gone (closed sockets leave epoll). */
+    /* ENOENT/EBADF: already gone (closed sockets leave epoll). libcurl
+       forgets the socket's assigned pointer with it. */
     (void)epoll_ctl(g->engine->epfd, EPOLL_CTL_DEL, s, NULL);
     return 0;
   }
@@ -652,12 +653,17 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what,
   if(what & CURL_POLL_OUT)
     ev.events |= EPOLLOUT;
   ev.data.u64 = ((uint64_t)g->id << 32) | (uint32_t)s;
-  if(epoll_ctl(g->engine->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
-    return 0;
-  if(errno == ENOENT &&
-     epoll_ctl(g->engine->epfd, EPOLL_CTL_ADD, s, &ev) == 0)
-    return 0;
-  return -1;
+  /* socketp (curl_multi_assign) marks a socket already in the epoll set:
+     one epoll_ctl per change, never a MOD that fails before an ADD. */
+  op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if(epoll_ctl(g->engine->epfd, op, s, &ev) != 0) {
+    op = errno == EEXIST ? EPOLL_CTL_MOD : errno == ENOENT ? EPOLL_CTL_ADD : -1;
+    if(op < 0 || epoll_ctl(g->engine->epfd, op, s, &ev) != 0)
+      return -1;
+  }
+  if(!socketp)
+    (void)curl_multi_assign(g->multi, s, g);
+  return 0;
 }
 
 /* Called by libcurl when the multi handle wants a timeout callback. */
