@@ -710,5 +710,9 @@ NAPI_MODULE_INIT()
                              &v) != napi_ok ||
      napi_set_named_property(env, exports, "curlVersion", v) != napi_ok)
     return NULL;
+  if(napi_create_string_utf8(env, engine_curl_ssl_version(), NAPI_AUTO_LENGTH,
+                             &v) != napi_ok ||
+     napi_set_named_property(env, exports, "curlSslVersion", v) != napi_ok)
+    return NULL;
   return exports;
 }

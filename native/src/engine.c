@@ -1519,6 +1519,12 @@ const char *engine_curl_version(void)
   return info && info->version ? info->version : "unknown";
 }
 
+const char *engine_curl_ssl_version(void)
+{
+  const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+  return info && info->ssl_version ? info->ssl_version : "none";
+}
+
 engine_error_t engine_create(const engine_config_t *config,
                              engine_notify_fn notify, void *notify_arg,
                              engine_t **out)

@@ -217,6 +217,10 @@ void engine_free(engine_t *engine);
 /* libcurl's version string, e.g. "7.88.1". */
 const char *engine_curl_version(void);
 
+/* The TLS library libcurl runs on, e.g. "OpenSSL/3.0.15" (inside Node,
+   the OpenSSL the node binary exports), or "none". */
+const char *engine_curl_ssl_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -96,6 +96,8 @@ export type NativeSubmitError = 'QUEUE_FULL' | 'CLOSED' | 'INVALID_REQUEST' | 'I
 export interface NativeAddon {
   /** libcurl's version, e.g. `7.88.1`. */
   readonly curlVersion: string;
+  /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15` (inside Node: the OpenSSL the node binary exports). */
+  readonly curlSslVersion: string;
   /** Start an engine (its worker thread). `onComplete` must not throw. */
   create(options: NativeEngineOptions, onComplete: (id: number, result: NativeCompletion) => void): NativeHandle;
   /** Queue one request; `method` is 0 GET, 1 HEAD, 2 POST; `headers` are `Name: value` lines. */
