@@ -36,7 +36,7 @@ export {
   InternalTransportError,
   TransportUnavailableError,
 } from './transport/errors.js';
-export { createTransport, transportInfo, TRANSPORT_ENV } from './transport/create.js';
+export { createTransport, FALLBACK_WARNING_CODE, FALLBACK_WARNING_ENV, transportInfo, TRANSPORT_ENV } from './transport/create.js';
 export type { TransportInfo } from './transport/create.js';
 
 export type { CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';

@@ -1,6 +1,7 @@
 // Child process for test/transport/create.test.ts: create a transport the
 // way a consumer would (createTransport from the compiled package), make one
-// request, and print what happened as one JSON line. Environment:
+// request (then create a second transport), and print what happened as one
+// JSON line; process warnings go to stderr as usual. Environment:
 // ATRESOLVE_TEST_DIST (dist/index.js), TEST_URL, TEST_CA, and whatever
 // ATRESOLVE_* variables the test sets.
 const { createTransport, transportInfo } = await import(process.env.ATRESOLVE_TEST_DIST);
@@ -13,6 +14,8 @@ try {
   const response = await transport.request(process.env.TEST_URL);
   out.status = response.status;
   await transport.close();
+  // A second transport: a fallback warning must not repeat.
+  await createTransport({ caFile: process.env.TEST_CA, allowPrivateNetwork: true }).close();
 } catch (error) {
   out.error = { name: error.name, code: error.code, message: error.message };
 }
