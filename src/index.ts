@@ -50,7 +50,7 @@ export type {
   CacheResolveResult,
   ResolutionCacheOptions,
 } from './cache/policy.js';
-export { CacheError, CacheClosedError, CacheUnavailableError } from './cache/errors.js';
+export { CacheError, CacheClosedError, CacheUnavailableError, RedisClientMissingError } from './cache/errors.js';
 
 export { IdResolver, type Identity, type ResolveIdentityOptions } from './resolve/id-resolver.js';
 export { DidResolver, type DidResolveOptions } from './resolve/did-resolver.js';
