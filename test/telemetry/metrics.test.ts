@@ -257,7 +257,7 @@ describe('registerMetrics', () => {
     const registry = new Registry();
     registerMetrics(registry, { resolver: new FixedFiguresResolverSource() }, { labels: { resolver: 'relay' }, memory: false });
     const second = new FixedFiguresResolverSource();
-    for (const labels of [{ resolver: 'relay' }, { service: 'appview' }, {}]) {
+    for (const labels of [{ resolver: 'relay' }, { service: 'appview' }, {}] as Record<string, string>[]) {
       expect(() => registerMetrics(registry, { resolver: second }, { labels, memory: false }), JSON.stringify(labels)).toThrow(MetricsConflictError);
     }
     expect(() => registerMetrics(registry, { resolver: second }, { labels: { resolver: 'appview' }, memory: false, durationBuckets: [1, 2] })).toThrow(
