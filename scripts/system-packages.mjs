@@ -58,15 +58,16 @@ function missingPackages(rows) {
   return rows.filter((p) => !installed.has(p.name));
 }
 
-/** How this process may run apt-get: `[]` as root, `['sudo', '-n']` with passwordless sudo, else `null`. */
+/**
+ * How this process may run apt-get: `{ prefix: [] }` as root,
+ * `{ prefix: ['sudo', '-n'] }` with passwordless sudo, else `{ prefix: null }`
+ * and whether sudo exists at all (for the line to print).
+ */
 function privilege() {
-  if (process.getuid?.() === 0) return [];
+  if (process.getuid?.() === 0) return { prefix: [], sudo: false };
   const sudo = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore', timeout: 5_000 });
-  return sudo.status === 0 ? ['sudo', '-n'] : null;
-}
-
-function installLine(names) {
-  return `sudo apt-get install -y --no-install-recommends ${names.join(' ')}`;
+  if (sudo.status === 0) return { prefix: ['sudo', '-n'], sudo: true };
+  return { prefix: null, sudo: !sudo.error };
 }
 
 function describe(rows) {
@@ -95,11 +96,13 @@ export function ensure(groups, log = console.error) {
   }
   if (missing.length === 0) return 0;
   const names = missing.map((p) => p.name);
-  const prefix = privilege();
+  const { prefix, sudo } = privilege();
   if (prefix === null) {
+    const line = `${sudo ? 'sudo ' : ''}apt-get install -y --no-install-recommends ${names.join(' ')}`;
     log(
-      `system-packages: missing ${names.length} system package${names.length === 1 ? '' : 's'} (not root, and sudo asks for a password):\n` +
-        `${describe(missing)}\nInstall them with:\n\n  ${installLine(names)}\n`,
+      `system-packages: missing ${names.length} system package${names.length === 1 ? '' : 's'} ` +
+        `(not root, and ${sudo ? 'sudo asks for a password' : 'no sudo'}):\n` +
+        `${describe(missing)}\nInstall them${sudo ? '' : ' as root'} with:\n\n  ${line}\n`,
     );
     return 1;
   }
