@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 
 /** Every system package, the groups that need it, and why. */
 export const PACKAGES = [
-  { name: 'build-essential', groups: ['test'], why: 'gcc and make: node-gyp and the native C suite' },
-  { name: 'python3', groups: ['test'], why: 'node-gyp' },
-  { name: 'pkg-config', groups: ['test'], why: "binding.gyp and the C suite find libcurl's flags" },
+  { name: 'build-essential', groups: ['test', 'prebuild'], why: 'gcc and make: node-gyp and the native C suite' },
+  { name: 'python3', groups: ['test', 'prebuild'], why: 'node-gyp' },
+  { name: 'pkg-config', groups: ['test', 'prebuild'], why: "binding.gyp and the C suite find libcurl's flags" },
   { name: 'libcurl4-openssl-dev', groups: ['test'], why: 'curl/curl.h and libcurl for the addon and the native C suite' },
   { name: 'ca-certificates', groups: ['test'], why: 'the system TLS roots both transports load' },
   { name: 'openssl', groups: ['test'], why: 'the openssl CLI makes the throw-away test CAs (tests, soak world)' },

@@ -168,7 +168,8 @@ export function formatDoctorReport(r: DoctorReport): string {
     ['C library', r.libc.version ? `${r.libc.family} ${r.libc.version}` : r.libc.family],
     ['transport', `${t.kind}${t.native ? ' (native libcurl)' : ''}: ${t.reason}`],
   ];
-  if (!t.native && t.nativeReason && t.forced !== undefined) rows.push(['native addon', `unavailable: ${t.nativeReason}`]);
+  // Forced to undici: the reason names the variable, so say separately whether the addon loads.
+  if (t.forced === 'undici' && t.nativeReason) rows.push(['native addon', `unavailable: ${t.nativeReason}`]);
   if (t.curlVersion) rows.push(['libcurl', `${t.curlVersion}${t.curlLibrary ? ` (${t.curlLibrary})` : ''}`]);
   if (t.tlsLibrary) rows.push(['TLS library', t.tlsLibrary]);
   rows.push(['malloc figures', r.memory.mallocFigures ? 'available (glibc mallinfo2)' : `unavailable: ${r.memory.reason ?? 'unknown'}`]);
