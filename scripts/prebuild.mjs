@@ -26,22 +26,22 @@ import { ensure } from './system-packages.mjs';
 import { nativeSourceHash, nativeInputs } from './source-hash.mjs';
 
 /** The prebuilds: Node tuple, Debian architecture, GNU triplet. */
-export const TARGETS = [
+const TARGETS = [
   { tuple: 'linux-x64', arch: 'x64', debArch: 'amd64', triplet: 'x86_64-linux-gnu' },
   { tuple: 'linux-arm64', arch: 'arm64', debArch: 'arm64', triplet: 'aarch64-linux-gnu' },
 ];
 
 /** The oldest glibc the prebuilds load on (Debian 11, Ubuntu 20.04). */
-export const GLIBC_FLOOR = '2.31';
+const GLIBC_FLOOR = '2.31';
 /** The only libraries a prebuild may need at run time. */
-export const ALLOWED_NEEDED = ['libcurl.so.4', 'libpthread.so.0', 'libc.so.6'];
+const ALLOWED_NEEDED = ['libcurl.so.4', 'libpthread.so.0', 'libc.so.6'];
 /** The libcurl headers the engine compiles against (Debian 12). */
-export const CURL_HEADERS_VERSION = '7.88.1';
+const CURL_HEADERS_VERSION = '7.88.1';
 /** The prebuild's file name in its tuple directory (prebuildify --napi --tag-libc). */
-export const PREBUILD_FILE = 'atresolve.glibc.node';
+const PREBUILD_FILE = 'atresolve.glibc.node';
 
 /** `a` < `b` for dotted versions. */
-export function versionLess(a, b) {
+function versionLess(a, b) {
   const x = a.split('.').map(Number);
   const y = b.split('.').map(Number);
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
@@ -51,7 +51,7 @@ export function versionLess(a, b) {
 }
 
 /** What `objdump -T` and `readelf -d` say about an ELF file. */
-export function inspectElf(file) {
+function inspectElf(file) {
   const symbols = execFileSync('objdump', ['-T', file], { encoding: 'utf8' });
   const glibc = [...new Set([...symbols.matchAll(/\(GLIBC_(\d+(?:\.\d+)+)\)/g)].map((m) => m[1]))];
   const glibcMax = glibc.reduce((max, v) => (versionLess(max, v) ? v : max), '0');
