@@ -82,7 +82,7 @@ function run(label, node, root, args, cwd) {
 }
 
 function main() {
-  const files = process.argv.slice(2);
+  const suites = process.argv.length > 2 ? process.argv.slice(2) : DEFAULT_FILES;
   ensureBinfmt();
   const node = nodeBinary('arm64');
   const oldRoot = ensureRoot('bullseye-arm64').dir;
@@ -92,12 +92,12 @@ function main() {
   run('doctor --require-native on Debian 11 arm64 (glibc 2.31, libcurl 7.74)', node, oldRoot, ['dist/cli/main.js', 'doctor', '--require-native'], tree);
   run('doctor --require-native on Debian 12 arm64 (glibc 2.36, libcurl 7.88.1)', node, root, ['dist/cli/main.js', 'doctor', '--require-native'], tree);
   run(
-    `vitest on linux-arm64 under qemu: ${(files.length > 0 ? files : DEFAULT_FILES).join(' ')}`,
+    `vitest on linux-arm64 under qemu: ${suites.join(' ')}`,
     node,
     root,
     // One file at a time: emulation costs ~5-10x CPU, and two emulated files
     // at once on a 2-core machine push TLS handshakes past the suites' time limits.
-    ['node_modules/vitest/vitest.mjs', 'run', '--no-file-parallelism', ...(files.length > 0 ? files : DEFAULT_FILES)],
+    ['node_modules/vitest/vitest.mjs', 'run', '--no-file-parallelism', ...suites],
     tree,
   );
   console.error(`arm64-suite: passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
