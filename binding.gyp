@@ -6,8 +6,8 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-O2", "-fvisibility=hidden"],
       "cflags_c": ["-std=c11"],
-      "include_dirs": ["<!@(pkg-config --cflags-only-I libcurl | sed 's/-I//g')"],
-      "libraries": ["<!@(pkg-config --libs libcurl)"],
+      "include_dirs": ["<!@(pkg-config --cflags-only-I libcurl zlib | sed 's/-I//g')"],
+      "libraries": ["<!@(pkg-config --libs libcurl zlib)"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }]
       ]

@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.netns.test.ts'],
+    // Child processes and workers run the compiled package (dist/).
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // Files would compete for 127.0.0.1:53 and :443 inside the one namespace.
     fileParallelism: false,

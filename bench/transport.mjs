@@ -8,6 +8,11 @@
 //                 mapped to 127.0.0.1: connectTo for curl, a custom
 //                 lookup for undici), so every request needs a new
 //                 TCP + TLS connection
+//   new-host-dns — the same, but every name is resolved by the system's
+//                 DNS (a DNS server child on 127.0.0.1:53), each
+//                 transport with its own resolver: only inside the
+//                 network namespace of scripts/netns-run.mjs
+//                 (`node scripts/netns-run.mjs npm run bench:transport`)
 // Prints requests/s, CPU µs per request (process.cpuUsage over the run,
 // all threads), peak open sockets (socket fds in /proc/self/fd) and malloc
 // growth (glibc mallinfo2 uordblks + hblkhd via koffi) per contender, and
@@ -68,7 +73,7 @@ const caPem = readFileSync(ca);
  * { get(url) → Promise<body length>, close() }.
  */
 /** Both atresolve transports get the same options. */
-const atresolveOptions = () => ({
+const atresolveOptions = (viaDns) => ({
   caFile: ca,
   allowPrivateNetwork: true,
   maxConnections: CONCURRENCY,
@@ -76,16 +81,16 @@ const atresolveOptions = () => ({
   maxIdleConnections: CONCURRENCY,
   maxQueuedRequests: 100_000,
   timeoutMs: 120_000,
-  connectTo: { [`*.web.test:${port}`]: `127.0.0.1:${port}` },
+  ...(viaDns ? { dnsCacheTtlMs: 0 } : { connectTo: { [`*.web.test:${port}`]: `127.0.0.1:${port}` } }),
 });
 const viaTransport = (t) => ({ get: async (url) => (await t.request(url)).body.length, close: () => t.close() });
 
 const contenders = [
-  { name: 'curl', make: () => viaTransport(new CurlTransport(atresolveOptions())) },
-  { name: 'undici', make: () => viaTransport(new UndiciTransport(atresolveOptions())) },
+  { name: 'curl', make: (viaDns) => viaTransport(new CurlTransport(atresolveOptions(viaDns))) },
+  { name: 'undici', make: (viaDns) => viaTransport(new UndiciTransport(atresolveOptions(viaDns))) },
   {
     name: 'agent',
-    make: () => {
+    make: (viaDns) => {
       const lookup = (hostname, options, callback) => {
         if (options?.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
         else callback(null, '127.0.0.1', 4);
@@ -93,7 +98,8 @@ const contenders = [
       const agent = new Agent({
         connections: CONCURRENCY, // per origin; the JS window caps in-flight requests overall
         keepAliveTimeout: 30_000,
-        connect: { ca: caPem, lookup },
+        // With viaDns, Node's default dns.lookup (getaddrinfo on libuv's thread pool).
+        connect: viaDns ? { ca: caPem } : { ca: caPem, lookup },
       });
       return {
         get: async (url) => {
@@ -110,10 +116,24 @@ const scenarios = [
   { name: 'keep-alive one host', count: KEEPALIVE, url: () => `https://h0.web.test:${port}/bytes/${BODY}` },
   { name: 'new host per request', count: NEWHOST, url: (i) => `https://n${i}-${Math.random().toString(36).slice(2, 8)}.web.test:${port}/bytes/${BODY}` },
 ];
+let dnsServer;
+if (process.env.ATRESOLVE_NETNS === '1') {
+  const script = fileURLToPath(new URL('./dns-server.mjs', import.meta.url));
+  dnsServer = spawn(process.execPath, [script, '127.0.0.1', '53'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await once(createInterface({ input: dnsServer.stdout }), 'line');
+  scenarios.push({
+    name: 'new host per request, resolved by the system DNS',
+    count: NEWHOST,
+    viaDns: true,
+    url: (i) => `https://d${i}-${Math.random().toString(36).slice(2, 8)}.web.test:${port}/bytes/${BODY}`,
+  });
+} else {
+  console.log('(new host resolved by the system DNS: skipped; run inside the namespace: node scripts/netns-run.mjs npm run bench:transport)');
+}
 
 async function measure(contender, scenario) {
   globalThis.gc?.();
-  const client = contender.make();
+  const client = contender.make(scenario.viaDns === true);
   const baseFds = socketFds();
   const mallocBefore = mallocInUse();
   let peakSockets = 0;
@@ -198,3 +218,4 @@ for (const scenario of scenarios) {
 
 server.stdin.end();
 await once(server, 'exit');
+dnsServer?.stdin.end();

@@ -17,10 +17,11 @@ export const ROOTS = {
   // glibc 2.31 (Debian 11; Ubuntu 20.04 has 2.31 too): the prebuilds link
   // against it and so need nothing newer. libcurl4 7.74 is Debian 11's: the
   // build checks every libcurl function the addon imports is exported by it.
+  // zlib1g-dev: the engine's content decoding (zlib.h, libz.so.1 1.2.11).
   // With libstdc++6, Node runs on this root under qemu: the prebuild-load
   // check on glibc 2.31 (scripts/arm64-suite.mjs).
-  'bullseye-amd64': { suite: 'bullseye', arch: 'amd64', packages: ['libc6-dev', 'libgcc-s1', 'libcurl4', 'libstdc++6'] },
-  'bullseye-arm64': { suite: 'bullseye', arch: 'arm64', packages: ['libc6-dev', 'libgcc-s1', 'libcurl4', 'libstdc++6'] },
+  'bullseye-amd64': { suite: 'bullseye', arch: 'amd64', packages: ['libc6-dev', 'libgcc-s1', 'libcurl4', 'zlib1g-dev', 'libstdc++6'] },
+  'bullseye-arm64': { suite: 'bullseye', arch: 'arm64', packages: ['libc6-dev', 'libgcc-s1', 'libcurl4', 'zlib1g-dev', 'libstdc++6'] },
   // libcurl 7.88.1 headers (Debian 12), the newest the engine may compile
   // against; on arm64 also the libraries the arm64 Node and the prebuild run
   // on under qemu (libstdc++6 for Node).

@@ -34,7 +34,7 @@ const TARGETS = [
 /** The oldest glibc the prebuilds load on (Debian 11, Ubuntu 20.04). */
 const GLIBC_FLOOR = '2.31';
 /** The only libraries a prebuild may need at run time. */
-const ALLOWED_NEEDED = ['libcurl.so.4', 'libpthread.so.0', 'libc.so.6'];
+const ALLOWED_NEEDED = ['libcurl.so.4', 'libz.so.1', 'libpthread.so.0', 'libc.so.6'];
 /** The libcurl headers the engine compiles against (Debian 12). */
 const CURL_HEADERS_VERSION = '7.88.1';
 /** The prebuild's file name in its tuple directory (prebuildify --napi --tag-libc). */
@@ -94,7 +94,6 @@ function build(target, outDir) {
   const curlver = readFileSync(join(curlInclude, 'curl', 'curlver.h'), 'utf8');
   const headersVersion = /#define LIBCURL_VERSION "([^"]+)"/.exec(curlver)?.[1];
   if (headersVersion !== CURL_HEADERS_VERSION) throw new Error(`${curlInclude}/curl is libcurl ${headersVersion}, expected ${CURL_HEADERS_VERSION}`);
-  const floorCurl = join(buildRoot.dir, 'usr', 'lib', target.triplet, 'libcurl.so.4');
 
   // A clean stage with only the build's inputs, so build/ (the development
   // build) is never overwritten by a cross build.
@@ -103,20 +102,16 @@ function build(target, outDir) {
   mkdirSync(stage, { recursive: true });
   for (const input of nativeInputs()) cpSync(join(repoRoot, input), join(stage, input), { recursive: true });
   writeFileSync(join(stage, 'package.json'), JSON.stringify({ name: 'atresolve', private: true }));
-  // binding.gyp asks pkg-config for libcurl: answer with 7.88.1 headers and Debian 11's library.
+  // binding.gyp asks pkg-config for libcurl and zlib: answer libcurl with
+  // 7.88.1 headers and Debian 11's library, zlib with Debian 11's (its
+  // zlib.h is in the sysroot's /usr/include).
   const pcDir = join(stage, 'pkgconfig');
   mkdirSync(pcDir);
-  writeFileSync(
-    join(pcDir, 'libcurl.pc'),
-    [
-      'Name: libcurl',
-      `Description: libcurl ${CURL_HEADERS_VERSION} headers (Debian 12), libcurl.so.4 of Debian 11`,
-      `Version: ${CURL_HEADERS_VERSION}`,
-      `Cflags: -I${curlInclude}`,
-      `Libs: -L${dirname(floorCurl)} -l:libcurl.so.4`,
-      '',
-    ].join('\n'),
-  );
+  const libDir = join(buildRoot.dir, 'usr', 'lib', target.triplet);
+  const pc = (name, description, version, cflags, libs) =>
+    writeFileSync(join(pcDir, `${name}.pc`), [`Name: ${name}`, `Description: ${description}`, `Version: ${version}`, `Cflags: ${cflags}`, `Libs: ${libs}`, ''].join('\n'));
+  pc('libcurl', `libcurl ${CURL_HEADERS_VERSION} headers (Debian 12), libcurl.so.4 of Debian 11`, CURL_HEADERS_VERSION, `-I${curlInclude}`, `-L${libDir} -l:libcurl.so.4`);
+  pc('zlib', 'zlib of Debian 11', '1.2.11', '', `-L${libDir} -lz`);
 
   const prefix = toolPrefix(target);
   const cc = `${prefix}gcc`;
@@ -149,7 +144,7 @@ function build(target, outDir) {
   if (versionLess(GLIBC_FLOOR, elf.glibcMax)) problems.push(`needs GLIBC_${elf.glibcMax}, above the ${GLIBC_FLOOR} floor`);
   const extra = elf.needed.filter((n) => !ALLOWED_NEEDED.includes(n));
   if (extra.length > 0) problems.push(`needs ${extra.join(', ')} (allowed: ${ALLOWED_NEEDED.join(', ')})`);
-  const exported = curlExports(floorCurl);
+  const exported = curlExports(join(libDir, 'libcurl.so.4'));
   const absent = elf.curlImports.filter((s) => !exported.has(s));
   if (absent.length > 0) problems.push(`imports ${absent.join(', ')}, which Debian 11's libcurl 7.74 does not export`);
   if (problems.length > 0) throw new Error(`${target.tuple}: ${problems.join('; ')}`);

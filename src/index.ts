@@ -38,6 +38,8 @@ export {
 } from './transport/errors.js';
 export { createTransport, FALLBACK_WARNING_CODE, FALLBACK_WARNING_ENV, transportInfo, TRANSPORT_ENV } from './transport/create.js';
 export type { TransportInfo } from './transport/create.js';
+export type { DnsFailureReason } from './transport/errors.js';
+export { TRACE_CHANNELS, type DnsTraceEvent, type FetchTraceEvent } from './telemetry/trace.js';
 
 export type { CacheStore, CacheStoreStats, CacheStats, StoredEntry } from './cache/types.js';
 export { MemoryCacheStore } from './cache/memory.js';
@@ -55,7 +57,9 @@ export { CacheError, CacheClosedError, CacheUnavailableError, RedisClientMissing
 export { IdResolver, type Identity, type ResolveIdentityOptions } from './resolve/id-resolver.js';
 export { DidResolver, type DidResolveOptions } from './resolve/did-resolver.js';
 export { HandleResolver, type HandleResolveOptions } from './resolve/handle-resolver.js';
-export type { DnsOptions, IdResolverOptions, IdentityCacheOptions } from './resolve/options.js';
+export type { IdResolverOptions, IdentityCacheOptions, ResolverDnsOptions } from './resolve/options.js';
+export type { DnsOptions } from './dns/options.js';
+export type { DnsStats } from './dns/resolver.js';
 export type { HandleStrategy } from './resolve/handle-strategy.js';
 export type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome, ResolverStats } from './resolve/types.js';
 export type { ResolutionListener } from './resolve/recorder.js';

@@ -1,15 +1,18 @@
 /*
  * fuzz_response.c - libFuzzer target for the engine's response handling:
- * engine_headers_feed(), engine_headers_declare_oversize() and
- * engine_body_append(), the pure functions that on_curl_header and
- * on_curl_write call with what a (hostile) server sent.
+ * engine_headers_feed(), engine_headers_declare_oversize(),
+ * engine_body_append() and the content decoder (engine_decoder_*), the
+ * pure functions that on_curl_header and on_curl_write call with what a
+ * (hostile) server sent.
  *
  * Input: two bytes of header cap, two bytes of body cap, then a response
  * as a server would send it: header lines up to a blank line (fed one line
  * at a time, as libcurl's header callback delivers them; a 1xx block is
  * followed by another block), then the body, fed in chunks whose sizes come
- * from the body bytes themselves. Every invariant the engine relies on is
- * checked; a violation aborts (a crash for the fuzzer).
+ * from the body bytes themselves. When the headers name a Content-Encoding,
+ * the body goes through the decoder twice, in those chunks and in one
+ * write, and both must end the same way. Every invariant the engine relies
+ * on is checked; a violation aborts (a crash for the fuzzer).
  */
 #include "response.h"
 
@@ -26,6 +29,72 @@
       abort();                                                        \
     }                                                                 \
   } while(0)
+
+static void check_message(const engine_decoder_t *d)
+{
+  const char *m = engine_decoder_message(d);
+  REQUIRE(m[0] != '\0');
+  for(; *m; m++)
+    REQUIRE(*m >= 0x20 && *m <= 0x7e);
+}
+
+/* Decode body (n bytes) with d in chunks sized by the bytes themselves;
+   the decoded body goes to b. */
+static engine_feed_result_t decode_chunked(engine_decoder_t *d,
+                                           const uint8_t *body, size_t n,
+                                           engine_body_t *b, size_t cap)
+{
+  engine_feed_result_t r = ENGINE_FEED_OK;
+  size_t i = 0;
+  while(i < n && r == ENGINE_FEED_OK) {
+    size_t c = 1 + (size_t)body[i] % 97;
+    if(c > n - i)
+      c = n - i;
+    r = engine_decoder_write(d, (const char *)body + i, c, b, cap);
+    REQUIRE(b->len <= cap);
+    REQUIRE(b->alloc <= cap);
+    i += c;
+  }
+  if(r != ENGINE_FEED_OK) {
+    /* A failed decoder stays failed. */
+    REQUIRE(engine_decoder_write(d, "x", 1, b, cap) == ENGINE_FEED_BAD);
+    REQUIRE(engine_decoder_finish(d) == ENGINE_FEED_BAD);
+    return r;
+  }
+  return engine_decoder_finish(d);
+}
+
+/* The body under the headers' Content-Encoding (d, from
+   engine_decoder_new), chunked and whole: the same outcome and bytes. */
+static void fuzz_decoding(const engine_headers_t *h, engine_decoder_t *d,
+                          const uint8_t *body, size_t n, size_t cap)
+{
+  engine_decoder_t *whole = NULL;
+  engine_body_t b1;
+  engine_body_t b2;
+  engine_feed_result_t r1;
+  engine_feed_result_t r2;
+  memset(&b1, 0, sizeof b1);
+  memset(&b2, 0, sizeof b2);
+  r1 = decode_chunked(d, body, n, &b1, cap);
+  if(engine_decoder_new(h, &whole) == ENGINE_FEED_OK && whole) {
+    r2 = engine_decoder_write(whole, (const char *)body, n, &b2, cap);
+    if(r2 == ENGINE_FEED_OK)
+      r2 = engine_decoder_finish(whole);
+    REQUIRE(b2.len <= cap && b2.alloc <= cap);
+    if(r1 != ENGINE_FEED_NOMEM && r2 != ENGINE_FEED_NOMEM) {
+      REQUIRE(r1 == r2);
+      if(r1 == ENGINE_FEED_OK)
+        REQUIRE(b1.len == b2.len &&
+                (b1.len == 0 || memcmp(b1.buf, b2.buf, b1.len) == 0));
+    }
+    engine_decoder_free(whole);
+  }
+  if(r1 == ENGINE_FEED_BAD)
+    check_message(d);
+  engine_body_free(&b1);
+  engine_body_free(&b2);
+}
 
 static void check_headers(const engine_headers_t *h, size_t cap)
 {
@@ -83,6 +152,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(!engine_headers_declare_oversize(&h, body_cap + 1000));
       break;
     }
+  }
+
+  /* An encoded body goes through the decoder. */
+  if(!stopped && h.state == ENGINE_HS_TRAILERS) {
+    engine_decoder_t *d = NULL;
+    engine_feed_result_t r = engine_decoder_new(&h, &d);
+    REQUIRE(r == ENGINE_FEED_OK || r == ENGINE_FEED_BAD ||
+            r == ENGINE_FEED_NOMEM);
+    if(r == ENGINE_FEED_BAD) {
+      REQUIRE(d != NULL);
+      check_message(d);
+      stopped = 1;
+    }
+    else if(d) {
+      fuzz_decoding(&h, d, data + i, size - i, body_cap);
+      stopped = 1;
+    }
+    engine_decoder_free(d);
   }
 
   /* Body: chunk sizes taken from the bytes themselves. */

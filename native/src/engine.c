@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -102,6 +103,7 @@ struct transfer {
   unsigned flags;
   engine_body_t body;          /* decoded body, under the body cap */
   engine_headers_t hdrs;       /* final response's headers, under the cap */
+  engine_decoder_t *decoder;   /* Content-Encoding to undo, or NULL */
   char errbuf[CURL_ERROR_SIZE];
   char address[64];
   engine_address_class_t address_class;
@@ -285,12 +287,28 @@ engine_error_t engine_map_error(int curl_code, unsigned flags)
     return ENGINE_E_ABORTED;
   if(flags & ENGINE_F_DEADLINE)
     return ENGINE_E_TIMEOUT;
+  /* Set when the body ended (CURLE_OK) with a truncated stream, too. */
+  if(flags & ENGINE_F_BAD_ENCODING)
+    return ENGINE_E_PROTOCOL;
   if(code == CURLE_OK)
     return ENGINE_OK;
   if(flags & ENGINE_F_HEADER_CAP)
     return ENGINE_E_HEADERS_TOO_LARGE;
   if(flags & ENGINE_F_BODY_CAP)
     return ENGINE_E_BODY_TOO_LARGE;
+  /* libcurl's own header limits fire before on_curl_header sees the
+     bytes; maxHeaderBytes is at most CURL_MAX_HTTP_HEADER, so the
+     response was over our cap too. A header line over
+     CURL_MAX_HTTP_HEADER (100 KiB) fails with OUT_OF_MEMORY. Over HTTP/2,
+     a header block over 128 KiB fails libcurl's nghttp2 header callback
+     (RECV_ERROR, nghttp2 error -902), and nghttp2 closes the connection
+     on a header field over 64 KiB (HPACK-encoded), which libcurl reports
+     as an empty reply (GOT_NOTHING), as it would a corrupt header block. */
+  if((flags & ENGINE_F_IN_HEADERS) &&
+     (code == CURLE_OUT_OF_MEMORY ||
+      (code == CURLE_RECV_ERROR && (flags & ENGINE_F_H2_CALLBACK)) ||
+      (code == CURLE_GOT_NOTHING && (flags & ENGINE_F_HTTP2))))
+    return ENGINE_E_HEADERS_TOO_LARGE;
   if((flags & ENGINE_F_FORBIDDEN) && code == CURLE_COULDNT_CONNECT)
     return ENGINE_E_FORBIDDEN_ADDRESS;
   switch(code) {
@@ -405,6 +423,29 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
   return 0;
 }
 
+/* OpenSSL's SSL_get0_alpn_selected, looked up once in the process (the
+   OpenSSL libcurl runs on; inside Node, Node's own), or NULL. libcurl 7.88
+   tells the HTTP version (CURLINFO_HTTP_VERSION) only after a status
+   line, and over HTTP/2 a response refused for its headers never gets
+   one. */
+typedef void (*alpn_selected_fn)(const void *ssl, const unsigned char **data,
+                                 unsigned int *len);
+static alpn_selected_fn alpn_selected;
+
+/* Did the TLS connection of easy negotiate HTTP/2 (ALPN "h2")? */
+static int negotiated_h2(CURL *easy)
+{
+  struct curl_tlssessioninfo *tls = NULL;
+  const unsigned char *proto = NULL;
+  unsigned int len = 0;
+  if(!alpn_selected ||
+     curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK ||
+     !tls || tls->backend != CURLSSLBACKEND_OPENSSL || !tls->internals)
+    return 0;
+  alpn_selected(tls->internals, &proto, &len);
+  return proto && len == 2 && memcmp(proto, "h2", 2) == 0;
+}
+
 /* Called by libcurl once a connection is ready, before the request is
    sent: the transfer stops counting as queued. */
 static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
@@ -415,6 +456,8 @@ static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
   (void)local_ip;
   (void)primary_port;
   (void)local_port;
+  if(negotiated_h2(t->easy))
+    t->flags |= ENGINE_F_HTTP2;
   if(!(t->flags & ENGINE_F_CONNECTED)) {
     t->flags |= ENGINE_F_CONNECTED;
     pthread_mutex_lock(&t->engine->mu);
@@ -474,18 +517,26 @@ static int on_curl_closesocket(void *clientp, curl_socket_t fd)
   return rc;
 }
 
-/* Called by libcurl with decoded body bytes; enforces the body cap. */
+/* Called by libcurl with the body bytes as they came (libcurl does not
+   decode: CURLOPT_ACCEPT_ENCODING is unset); decodes them and enforces
+   the body cap on the decoded bytes. */
 static size_t on_curl_write(char *ptr, size_t size, size_t nmemb,
                             void *userp)
 {
   struct transfer *t = userp;
   size_t n = size * nmemb;
+  size_t cap = t->req->max_response_bytes;
   engine_feed_result_t r;
   if(n == 0)
     return 0;
-  r = engine_body_append(&t->body, ptr, n, t->req->max_response_bytes);
+  if(t->decoder)
+    r = engine_decoder_write(t->decoder, ptr, n, &t->body, cap);
+  else
+    r = engine_body_append(&t->body, ptr, n, cap);
   if(r == ENGINE_FEED_CAP)
     t->flags |= ENGINE_F_BODY_CAP;
+  else if(r == ENGINE_FEED_BAD)
+    t->flags |= ENGINE_F_BAD_ENCODING;
   return r == ENGINE_FEED_OK ? n : 0;
 }
 
@@ -503,16 +554,21 @@ static size_t on_curl_header(char *buf, size_t size, size_t nitems,
     t->flags |= ENGINE_F_HEADER_CAP;
   if(r != ENGINE_FEED_OK)
     return 0;
+  if(before != ENGINE_HS_BLOCK || t->hdrs.state != ENGINE_HS_TRAILERS ||
+     t->req->method == ENGINE_HEAD)
+    return n;
   /* The final response's headers just ended: refuse a declared body over
-     the cap now rather than read cap bytes of it first. */
-  if(before == ENGINE_HS_BLOCK && t->hdrs.state == ENGINE_HS_TRAILERS &&
-     t->req->method != ENGINE_HEAD &&
-     engine_headers_declare_oversize(&t->hdrs,
+     the cap now rather than read cap bytes of it first, and a coding we
+     cannot decode before any body byte. */
+  if(engine_headers_declare_oversize(&t->hdrs,
                                      t->req->max_response_bytes)) {
     t->flags |= ENGINE_F_BODY_CAP;
     return 0;
   }
-  return n;
+  r = engine_decoder_new(&t->hdrs, &t->decoder);
+  if(r == ENGINE_FEED_BAD)
+    t->flags |= ENGINE_F_BAD_ENCODING;
+  return r == ENGINE_FEED_OK ? n : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -756,7 +812,6 @@ static int configure(struct engine *e, struct transfer *t)
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_PROXY, "");  /* never take a proxy from the environment */
-  SETOPT(CURLOPT_ACCEPT_ENCODING, "");
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
@@ -825,6 +880,16 @@ static void transfer_finish(struct engine *e, struct transfer *t,
 
   if(elapsed >= t->req->timeout_ms)
     flags |= ENGINE_F_TOTAL_ELAPSED;
+  if((flags & ENGINE_F_CONNECTED) && t->hdrs.state != ENGINE_HS_TRAILERS)
+    flags |= ENGINE_F_IN_HEADERS;
+  /* The body ended: every coding's stream must be complete. */
+  if(code == CURLE_OK && t->decoder && !t->fail_error &&
+     engine_decoder_finish(t->decoder) != ENGINE_FEED_OK)
+    flags |= ENGINE_F_BAD_ENCODING;
+  /* libcurl's HTTP/2 receive failed in its own nghttp2 callback
+     (NGHTTP2_ERR_CALLBACK_FAILURE); the text is the same in 7.74-7.88. */
+  if(strstr(t->errbuf, "nghttp2_session_mem_recv() returned -902"))
+    flags |= ENGINE_F_H2_CALLBACK;
   d->kind = ENGINE_DONE_TRANSFER;
   d->id = t->req->id;
   d->curl_code = (int)code;
@@ -862,6 +927,12 @@ static void transfer_finish(struct engine *e, struct transfer *t,
     t->body.buf = NULL;
     t->hdrs.buf = NULL;
     body_len = d->body_len;
+  }
+  else if(d->error == ENGINE_E_PROTOCOL &&
+          (flags & ENGINE_F_BAD_ENCODING) && t->decoder) {
+    snprintf(d->message, sizeof d->message,
+             "cannot decode the response body: %s",
+             engine_decoder_message(t->decoder));
   }
   else {
     switch(d->error) {
@@ -909,6 +980,7 @@ static void transfer_finish(struct engine *e, struct transfer *t,
   engine_request_free(t->req);
   engine_body_free(&t->body);
   engine_headers_free(&t->hdrs);
+  engine_decoder_free(t->decoder);
   t->done = NULL;
 
   pthread_mutex_lock(&e->mu);
@@ -1503,6 +1575,8 @@ static CURLcode global_result = CURLE_FAILED_INIT;
 
 static void global_init_once(void)
 {
+  void *sym = dlsym(RTLD_DEFAULT, "SSL_get0_alpn_selected");
+  memcpy(&alpn_selected, &sym, sizeof alpn_selected);
   global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 

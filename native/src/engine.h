@@ -48,7 +48,9 @@ typedef enum engine_error {
   ENGINE_E_BODY_TOO_LARGE,     /* decoded body exceeded the cap */
   ENGINE_E_HEADERS_TOO_LARGE,  /* response headers exceeded the cap */
   ENGINE_E_NETWORK,            /* reset, closed early, nothing received */
-  ENGINE_E_PROTOCOL,           /* invalid HTTP or content encoding */
+  ENGINE_E_PROTOCOL,           /* invalid HTTP, or a body that does not
+                                  decode (unsupported coding, corrupt,
+                                  truncated, data after the stream) */
   ENGINE_E_ABORTED,            /* engine_abort() */
   ENGINE_E_DESTROYED,          /* engine_destroy() */
   ENGINE_E_QUEUE_FULL,         /* too many outstanding requests */
@@ -71,7 +73,14 @@ enum {
   ENGINE_F_DESTROYED = 1u << 4,    /* engine_destroy() */
   ENGINE_F_CONNECTED = 1u << 5,    /* on_curl_prereq ran: connected */
   ENGINE_F_DEADLINE = 1u << 6,     /* the engine's own deadline passed */
-  ENGINE_F_TOTAL_ELAPSED = 1u << 7 /* elapsed >= the total time limit */
+  ENGINE_F_TOTAL_ELAPSED = 1u << 7,/* elapsed >= the total time limit */
+  ENGINE_F_BAD_ENCODING = 1u << 8, /* the body did not decode, or its
+                                      coding is not supported */
+  ENGINE_F_IN_HEADERS = 1u << 9,   /* connected, and the final response's
+                                      header block had not ended */
+  ENGINE_F_HTTP2 = 1u << 10,       /* the connection negotiated HTTP/2 */
+  ENGINE_F_H2_CALLBACK = 1u << 11  /* nghttp2 reported that libcurl's
+                                      own callback failed (-902) */
 };
 
 /* Map a libcurl result (an int holding a CURLcode) and the ENGINE_F_*

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 static int port;
 static int blackhole_port;
@@ -369,6 +370,31 @@ static void test_map_error(void)
         ENGINE_E_PROTOCOL);
   CHECK(engine_map_error(CURLE_URL_MALFORMAT, 0) == ENGINE_E_INVALID_URL);
   CHECK(engine_map_error(CURLE_OUT_OF_MEMORY, 0) == ENGINE_E_INTERNAL);
+  /* A body that does not decode, also when libcurl saw no error. */
+  CHECK(engine_map_error(CURLE_OK, ENGINE_F_BAD_ENCODING) ==
+        ENGINE_E_PROTOCOL);
+  CHECK(engine_map_error(CURLE_WRITE_ERROR, ENGINE_F_BAD_ENCODING) ==
+        ENGINE_E_PROTOCOL);
+  CHECK(engine_map_error(CURLE_OK, ENGINE_F_BAD_ENCODING |
+                         ENGINE_F_ABORTED) == ENGINE_E_ABORTED);
+  /* libcurl's own header limits, while the headers were coming. */
+  CHECK(engine_map_error(CURLE_OUT_OF_MEMORY, ENGINE_F_IN_HEADERS) ==
+        ENGINE_E_HEADERS_TOO_LARGE);
+  CHECK(engine_map_error(CURLE_RECV_ERROR,
+                         ENGINE_F_IN_HEADERS | ENGINE_F_H2_CALLBACK) ==
+        ENGINE_E_HEADERS_TOO_LARGE);
+  CHECK(engine_map_error(CURLE_RECV_ERROR, ENGINE_F_IN_HEADERS) ==
+        ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_RECV_ERROR, ENGINE_F_H2_CALLBACK) ==
+        ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_GOT_NOTHING,
+                         ENGINE_F_IN_HEADERS | ENGINE_F_HTTP2) ==
+        ENGINE_E_HEADERS_TOO_LARGE);
+  CHECK(engine_map_error(CURLE_GOT_NOTHING, ENGINE_F_IN_HEADERS) ==
+        ENGINE_E_NETWORK);
+  CHECK(engine_map_error(CURLE_HTTP2_STREAM,
+                         ENGINE_F_IN_HEADERS | ENGINE_F_HTTP2) ==
+        ENGINE_E_NETWORK);
   CHECK(strcmp(engine_error_name(ENGINE_E_CONNECT_TIMEOUT),
                "CONNECT_TIMEOUT") == 0);
 }
@@ -479,6 +505,214 @@ static void test_response_handling(void)
   CHECK(engine_body_append(&b, big, sizeof big, 10) == ENGINE_FEED_CAP);
   CHECK(b.buf == NULL);
   engine_body_free(&b);
+}
+
+/* Compress n bytes with zlib: window_bits 15 (zlib), -15 (raw deflate)
+   or 31 (gzip). Returns the size, or 0 when out is too small. */
+static size_t zpack(int window_bits, const void *in, size_t n,
+                    unsigned char *out, size_t cap)
+{
+  z_stream z;
+  size_t size = 0;
+  memset(&z, 0, sizeof z);
+  if(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) !=
+     Z_OK)
+    return 0;
+  z.next_in = (Bytef *)(uintptr_t)in;
+  z.avail_in = (uInt)n;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  if(deflate(&z, Z_FINISH) == Z_STREAM_END)
+    size = cap - z.avail_out;
+  deflateEnd(&z);
+  return size;
+}
+
+/* Decode wire (n bytes) as a response with these header lines would be,
+   written chunk bytes at a time; the decoded body goes to b. Returns the
+   first failure, or the finish result. */
+static engine_feed_result_t decode(const char *lines, const void *wire,
+                                   size_t n, size_t chunk, size_t cap,
+                                   engine_body_t *b, char *why,
+                                   size_t why_len)
+{
+  engine_headers_t h;
+  engine_decoder_t *d = NULL;
+  engine_feed_result_t r;
+  const char *p = lines;
+  size_t off;
+  memset(&h, 0, sizeof h);
+  memset(b, 0, sizeof *b);
+  why[0] = '\0';
+  engine_headers_feed(&h, "HTTP/1.1 200 OK\r\n", 17, 16384);
+  while(*p) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+    engine_headers_feed(&h, p, len, 16384);
+    p += len;
+  }
+  engine_headers_feed(&h, "\r\n", 2, 16384);
+  r = engine_decoder_new(&h, &d);
+  for(off = 0; r == ENGINE_FEED_OK && off < n; off += chunk) {
+    size_t len = n - off < chunk ? n - off : chunk;
+    if(d)
+      r = engine_decoder_write(d, (const char *)wire + off, len, b, cap);
+    else
+      r = engine_body_append(b, (const char *)wire + off, len, cap);
+  }
+  if(r == ENGINE_FEED_OK && d)
+    r = engine_decoder_finish(d);
+  if(d)
+    snprintf(why, why_len, "%s", engine_decoder_message(d));
+  engine_decoder_free(d);
+  engine_headers_free(&h);
+  return r;
+}
+
+static void test_decoding(void)
+{
+  static const char text[] = "did:plc:ewvi7nxzyoun6zhxrhs64oiz "
+                             "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+  const size_t tn = sizeof text - 1;
+  static unsigned char gz[256], gz2[256], zl[256], raw[256], wire[1024];
+  static unsigned char inner[512], big[70000];
+  size_t gzn, gz2n, zln, rawn, n, i, chunk;
+  engine_body_t b;
+  char why[128];
+  engine_feed_result_t r;
+
+  gzn = zpack(31, text, tn, gz, sizeof gz);
+  gz2n = zpack(31, "more", 4, gz2, sizeof gz2);
+  zln = zpack(15, text, tn, zl, sizeof zl);
+  rawn = zpack(-15, text, tn, raw, sizeof raw);
+  CHECK(gzn && gz2n && zln && rawn);
+  if(!gzn || !gz2n || !zln || !rawn || gzn > sizeof gz || gz2n > sizeof gz2
+     || zln > sizeof zl || rawn > sizeof raw)
+    return;
+
+#define DECODES_TO(lines, data, dlen, want, wantn)                         \
+  do {                                                                     \
+    for(chunk = 1; chunk <= (dlen) + 1; chunk += chunk < 4 ? 1 : 7) {      \
+      r = decode(lines, data, dlen, chunk, 1 << 20, &b, why, sizeof why);  \
+      CHECK(r == ENGINE_FEED_OK);                                          \
+      CHECK(b.len == (wantn) &&                                            \
+            (!(wantn) || memcmp(b.buf, want, wantn) == 0));                \
+      engine_body_free(&b);                                                \
+    }                                                                      \
+  } while(0)
+#define REFUSED(lines, data, dlen)                                         \
+  do {                                                                     \
+    for(chunk = 1; chunk <= (dlen) + 1; chunk += chunk < 4 ? 1 : 7) {      \
+      r = decode(lines, data, dlen, chunk, 1 << 20, &b, why, sizeof why);  \
+      CHECK(r == ENGINE_FEED_BAD && why[0]);                               \
+      engine_body_free(&b);                                                \
+    }                                                                      \
+  } while(0)
+
+  /* Not encoded: no decoder at all. */
+  DECODES_TO("", text, tn, text, tn);
+  DECODES_TO("Content-Encoding: identity\r\n", text, tn, text, tn);
+  DECODES_TO("Content-Encoding: ,identity, \r\n", text, tn, text, tn);
+
+  /* gzip, x-gzip, any case, blanks; zlib-wrapped and raw deflate. */
+  DECODES_TO("Content-Encoding: gzip\r\n", gz, gzn, text, tn);
+  DECODES_TO("content-encoding:\t X-GZip \t\r\n", gz, gzn, text, tn);
+  DECODES_TO("Content-Encoding: deflate\r\n", zl, zln, text, tn);
+  DECODES_TO("Content-Encoding: deflate\r\n", raw, rawn, text, tn);
+
+  /* Multi-member gzip (RFC 1952 2.2) is one body. */
+  memcpy(wire, gz, gzn);
+  memcpy(wire + gzn, gz2, gz2n);
+  memcpy(inner, text, tn);
+  memcpy(inner + tn, "more", 4);
+  DECODES_TO("Content-Encoding: gzip\r\n", wire, gzn + gz2n, inner, tn + 4);
+
+  /* Anything after the stream that is not another gzip member. */
+  memcpy(wire, gz, gzn);
+  memcpy(wire + gzn, "junk", 4);
+  REFUSED("Content-Encoding: gzip\r\n", wire, gzn + 4);
+  memset(wire + gzn, 0, 4);      /* zero padding is trailing data too */
+  REFUSED("Content-Encoding: gzip\r\n", wire, gzn + 4);
+  memcpy(wire, zl, zln);
+  wire[zln] = 'x';
+  REFUSED("Content-Encoding: deflate\r\n", wire, zln + 1);
+  memcpy(wire, raw, rawn);
+  wire[rawn] = 0;
+  REFUSED("Content-Encoding: deflate\r\n", wire, rawn + 1);
+  memcpy(wire + zln, zl, zln);   /* deflate has no second member */
+  memcpy(wire, zl, zln);
+  REFUSED("Content-Encoding: deflate\r\n", wire, 2 * zln);
+
+  /* Every truncation is refused, never a shorter body (the truncated DID
+     of issue 11). An empty body is an empty body. */
+  for(i = 1; i < gzn; i++)
+    REFUSED("Content-Encoding: gzip\r\n", gz, i);
+  for(i = 1; i < zln; i++)
+    REFUSED("Content-Encoding: deflate\r\n", zl, i);
+  for(i = 1; i < rawn; i++)
+    REFUSED("Content-Encoding: deflate\r\n", raw, i);
+  r = decode("Content-Encoding: gzip\r\n", gz, 0, 1, 100, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_OK && b.len == 0);
+  engine_body_free(&b);
+  /* A second member cut short. */
+  memcpy(wire, gz, gzn);
+  memcpy(wire + gzn, gz2, 5);
+  REFUSED("Content-Encoding: gzip\r\n", wire, gzn + 5);
+
+  /* Chains, undone last first; one Content-Encoding line or several. */
+  n = zpack(31, zl, zln, inner, sizeof inner);
+  DECODES_TO("Content-Encoding: deflate, gzip\r\n", inner, n, text, tn);
+  DECODES_TO("Content-Encoding: deflate\r\nContent-Encoding: gzip\r\n",
+             inner, n, text, tn);
+  DECODES_TO("Content-Encoding: deflate,\r\n gzip\r\n", inner, n, text, tn);
+  REFUSED("Content-Encoding: gzip, deflate\r\n", inner, n);
+  /* An inner stream that got no input at all is truncated. */
+  n = zpack(31, "", 0, inner, sizeof inner);
+  REFUSED("Content-Encoding: gzip, gzip\r\n", inner, n);
+
+  /* Refused at the headers: unsupported codings, more than three. */
+  r = decode("Content-Encoding: br\r\n", text, tn, 4, 100, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_BAD && strstr(why, "'br'") && b.len == 0);
+  engine_body_free(&b);
+  r = decode("Content-Encoding: gzip, zstd\r\n", gz, gzn, 4, 100, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_BAD && strstr(why, "zstd"));
+  engine_body_free(&b);
+  r = decode("Content-Encoding: gzip, gzip, gzip, gzip\r\n", gz, gzn, 4,
+             100, &b, why, sizeof why);
+  CHECK(r == ENGINE_FEED_BAD && strstr(why, "too many"));
+  engine_body_free(&b);
+  r = decode("Content-Encoding: gz\x01ip\r\n", gz, gzn, 4, 100, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_BAD && strchr(why, '?') && !strchr(why, '\x01'));
+  engine_body_free(&b);
+
+  /* The cap applies to decoded bytes: exactly the cap, then one less. */
+  r = decode("Content-Encoding: gzip\r\n", gz, gzn, 7, tn, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_OK && b.len == tn);
+  engine_body_free(&b);
+  r = decode("Content-Encoding: gzip\r\n", gz, gzn, 7, tn - 1, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_CAP && b.len <= tn - 1 && b.alloc <= tn - 1);
+  engine_body_free(&b);
+
+  /* A bomb stops at the cap: 64 KiB of zeros in a few hundred bytes. */
+  memset(big, 0, sizeof big);
+  n = zpack(31, big, sizeof big, inner, sizeof inner);
+  CHECK(n > 0 && n < sizeof inner);
+  r = decode("Content-Encoding: gzip\r\n", inner, n, n, 1000, &b, why,
+             sizeof why);
+  CHECK(r == ENGINE_FEED_CAP && b.len <= 1000 && b.alloc <= 1000);
+  engine_body_free(&b);
+  r = decode("Content-Encoding: gzip\r\n", inner, n, 3, sizeof big, &b,
+             why, sizeof why);
+  CHECK(r == ENGINE_FEED_OK && b.len == sizeof big);
+  engine_body_free(&b);
+#undef DECODES_TO
+#undef REFUSED
 }
 
 static void test_basic(void)
@@ -723,6 +957,62 @@ static void test_size_caps(void)
   d = fetch(&h, r);
   CHECK_ERR(d, ENGINE_OK);
   engine_completion_free(d);
+
+  /* A line over libcurl's own limit (CURL_MAX_HTTP_HEADER, 100 KiB) is
+     over any cap: not an internal "out of memory". */
+  r = get(8, "/big-headers/110000");
+  r->max_header_bytes = 102400;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_E_HEADERS_TOO_LARGE);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+/* The engine decodes bodies itself (libcurl does not): what libcurl 7.88
+   got wrong, over the wire. */
+static void test_decoding_wire(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_request_t *r;
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  d = fetch(&h, get(1, "/gzip-members/3000"));
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == 3000 && d->body[2999] == 'a');
+  engine_completion_free(d);
+
+  d = fetch(&h, get(2, "/gzip-junk"));
+  CHECK_ERR(d, ENGINE_E_PROTOCOL);
+  CHECK(d && d->body == NULL &&
+        strstr(d->message, "cannot decode the response body: gzip"));
+  engine_completion_free(d);
+
+  d = fetch(&h, get(3, "/gzip-truncated/4"));
+  CHECK_ERR(d, ENGINE_E_PROTOCOL);
+  CHECK(d && d->body == NULL && strstr(d->message, "truncated"));
+  engine_completion_free(d);
+
+  d = fetch(&h, get(4, "/br"));
+  CHECK_ERR(d, ENGINE_E_PROTOCOL);
+  CHECK(d && strstr(d->message, "unsupported content encoding 'br'"));
+  engine_completion_free(d);
+
+  /* No body, nothing to decode. */
+  r = get(5, "/gzip-truncated/4");
+  r->method = ENGINE_HEAD;
+  d = fetch(&h, r);
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == 0);
+  engine_completion_free(d);
+
+  /* The connection survives a refused body. */
+  d = fetch(&h, get(6, "/gzip/100"));
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->body_len == 100);
+  engine_completion_free(d);
   harness_stop(&h, 1);
 }
 
@@ -958,12 +1248,15 @@ int main(void)
     {"address classifier table", test_classifier},
     {"CURLcode mapping", test_map_error},
     {"response handling: header and body caps", test_response_handling},
+    {"content decoding: gzip, deflate, chains, truncation, caps",
+     test_decoding},
     {"GET/HEAD/POST, headers, gzip, reuse, stats", test_basic},
     {"concurrency under max_connections", test_concurrency},
     {"timeouts: connect, total, pending queue", test_timeouts},
     {"errors: refused, reset, bad URL, scheme, TLS", test_errors},
     {"size caps: body with/without length, bomb, headers",
      test_size_caps},
+    {"content decoding over the wire", test_decoding_wire},
     {"SSRF refusals", test_ssrf},
     {"generations: clear, reset, recycle", test_generations},
     {"lifecycle: close, destroy, abort, queue full, free",

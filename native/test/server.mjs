@@ -14,7 +14,7 @@ import { createServer as createHttps } from 'node:https';
 import { createServer as createNet } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 
 const dir = mkdtempSync(join(tmpdir(), 'atresolve-native-test-'));
 const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -52,6 +52,21 @@ const server = createHttps({ key: readFileSync(join(dir, 'leaf.key')), cert: rea
         return;
       case 'gzip':
         res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(n, 'a')));
+        return;
+      case 'gzip-members': // n bytes of 'a' as two gzip members
+        res.writeHead(200, { 'content-encoding': 'gzip' })
+          .end(Buffer.concat([gzipSync(Buffer.alloc(n >> 1, 'a')), gzipSync(Buffer.alloc(n - (n >> 1), 'a'))]));
+        return;
+      case 'gzip-junk':
+        res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.concat([gzipSync('ok'), Buffer.from('junk')]));
+        return;
+      case 'gzip-truncated': { // all but the last n bytes of a gzip body
+        const body = gzipSync(Buffer.alloc(1000, 'a'));
+        res.writeHead(200, { 'content-encoding': 'gzip' }).end(body.subarray(0, body.length - n));
+        return;
+      }
+      case 'br':
+        res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync('ok'));
         return;
       case 'bomb':
         bomb ??= gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });

@@ -1,4 +1,5 @@
-import { AtresolveError } from '../errors.js';
+import { parseNameserver } from '../dns/nameservers.js';
+import { AtresolveError, InvalidOptionsError } from '../errors.js';
 import { IdResolver, type Identity } from '../resolve/id-resolver.js';
 import type { IdResolverOptions } from '../resolve/options.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from '../resolve/handle-strategy.js';
@@ -124,6 +125,16 @@ export function parseConnectTo(text: string): [string, string] {
   return [match[1], match[2]];
 }
 
+/** A `--dns-server` value, checked before anything starts. */
+function parseDnsServer(text: string): string {
+  try {
+    return parseNameserver(text, '--dns-server');
+  } catch (error) {
+    const why = error instanceof InvalidOptionsError ? error.message.replace(/^invalid option --dns-server: /, '') : String(error);
+    throw new UsageError(`--dns-server: ${why}`, { flag: '--dns-server' });
+  }
+}
+
 /** The resolver options the `resolve` flags describe (validated by `IdResolver` itself). */
 function resolverOptions(values: ReturnType<typeof parseFlags>['values']): { options: IdResolverOptions; transport: TransportOptions; kind: string | undefined } {
   const transport: TransportOptions = {};
@@ -145,8 +156,12 @@ function resolverOptions(values: ReturnType<typeof parseFlags>['values']): { opt
     }
     options.plcUrl = plcUrl;
   }
-  const dnsServers = listFlag(values, 'dns-server');
-  if (dnsServers.length > 0) options.dns = { nameservers: dnsServers };
+  const dnsServers = listFlag(values, 'dns-server').map(parseDnsServer);
+  if (dnsServers.length > 0) {
+    // One name resolution serves the transport's hosts and the TXT lookups.
+    options.dns = { nameservers: dnsServers };
+    transport.dns = { nameservers: dnsServers };
+  }
   const strategy = stringFlag(values, 'handle-strategy');
   if (strategy !== undefined) options.handleStrategy = parseChoice<HandleStrategy>('--handle-strategy', strategy, HANDLE_STRATEGIES);
   const kindText = stringFlag(values, 'transport');

@@ -4,7 +4,11 @@ import type { CacheStore } from '../cache/types.js';
 import type { DidDocument } from '../document/did-document.js';
 import { ensureResolvableAtIdentifier } from '../syntax/at-identifier.js';
 import { INVALID_HANDLE } from '../syntax/handle.js';
+import { DnsResolver } from '../dns/resolver.js';
+import { BaseTransport } from '../transport/base.js';
 import { createTransport } from '../transport/create.js';
+import type { DnsOptions } from '../dns/options.js';
+import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
 import { DidResolver, memoizedAtprotoData } from './did-resolver.js';
 import { DidNotFoundError, HandleNotFoundError } from './errors.js';
@@ -65,6 +69,9 @@ export class IdResolver implements AsyncDisposable {
   readonly transport: Transport;
 
   readonly #ownsTransport: boolean;
+  /** Name resolution for handle TXT lookups: the own transport's, else a resolver of our own (closed with us). */
+  readonly #dns: DnsResolver;
+  readonly #ownsDns: boolean;
   readonly #didCache: ResolutionCache<DidDocument> | undefined;
   readonly #handleCache: ResolutionCache<string> | undefined;
   readonly #recorder = new ResolutionRecorder();
@@ -78,7 +85,10 @@ export class IdResolver implements AsyncDisposable {
     this.#allowTestTlds = o.allowTestTlds;
     this.#allowLocalhost = o.allowLocalhost;
     this.#ownsTransport = !isTransport(o.transport);
-    this.transport = isTransport(o.transport) ? o.transport : createTransport(o.transport);
+    this.transport = isTransport(o.transport) ? o.transport : createTransport(withDns(o.transport, o.dns.given));
+    // One DnsResolver serves the transport's host names and the handle TXT lookups.
+    this.#ownsDns = !(this.#ownsTransport && this.transport instanceof BaseTransport);
+    this.#dns = this.transport instanceof BaseTransport && this.#ownsTransport ? this.transport.dns : new DnsResolver(o.dns);
 
     this.#didCache = o.cache ? makeCache<DidDocument>(o.cache, o.cache.didStore) : undefined;
     this.#handleCache = o.cache ? makeCache<string>(o.cache, o.cache.handleStore) : undefined;
@@ -94,7 +104,7 @@ export class IdResolver implements AsyncDisposable {
     });
     const dns: HandleMethod = o.dns.dohUrl
       ? createDohTxtMethod({ url: o.dns.dohUrl, transport: this.transport, timeoutMs: o.timeoutMs, maxResponseBytes: 65_535 })
-      : createDnsTxtMethod({ nameservers: o.dns.nameservers, timeoutMs: o.dns.timeoutMs, tries: o.dns.tries });
+      : createDnsTxtMethod(this.#dns);
     const https = createWellKnownMethod({
       transport: this.transport,
       timeoutMs: o.timeoutMs,
@@ -199,6 +209,7 @@ export class IdResolver implements AsyncDisposable {
    * entries for the rest of the fleet.
    */
   async reset(): Promise<void> {
+    if (this.#ownsDns) this.#dns.clear();
     await Promise.all([this.transport.reset(), this.#didCache?.clearLocal(), this.#handleCache?.clearLocal()]);
   }
 
@@ -211,13 +222,21 @@ export class IdResolver implements AsyncDisposable {
       this.#didCache?.close(),
       this.#handleCache?.close(),
       this.#ownsTransport ? this.transport.close() : undefined,
-    ]).then(() => undefined);
+    ]).then(() => {
+      if (this.#ownsDns) this.#dns.close();
+    });
     return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Transport options with the resolver's `dns` options under the transport's own `dns` fields. */
+function withDns(transport: TransportOptions, dns: DnsOptions): TransportOptions {
+  if (Object.keys(dns).length === 0) return transport;
+  return { ...transport, dns: { ...dns, ...transport.dns } };
 }
 
 function makeCache<V>(o: ResolvedCacheOptions, store: CacheStore<V> | undefined): ResolutionCache<V> {

@@ -3,28 +3,20 @@ import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
+import { resolveDnsOptions, type DnsOptions, type ResolvedDnsOptions } from '../dns/options.js';
 import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from './handle-strategy.js';
 
-/** How handles are looked up in DNS. */
-export interface DnsOptions {
-  /**
-   * DNS servers for `_atproto.<handle>` TXT lookups, as `ip` or `ip:port`
-   * (`[v6]:port`). Default `[]`: the system's resolvers.
-   */
-  nameservers?: string[];
-  /**
-   * Time before the first retry of a query, in ms; c-ares doubles it on
-   * each further try. Default `1000`: with `tries: 2` a dead server costs
-   * about 3 s, the resolver's default time limit.
-   */
-  timeoutMs?: number;
-  /** Tries per server. Default `2`: one retry covers a lost UDP packet. */
-  tries?: number;
+/**
+ * How the resolver uses DNS: the `DnsOptions` of its name resolution
+ * (handle TXT lookups, and every host name of the transport it creates;
+ * `transport.dns` fields win there), plus DNS-over-HTTPS for TXT.
+ */
+export interface ResolverDnsOptions extends DnsOptions {
   /**
    * A DNS-over-HTTPS endpoint (RFC 8484), e.g.
    * `https://cloudflare-dns.com/dns-query`; when set, TXT lookups go through
-   * the resolver's transport instead of c-ares. Default none.
+   * the resolver's transport instead of the DNS servers. Default none.
    */
   dohUrl?: string;
 }
@@ -77,8 +69,8 @@ export interface IdResolverOptions {
   transport?: Transport | TransportOptions;
   /** Cache bounds and freshness, or `false` to turn caching off. Default `{}`. */
   cache?: false | IdentityCacheOptions;
-  /** DNS lookups for handles. Default `{}`. */
-  dns?: DnsOptions;
+  /** DNS: servers, time limits and bounds of every lookup, and DoH for handles. Default `{}`. */
+  dns?: ResolverDnsOptions;
   /** How DNS and HTTPS are combined for handles. Default `'both'` (DNS wins a disagreement). */
   handleStrategy?: HandleStrategy;
   /** Resolve `.test` handles and did:web hosts (for local worlds). Default `false`. */
@@ -87,11 +79,10 @@ export interface IdResolverOptions {
   allowLocalhost?: boolean;
 }
 
-export interface ResolvedDnsOptions {
-  nameservers: string[];
-  timeoutMs: number;
-  tries: number;
+export interface ResolvedResolverDnsOptions extends ResolvedDnsOptions {
   dohUrl: string | undefined;
+  /** The caller's `dns` options without `dohUrl`, for the transport the resolver creates. */
+  given: DnsOptions;
 }
 
 export interface ResolvedCacheOptions {
@@ -113,7 +104,7 @@ export interface ResolvedIdResolverOptions {
   maxHandleRedirects: number;
   transport: Transport | TransportOptions;
   cache: ResolvedCacheOptions | false;
-  dns: ResolvedDnsOptions;
+  dns: ResolvedResolverDnsOptions;
   handleStrategy: HandleStrategy;
   allowTestTlds: boolean;
   allowLocalhost: boolean;
@@ -131,13 +122,6 @@ const resolverSpec = {
   handleStrategy: { kind: 'string', default: 'both', oneOf: HANDLE_STRATEGIES },
   allowTestTlds: { kind: 'boolean', default: false },
   allowLocalhost: { kind: 'boolean', default: false },
-} as const satisfies OptionSpec;
-
-const dnsSpec = {
-  nameservers: { kind: 'string-list', default: [] },
-  timeoutMs: { kind: 'integer', default: 1_000, min: 1, max: 60_000 },
-  tries: { kind: 'integer', default: 2, min: 1, max: 10 },
-  dohUrl: { kind: 'optional-string' },
 } as const satisfies OptionSpec;
 
 const cacheSpec = {
@@ -168,10 +152,7 @@ export function resolveIdResolverOptions(input: unknown, prefix = 'resolver'): R
   } catch {
     throw new InvalidOptionsError(`${prefix}.plcUrl`, `expected an http(s) URL, got '${base.plcUrl}'`);
   }
-  const dns = resolveOptions<ResolvedDnsOptions>(dnsSpec, base.dns, `${prefix}.dns`);
-  if (dns.dohUrl !== undefined && !URL.canParse(dns.dohUrl)) {
-    throw new InvalidOptionsError(`${prefix}.dns.dohUrl`, `expected a URL, got '${dns.dohUrl}'`);
-  }
+  const dns = resolveResolverDnsOptions(base.dns, `${prefix}.dns`);
   const cache = base.cache === false ? false : resolveOptions<ResolvedCacheOptions>(cacheSpec, base.cache, `${prefix}.cache`);
   if (cache && cache.staleTtlMs > cache.maxTtlMs) {
     throw new InvalidOptionsError(`${prefix}.cache.staleTtlMs`, 'must not exceed maxTtlMs');
@@ -181,6 +162,17 @@ export function resolveIdResolverOptions(input: unknown, prefix = 'resolver'): R
     throw new InvalidOptionsError(`${prefix}.transport`, 'expected transport options or a Transport');
   }
   return { ...base, transport: transport as Transport | TransportOptions, dns, cache };
+}
+
+function resolveResolverDnsOptions(input: unknown, option: string): ResolvedResolverDnsOptions {
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    throw new InvalidOptionsError(option, 'expected an options object');
+  }
+  const { dohUrl, ...given } = (input ?? {}) as ResolverDnsOptions;
+  if (dohUrl !== undefined && (typeof dohUrl !== 'string' || !URL.canParse(dohUrl))) {
+    throw new InvalidOptionsError(`${option}.dohUrl`, `expected a URL, got ${JSON.stringify(dohUrl)}`);
+  }
+  return { ...resolveDnsOptions(given, option), dohUrl, given };
 }
 
 /** Whether `value` is a `Transport` instance rather than transport options. */

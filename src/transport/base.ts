@@ -1,6 +1,11 @@
+import { DnsResolver } from '../dns/resolver.js';
+import { classifyAddress } from './address.js';
+import { ACCEPT_ENCODING } from './body-decoder.js';
 import { ConnectToMap, type ConnectTarget } from './connect-to.js';
 import {
   AbortError,
+  DnsError,
+  ForbiddenAddressError,
   InvalidUrlError,
   RedirectError,
   TimeoutError,
@@ -28,7 +33,7 @@ import type {
 export interface DispatchRequest {
   url: URL;
   method: TransportMethod;
-  /** Header names lower-cased; includes `user-agent`. */
+  /** Header names lower-cased; includes `user-agent` and `accept-encoding`. */
   headers: Record<string, string>;
   body: Buffer | undefined;
   /** Time left for this hop (the request's total budget minus earlier hops). */
@@ -40,6 +45,14 @@ export interface DispatchRequest {
   maxHeaderBytes: number;
   /** Where to connect instead of resolving the URL's host, from `connectTo`. */
   connectTo: ConnectTarget | undefined;
+  /**
+   * Without `connectTo`: the addresses to connect to, in order of
+   * preference (IPv4 first), already resolved by the transport's
+   * `DnsResolver` and allowed by the SSRF guard (an IP-literal host gives
+   * itself). Implementations connect only to these; libcurl and undici
+   * never resolve names themselves.
+   */
+  addresses: readonly string[] | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -60,13 +73,14 @@ export interface PoolStats {
   newConnections: number;
   reusedConnections: number;
   bytesIn: number;
-  dnsCacheEntries: number | null;
   tlsSessionCacheEntries: number | null;
 }
 
 type LifecycleState = 'open' | 'closed' | 'destroyed';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** A wait that ended this close to the request's deadline ended because of it (timers may fire a little early). */
+const DEADLINE_SLACK_MS = 5;
 
 /**
  * The lifecycle, policy and accounting shared by every transport, written
@@ -81,6 +95,12 @@ export abstract class BaseTransport implements Transport {
   abstract readonly kind: TransportKind;
 
   protected readonly options: ResolvedTransportOptions;
+  /**
+   * The name resolution every request goes through (and, for a resolver
+   * that created this transport, its handle TXT lookups). `reset()`
+   * empties its cache; `close()` closes it.
+   */
+  readonly dns: DnsResolver;
   readonly #connectTo: ConnectToMap;
 
   #state: LifecycleState = 'open';
@@ -102,6 +122,7 @@ export abstract class BaseTransport implements Transport {
   protected constructor(options: ResolvedTransportOptions) {
     this.options = options;
     this.#connectTo = new ConnectToMap(options.connectTo);
+    this.dns = new DnsResolver(options.dns);
   }
 
   /** One hop: send the request and read the whole response, or reject with a `TransportError`. */
@@ -151,11 +172,14 @@ export abstract class BaseTransport implements Transport {
   }
 
   stats(): TransportStats {
+    const dns = this.dns.stats();
     return {
       kind: this.kind,
       ...this.#counters,
       errorsByCode: { ...this.#errorsByCode },
       ...this.poolStats(),
+      dnsCacheEntries: dns.cacheEntries,
+      dns,
     };
   }
 
@@ -169,6 +193,7 @@ export abstract class BaseTransport implements Transport {
     if (this.closed) return;
     this.#counters.resets += 1;
     this.#requestsSinceReset = 0;
+    this.dns.clear();
     await this.resetPool();
   }
 
@@ -178,6 +203,7 @@ export abstract class BaseTransport implements Transport {
       this.#closing = (async () => {
         // Every request() in progress finishes first, redirect hops and all.
         await this.#whenIdle();
+        this.dns.close();
         if (this.#state === 'closed') await this.closePool();
       })();
     }
@@ -189,6 +215,7 @@ export abstract class BaseTransport implements Transport {
     const wasClosing = this.#closing;
     this.#state = 'destroyed';
     // destroy() after close() still cancels whatever close() is waiting for.
+    this.dns.close();
     const destroying = this.destroyPool();
     this.#closing = wasClosing ? Promise.all([wasClosing, destroying]).then(() => undefined) : destroying;
     return this.#closing;
@@ -221,6 +248,7 @@ export abstract class BaseTransport implements Transport {
     if (this.#requestsSinceReset < limit) return;
     this.#requestsSinceReset = 0;
     this.#counters.recycles += 1;
+    this.dns.clear();
     // The request that crossed the limit is dispatched on the fresh state;
     // requests already in flight finish on the old one.
     this.resetPool().catch((error: unknown) => {
@@ -238,12 +266,18 @@ export abstract class BaseTransport implements Transport {
     let body = toBody(options.body, method);
     const headers = lowerCaseHeaders(options.headers);
     headers['user-agent'] ??= o.userAgent;
+    // Both transports decode exactly these codings, with the same rules.
+    headers['accept-encoding'] ??= ACCEPT_ENCODING;
 
     for (let redirects = 0; ; redirects += 1) {
       const signal = options.signal;
       if (signal?.aborted) throw new AbortError('request aborted', { cause: signal.reason });
       // destroy() between two hops cancels the rest of the chain.
       if (this.#state === 'destroyed') throw new TransportDestroyedError('transport was destroyed');
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const port = effectivePort(url);
+      const connectTo = this.#connectTo.lookup(host, port);
+      const addresses = connectTo ? undefined : await this.#addressesOf(host, port, deadline, timeoutMs, signal);
       const remaining = Math.floor(deadline - performance.now());
       if (remaining <= 0) {
         throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
@@ -258,7 +292,8 @@ export abstract class BaseTransport implements Transport {
         connectTimeoutMs: options.connectTimeoutMs ?? o.connectTimeoutMs,
         maxResponseBytes: options.maxResponseBytes ?? o.maxResponseBytes,
         maxHeaderBytes: o.maxHeaderBytes,
-        connectTo: this.#connectTo.lookup(url.hostname.replace(/^\[|\]$/g, ''), effectivePort(url)),
+        connectTo,
+        addresses,
         signal,
       });
       const location = hop.headers['location'];
@@ -285,6 +320,48 @@ export abstract class BaseTransport implements Transport {
       }
       url = next;
     }
+  }
+
+  /**
+   * The addresses a hop may connect to: resolved within the request's
+   * deadline, then filtered by the SSRF guard (unless
+   * `allowPrivateNetwork`). The socket-level checks of each implementation
+   * stay as the last line.
+   */
+  async #addressesOf(
+    host: string,
+    port: number,
+    deadline: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<string[]> {
+    const left = Math.floor(deadline - performance.now());
+    if (left <= 0) throw new TimeoutError(`request timed out after ${timeoutMs} ms`, { phase: 'total', timeoutMs });
+    let all: string[];
+    try {
+      all = await this.dns.lookup(host, { signal, timeoutMs: left });
+    } catch (error) {
+      if (this.#state === 'destroyed') throw new TransportDestroyedError('transport was destroyed', { cause: error });
+      // The request's own deadline ended the lookup: that is the request timing out.
+      if (error instanceof DnsError && error.reason === 'TIMEOUT' && left < this.dns.budgetMs && deadline - performance.now() < DEADLINE_SLACK_MS) {
+        throw new TimeoutError(`request timed out after ${timeoutMs} ms: DNS lookup of ${host} did not finish`, {
+          phase: 'total',
+          timeoutMs,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    if (this.options.allowPrivateNetwork) return all;
+    const allowed = all.filter((address) => classifyAddress(address) === 'public');
+    if (allowed.length > 0) return allowed;
+    const address = all[0] ?? '';
+    const addressClass = classifyAddress(address);
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new ForbiddenAddressError(
+      `refusing to connect to ${target}: ${address} is a ${addressClass} address (set allowPrivateNetwork to allow it)`,
+      { address, addressClass },
+    );
   }
 
   /** `dispatch()`, published on the `atresolve:fetch` trace channel when anyone listens. */

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { InvalidOptionsError } from '../errors.js';
+import type { ConnectTarget } from './connect-to.js';
 import { BaseTransport, type DispatchRequest, type DispatchResponse, type PoolStats } from './base.js';
 import {
   AbortError,
@@ -114,7 +116,9 @@ export class CurlTransport extends BaseTransport {
     }
     const url = new URL(request.url.href);
     url.hash = '';
-    const target = request.connectTo;
+    // libcurl never resolves a name: it connects to the `connectTo` target
+    // or to the first address the transport's DnsResolver found.
+    const target = request.connectTo ?? connectTargetOf(request);
     const connectTo = target ? `::${target.ip.includes(':') ? `[${target.ip}]` : target.ip}:${target.port}` : null;
     const id = this.#nextId++;
     const signal = request.signal;
@@ -185,8 +189,7 @@ export class CurlTransport extends BaseTransport {
       newConnections: s.newConnections,
       reusedConnections: s.reusedConnections,
       bytesIn: s.bytesIn,
-      // libcurl 7.88 exposes neither cache's size (docs/native-engine.md).
-      dnsCacheEntries: null,
+      // libcurl 7.88 does not expose its TLS session cache's size (docs/native-engine.md).
       tlsSessionCacheEntries: null,
     };
   }
@@ -212,6 +215,14 @@ export class CurlTransport extends BaseTransport {
       });
     });
   }
+}
+
+/** The first resolved address of a hop's host, unless the host is an IP literal (libcurl connects to those itself). */
+function connectTargetOf(request: DispatchRequest): ConnectTarget | undefined {
+  const first = request.addresses?.[0];
+  if (first === undefined || isIP(request.url.hostname.replace(/^\[|\]$/g, '')) !== 0) return undefined;
+  const port = request.url.port === '' ? (request.url.protocol === 'http:' ? 80 : 443) : Number(request.url.port);
+  return { ip: first, port };
 }
 
 /** A request or operation waiting for its completion. */

@@ -104,14 +104,23 @@ export class TimeoutError extends TransportError {
   }
 }
 
-/** The TLS handshake failed or the peer's certificate was not trusted. */
+/**
+ * The TLS handshake did not complete: the peer's certificate was not
+ * trusted or does not name the host, the peer sent an alert, or it closed
+ * or reset the connection before the handshake finished (no TLS session
+ * ever existed with it). For a handle's well-known this means "no HTTPS
+ * answer", as libcurl reports every such failure as a handshake failure.
+ */
 export class TlsError extends TransportError {
   readonly code = 'TLS';
 }
 
 /**
  * The response exceeded a size limit: `part` is `body` (after content
- * decoding, so a decompression bomb stops at the cap) or `headers`.
+ * decoding, so a decompression bomb stops at the cap) or `headers` (the
+ * status line and every header line, line ends included, over
+ * `maxHeaderBytes`; also a header line or HTTP/2 header block over what
+ * libcurl or nghttp2 accept at all, which is always over the cap).
  */
 export class ResponseTooLargeError extends TransportError {
   readonly code = 'RESPONSE_TOO_LARGE';
@@ -126,12 +135,17 @@ export class ResponseTooLargeError extends TransportError {
   }
 }
 
-/** The connection broke: reset by the peer, closed mid-body, or nothing received. */
+/** The established connection broke: reset by the peer, closed mid-body, or nothing received. */
 export class NetworkError extends TransportError {
   readonly code = 'NETWORK';
 }
 
-/** The server spoke invalid HTTP or sent an undecodable content encoding. */
+/**
+ * The server spoke invalid HTTP (including a status code below 100), or the
+ * body does not decode: a content coding neither transport asks for
+ * (anything but gzip and deflate), corrupt or truncated compressed data, or
+ * data after the end of the compressed stream. Never a partial body.
+ */
 export class ProtocolError extends TransportError {
   readonly code = 'PROTOCOL';
 }

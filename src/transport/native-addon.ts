@@ -122,6 +122,21 @@ export interface NativeAddon {
   stats(handle: NativeHandle): NativeStats;
   /** The SSRF class of an IP literal (no brackets), or `null` when it is not one. */
   classifyAddress(ip: string): NativeAddressClass | null;
+  /**
+   * The engine's content decoder on its own (`engine_decoder_*`): `body`
+   * fed in `chunkSize` pieces under `Content-Encoding: contentEncoding`
+   * (latin1, `null` for no header), decoded bytes capped at `cap`. For the
+   * test holding it to `BodyDecoder`.
+   */
+  decodeBody(contentEncoding: string | null, body: Buffer, chunkSize: number, cap: number): NativeDecodeResult;
+}
+
+/** What `decodeBody()` returns; `body` only when `outcome` is `OK`. */
+export interface NativeDecodeResult {
+  outcome: 'OK' | 'BODY_TOO_LARGE' | 'BAD_ENCODING' | 'NOMEM';
+  body: Buffer | null;
+  /** Why decoding failed, for `BAD_ENCODING`. */
+  message: string;
 }
 
 /** The outcome of loading the addon: the addon and the file it came from, or why it is unavailable. */
@@ -162,7 +177,7 @@ function load(): NativeAddonLoad {
   } catch (error) {
     return { ok: false, reason: `cannot load ${path}: ${firstLine(error)}` };
   }
-  const missing = ['create', 'request', 'abort', 'clear', 'reset', 'close', 'destroy', 'stats', 'classifyAddress']
+  const missing = ['create', 'request', 'abort', 'clear', 'reset', 'close', 'destroy', 'stats', 'classifyAddress', 'decodeBody']
     .filter((name) => typeof (addon as unknown as Record<string, unknown>)[name] !== 'function');
   if (missing.length > 0) {
     return { ok: false, reason: `${path} is not the atresolve addon (missing ${missing.join(', ')})` };

@@ -1,3 +1,4 @@
+import { resolveDnsOptions, type DnsOptions, type ResolvedDnsOptions } from '../dns/options.js';
 import { DAY_MS, MAX_COUNT, resolveOptions, type OptionSpec } from '../util/options.js';
 
 /**
@@ -34,8 +35,18 @@ export interface TransportOptions {
    * so DNS changes and server rotations are picked up.
    */
   maxConnectionLifetimeMs?: number;
-  /** How long a DNS answer is cached by the transport. Default `60000` (60 s), libcurl's default. */
+  /**
+   * The longest a DNS address answer is cached, whatever its TTL (the
+   * default of `dns.maxTtlMs`). Default `60000` (60 s): a relay meets most
+   * hosts once; a busy one is asked again at most once a minute.
+   */
   dnsCacheTtlMs?: number;
+  /**
+   * How host names are resolved: servers, time limits, bounds and caches
+   * (`DnsOptions`, see `docs/dns.md`). Default `{}`: the system's servers
+   * and hosts file, bounded.
+   */
+  dns?: DnsOptions;
   /**
    * Requests allowed to wait for a connection beyond `maxConnections` in
    * flight; past that, `request()` rejects with `QueueFullError`.
@@ -49,7 +60,12 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   /** Body size cap after content decoding. Default `1048576` (1 MiB). */
   maxResponseBytes?: number;
-  /** Cap on the total size of response headers. Default `16384` (16 KiB). */
+  /**
+   * Cap on the size of a response's status line and headers (every byte of
+   * every line, line ends included). Default `16384` (16 KiB). At most
+   * `102400`: libcurl refuses a longer header line whatever the cap
+   * (`CURL_MAX_HTTP_HEADER`), and both transports must agree.
+   */
   maxHeaderBytes?: number;
   /** Redirects followed per request; `0` returns the 3xx response. Default `0`. */
   maxRedirects?: number;
@@ -83,7 +99,10 @@ export interface TransportOptions {
 }
 
 /** `TransportOptions` with every default filled in. */
-export type ResolvedTransportOptions = Required<Omit<TransportOptions, 'caFile'>> & { caFile: string | undefined };
+export type ResolvedTransportOptions = Required<Omit<TransportOptions, 'caFile' | 'dns'>> & {
+  caFile: string | undefined;
+  dns: ResolvedDnsOptions;
+};
 
 /** The single table that validates and defaults `TransportOptions`. */
 export const transportOptionSpec = {
@@ -93,11 +112,13 @@ export const transportOptionSpec = {
   idleTimeoutMs: { kind: 'integer', default: 30_000, min: 1_000, max: DAY_MS },
   maxConnectionLifetimeMs: { kind: 'integer', default: 300_000, min: 1_000, max: DAY_MS },
   dnsCacheTtlMs: { kind: 'integer', default: 60_000, min: 0, max: DAY_MS },
+  dns: { kind: 'opaque' },
   maxQueuedRequests: { kind: 'integer', default: 1024, min: 0, max: 1_000_000 },
   timeoutMs: { kind: 'integer', default: 10_000, min: 1, max: DAY_MS },
   connectTimeoutMs: { kind: 'integer', default: 5_000, min: 1, max: DAY_MS },
   maxResponseBytes: { kind: 'integer', default: 1_048_576, min: 0, max: 2 ** 30 },
-  maxHeaderBytes: { kind: 'integer', default: 16_384, min: 256, max: 1_048_576 },
+  // At most libcurl's CURL_MAX_HTTP_HEADER (100 KiB), its limit per line.
+  maxHeaderBytes: { kind: 'integer', default: 16_384, min: 256, max: 102_400 },
   maxRedirects: { kind: 'integer', default: 0, min: 0, max: 20 },
   allowHttp: { kind: 'boolean', default: false },
   allowPrivateNetwork: { kind: 'boolean', default: false },
@@ -116,5 +137,10 @@ export function resolveTransportOptions<Extra extends object = Record<never, nev
   extraSpec: OptionSpec = {},
   prefix = 'transport',
 ): ResolvedTransportOptions & Extra {
-  return resolveOptions<ResolvedTransportOptions & Extra>({ ...transportOptionSpec, ...extraSpec }, input, prefix);
+  const resolved = resolveOptions<ResolvedTransportOptions & Extra & { dns: unknown }>(
+    { ...transportOptionSpec, ...extraSpec },
+    input,
+    prefix,
+  );
+  return { ...resolved, dns: resolveDnsOptions(resolved.dns, `${prefix}.dns`, resolved.dnsCacheTtlMs) };
 }

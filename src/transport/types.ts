@@ -5,6 +5,8 @@
  * fallback) honour the same options, limits, lifecycle and errors.
  */
 
+import type { DnsStats } from '../dns/resolver.js';
+
 /** Which implementation is behind a `Transport`. */
 export type TransportKind = 'curl' | 'undici';
 
@@ -93,8 +95,10 @@ export interface TransportStats {
   connectionClears: number;
   /** Counter: decoded response body bytes received. */
   bytesIn: number;
-  /** Gauge: entries in the DNS cache, or `null` when the implementation does not expose it. */
+  /** Gauge: host names in the DNS cache (`dns.cacheEntries`; `null` only for transports that resolve no names). */
   dnsCacheEntries: number | null;
+  /** The transport's name resolution: lookups, cache hits, queries in flight and abandoned, failures by reason. */
+  dns: DnsStats;
   /** Gauge: entries in the TLS session cache, or `null` when the implementation does not expose it. */
   tlsSessionCacheEntries: number | null;
 }

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import {
   checkServerIdentity,
@@ -12,6 +12,7 @@ import { classifyAddress } from './address.js';
 import type { ConnectTarget } from './connect-to.js';
 import type { ConnectionGate, ConnectionSlot } from './connection-gate.js';
 import { ForbiddenAddressError, TimeoutError, type TransportError } from './errors.js';
+import { meterResponseHeads } from './head-meter.js';
 import { toTransportError, type FailureStage } from './undici-errors.js';
 
 /** Where one pool's connections go. Everything a connect needs that undici does not pass. */
@@ -22,13 +23,13 @@ export interface ConnectRoute {
   port: number;
   /** From `connectTo`: connect here instead of resolving `host`. */
   connectTo: ConnectTarget | undefined;
+  /** Without `connectTo`: the addresses the transport resolved for `host` and the SSRF guard allowed, in order. */
+  addresses: readonly string[] | undefined;
   connectTimeoutMs: number;
 }
 
 /** The caches one pool generation shares; `reset()` replaces them, `clearConnections()` keeps them. */
 export interface ConnectCaches {
-  /** Host name → every address `dns.lookup` returned; `undefined` when `dnsCacheTtlMs` is 0. */
-  dns: LRUCache<string, LookupAddress[]> | undefined;
   /** `host:port|target` → latest TLS session ticket, for resumption. */
   tlsSessions: LRUCache<string, Buffer>;
 }
@@ -63,11 +64,8 @@ export interface ConnectOwner {
 type ConnectCallback = (...args: [null, Socket] | [Error, null]) => void;
 
 /** Create caches sized for `maxEntries` hosts. */
-export function createConnectCaches(maxEntries: number, dnsTtlMs: number): ConnectCaches {
-  return {
-    dns: dnsTtlMs > 0 ? new LRUCache<string, LookupAddress[]>({ max: maxEntries, ttl: dnsTtlMs }) : undefined,
-    tlsSessions: new LRUCache<string, Buffer>({ max: maxEntries }),
-  };
+export function createConnectCaches(maxEntries: number): ConnectCaches {
+  return { tlsSessions: new LRUCache<string, Buffer>({ max: maxEntries }) };
 }
 
 /**
@@ -84,13 +82,14 @@ export function createConnector(owner: ConnectOwner, settings: ConnectSettings) 
 }
 
 /**
- * One connection attempt: resolve (or take `connectTo`), apply the SSRF
- * guard to every candidate address, wait for a slot under the global cap,
- * connect to an allowed IP with SNI = the URL host, re-check the socket's
- * peer address, and hand the socket to undici.
+ * One connection attempt: take the route's addresses (resolved by the
+ * transport's `DnsResolver`, or `connectTo`, or the IP-literal host), apply
+ * the SSRF guard to every candidate again, wait for a slot under the global
+ * cap, connect to an allowed IP with SNI = the URL host, re-check the
+ * socket's peer address, and hand the socket to undici.
  *
- * `connectTimeoutMs` covers name resolution, TCP and TLS; the wait for a
- * slot is queueing, bounded by the requests' own total timeouts instead.
+ * `connectTimeoutMs` covers TCP and TLS; the wait for a slot is queueing,
+ * bounded by the requests' own total timeouts instead.
  */
 export class ConnectAttempt {
   readonly #owner: ConnectOwner;
@@ -99,9 +98,7 @@ export class ConnectAttempt {
   #timer: NodeJS.Timeout | undefined;
   #slot: ConnectionSlot | undefined;
   #socket: Socket | undefined;
-  #stage: FailureStage = 'dns';
-  #spentMs = 0;
-  #phaseStart = 0;
+  #stage: FailureStage = 'connect';
 
   constructor(owner: ConnectOwner, settings: ConnectSettings, callback: ConnectCallback) {
     this.#owner = owner;
@@ -119,18 +116,10 @@ export class ConnectAttempt {
   }
 
   run(): void {
-    this.#startClock();
-    this.#resolve().then(
-      (addresses) => {
-        if (this.#done) return;
-        const allowed = this.#guard(addresses);
-        if (allowed === undefined) return;
-        this.#stopClock();
-        this.#settings.gate.acquire(this.#owner).then(
-          (slot) => this.#connect(slot, allowed),
-          (error: unknown) => this.#fail(error),
-        );
-      },
+    const allowed = this.#guard(this.#candidates());
+    if (allowed === undefined) return;
+    this.#settings.gate.acquire(this.#owner).then(
+      (slot) => this.#connect(slot, allowed),
       (error: unknown) => this.#fail(error),
     );
   }
@@ -141,22 +130,14 @@ export class ConnectAttempt {
     return connectTo ? `${shown} (via ${connectTo.ip}:${connectTo.port})` : shown;
   }
 
-  async #resolve(): Promise<LookupAddress[]> {
-    const { host, connectTo } = this.#owner.route;
+  /** The candidate addresses. Names were resolved by the transport before the request reached undici. */
+  #candidates(): LookupAddress[] {
+    const { host, connectTo, addresses } = this.#owner.route;
     if (connectTo) return [{ address: connectTo.ip, family: isIP(connectTo.ip) }];
+    if (addresses) return addresses.map((address) => ({ address, family: isIP(address) }));
     // net.connect never calls `lookup` for an IP literal, so literals are
     // checked here like any resolved address.
-    const family = isIP(host);
-    if (family !== 0) return [{ address: host, family }];
-    const cache = this.#owner.caches.dns;
-    const cached = cache?.get(host);
-    if (cached) return cached;
-    const addresses = await new Promise<LookupAddress[]>((resolve, reject) => {
-      dnsLookup(host, { all: true }, (error, result) => (error ? reject(error) : resolve(result)));
-    });
-    if (addresses.length === 0) throw Object.assign(new Error(`no addresses for ${host}`), { code: 'ENOTFOUND' });
-    cache?.set(host, addresses);
-    return addresses;
+    return [{ address: host, family: isIP(host) }];
   }
 
   /** Keep only addresses the SSRF guard allows; fails the attempt and returns `undefined` when none is left. */
@@ -230,20 +211,28 @@ export class ConnectAttempt {
     socket.once('connect', () => {
       if (this.#done) return;
       slot.connectedAt = performance.now();
+      // From here a broken connection is a TLS failure (before the
+      // handshake completes) or a broken exchange, as libcurl reports it.
+      this.#stage = protocol === 'https:' ? 'tls' : 'exchange';
       // Defence in depth: the peer must be an address the guard allowed.
       const peer = socket.remoteAddress;
-      const peerClass = peer === undefined ? 'reserved' : classifyAddress(peer);
+      if (peer === undefined) {
+        // getpeername() failed: the peer already reset the connection. No
+        // address, so nothing to refuse; fail as the reset it is.
+        this.#fail(Object.assign(new Error('connection reset by the peer'), { code: 'ECONNRESET' }));
+        return;
+      }
+      const peerClass = classifyAddress(peer);
       if (!this.#settings.allowPrivateNetwork && peerClass !== 'public') {
         this.#fail(
-          new ForbiddenAddressError(`refusing connection to ${this.#target()}: peer ${peer ?? '?'} is a ${peerClass} address`, {
+          new ForbiddenAddressError(`refusing connection to ${this.#target()}: peer ${peer} is a ${peerClass} address`, {
             address: peer,
             addressClass: peerClass,
           }),
         );
         return;
       }
-      if (protocol === 'https:') this.#stage = 'tls';
-      else this.#succeed();
+      if (protocol === 'http:') this.#succeed();
     });
   }
 
@@ -267,6 +256,9 @@ export class ConnectAttempt {
     } finally {
       gate.handingOver = undefined;
     }
+    // After undici attached its 'readable' listener, so watching 'data'
+    // leaves the socket in paused mode.
+    meterResponseHeads(socket, this.#settings.maxHeaderBytes, this.#target());
   }
 
   #fail(error: unknown): void {
@@ -300,22 +292,14 @@ export class ConnectAttempt {
     this.#owner.attempts.delete(this);
   }
 
-  /** Run the connect clock (DNS, then TCP+TLS); it stops while waiting for a slot. */
+  /** Run the connect clock (TCP + TLS), from the moment a slot was granted. */
   #startClock(): void {
-    this.#phaseStart = performance.now();
-    const left = Math.max(1, this.#owner.route.connectTimeoutMs - this.#spentMs);
+    const timeoutMs = this.#owner.route.connectTimeoutMs;
     this.#timer = setTimeout(() => {
-      const timeoutMs = this.#owner.route.connectTimeoutMs;
       this.#fail(
         new TimeoutError(`connecting to ${this.#target()} timed out after ${timeoutMs} ms`, { phase: 'connect', timeoutMs }),
       );
-    }, left);
-  }
-
-  #stopClock(): void {
-    this.#spentMs += performance.now() - this.#phaseStart;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    }, timeoutMs);
   }
 
   #sessionKey(): string {

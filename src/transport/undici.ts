@@ -4,10 +4,11 @@ import { Client, type Dispatcher } from 'undici';
 import { InvalidOptionsError } from '../errors.js';
 import type { OptionSpec } from '../util/options.js';
 import { BaseTransport, type DispatchRequest, type DispatchResponse, type PoolStats } from './base.js';
-import { ACCEPT_ENCODING, BodyDecoder } from './body-decoder.js';
+import { BodyDecoder } from './body-decoder.js';
 import { ConnectionGate, type ConnectionSlot } from './connection-gate.js';
 import {
   AbortError,
+  ProtocolError,
   QueueFullError,
   ResponseTooLargeError,
   TimeoutError,
@@ -75,8 +76,10 @@ const KEEP_ALIVE_THRESHOLD_MS = 1_000;
  *   non-public addresses (`ForbiddenAddressError`) unless
  *   `allowPrivateNetwork`, connects with SNI set to the URL host, and
  *   re-checks the peer address.
- * - Bodies are decoded (gzip, deflate, br) as they stream and the cap applies
- *   to decoded bytes.
+ * - Bodies are decoded (gzip, deflate) as they stream, with the native
+ *   engine's rules, and the cap applies to decoded bytes.
+ * - The status line and headers count toward `maxHeaderBytes` as in the
+ *   engine (`meterResponseHeads`).
  *
  * See `docs/undici-transport.md` for the mapping of every option.
  */
@@ -124,7 +127,7 @@ export class UndiciTransport extends BaseTransport {
         this.#counters.newConnections += 1;
       },
     };
-    this.#generation = new Generation(createConnectCaches(resolved.maxOrigins, resolved.dnsCacheTtlMs));
+    this.#generation = new Generation(createConnectCaches(resolved.maxOrigins));
   }
 
   protected dispatch(request: DispatchRequest): Promise<DispatchResponse> {
@@ -174,7 +177,7 @@ export class UndiciTransport extends BaseTransport {
 
   protected async resetPool(): Promise<void> {
     const old = this.#generation;
-    this.#generation = new Generation(createConnectCaches(this.#options.maxOrigins, this.#options.dnsCacheTtlMs));
+    this.#generation = new Generation(createConnectCaches(this.#options.maxOrigins));
     await this.#retireGeneration(old);
   }
 
@@ -201,8 +204,7 @@ export class UndiciTransport extends BaseTransport {
   }
 
   protected poolStats(): PoolStats {
-    const { dns, tlsSessions } = this.#generation.caches;
-    dns?.purgeStale();
+    const { tlsSessions } = this.#generation.caches;
     return {
       inFlight: this.#jobs.size,
       queued: this.#waiting + this.#pendingStart,
@@ -210,7 +212,6 @@ export class UndiciTransport extends BaseTransport {
       newConnections: this.#counters.newConnections,
       reusedConnections: this.#counters.reusedConnections,
       bytesIn: this.#counters.bytesIn,
-      dnsCacheEntries: dns?.size ?? 0,
       tlsSessionCacheEntries: tlsSessions.size,
     };
   }
@@ -218,8 +219,11 @@ export class UndiciTransport extends BaseTransport {
   // ---- admission -------------------------------------------------------
 
   #routeFor(request: DispatchRequest): Route {
-    const { url, connectTo, connectTimeoutMs } = request;
-    const key = `${url.origin}|${connectTo ? `${connectTo.ip}:${connectTo.port}` : ''}|${connectTimeoutMs}`;
+    const { url, connectTo, addresses, connectTimeoutMs } = request;
+    // A route is an origin and where its sockets go: the connectTo target,
+    // or the preferred resolved address (a DNS change makes a new route).
+    const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
+    const key = `${url.origin}|${target}|${connectTimeoutMs}`;
     let route = this.#routes.get(key);
     if (!route) {
       route = new Route(key, {
@@ -227,6 +231,7 @@ export class UndiciTransport extends BaseTransport {
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port),
         connectTo,
+        addresses,
         connectTimeoutMs,
       }, url.origin);
       this.#routes.set(key, route);
@@ -431,7 +436,6 @@ export class UndiciTransport extends BaseTransport {
     this.#routes.clear();
     this.#ready.clear();
     this.#generation.pools.clear();
-    this.#generation.caches.dns?.clear();
     this.#generation.caches.tlsSessions.clear();
   }
 }
@@ -690,13 +694,11 @@ class Job implements Dispatcher.DispatchHandler {
 
   dispatchOptions(): Dispatcher.DispatchOptions {
     const { url, method, headers, body } = this.request;
-    const sent: Record<string, string> = { ...headers };
-    sent['accept-encoding'] ??= ACCEPT_ENCODING;
     return {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method,
-      headers: sent,
+      headers,
       body: body ?? null,
     };
   }
@@ -741,7 +743,14 @@ class Job implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    if (this.settled || statusCode < 200) return;
+    if (this.settled) return;
+    if (statusCode < 100) {
+      // llhttp parses any three digits; undici would fail such a response
+      // with an internal assertion. libcurl refuses it as the protocol error it is.
+      this.#host.cancel(this, new ProtocolError(`invalid HTTP response from ${this.request.url.origin}: status ${statusCode}`));
+      return;
+    }
+    if (statusCode < 200) return;
     this.#firstByteAt = performance.now();
     this.#status = statusCode;
     const flat: Record<string, string> = {};

@@ -62,6 +62,18 @@ describe('atresolve resolve', () => {
     ]);
   });
 
+  it.each([
+    ['127.0.0.1:0', /port must be between 1 and 65535/],
+    ['1.2.3.4:99999', /port must be between 1 and 65535/],
+    ['_', /not an IP address/],
+  ])('exits 2 for --dns-server %s, naming the flag, before anything starts', async (server, why) => {
+    const result = await runCli(['resolve', '--dns-server', server, 'alice.example.com']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--dns-server/);
+    expect(result.stderr).toMatch(why);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 3 for input that is neither a DID nor a handle', async () => {
     const result = await runCli(['resolve', ...worldFlags(), 'not a handle!']);
     expect(result.code).toBe(3);

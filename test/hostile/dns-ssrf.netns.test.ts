@@ -1,7 +1,9 @@
+import { once } from 'node:events';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandleNotFoundError, ResolutionFailedError } from '../../src/resolve/errors.js';
 import { IdResolver } from '../../src/resolve/id-resolver.js';
-import { ForbiddenAddressError, ConnectError } from '../../src/transport/errors.js';
+import { ForbiddenAddressError, ConnectError, TlsError } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
@@ -45,6 +47,9 @@ let dns: ScriptedDnsServer;
 let publicServer: HostileServer;
 let publicOtherPort: HostileServer;
 let publicServer6: HostileServer;
+/** Accepts on a public address and resets every connection at once. */
+let closer: Server;
+const CLOSER_PORT = 9443;
 const sentinels = new Map<string, HostileServer>();
 
 function answerFor(ex: HostileExchange, did: string): void {
@@ -76,6 +81,10 @@ beforeAll(async () => {
   dns.set('public6.example.com', { aaaa: [PUBLIC_V6] });
   for (const [name, record] of FORBIDDEN) dns.set(name, record);
   dns.set('mixed.example.com', { a: ['127.0.0.1', PUBLIC_V4] });
+  closer = createNetServer((socket) => socket.destroy());
+  closer.listen(CLOSER_PORT, PUBLIC_V4);
+  await once(closer, 'listening');
+  dns.set('closer.example.com', { a: [PUBLIC_V4] });
   // Handles on the public host whose well-known redirects somewhere else.
   const redirects: Record<string, string> = {
     'redir-ip-loopback': 'https://127.0.0.1/.well-known/atproto-did',
@@ -95,6 +104,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  closer?.close();
   await Promise.all([publicServer, publicOtherPort, publicServer6, ...sentinels.values()].map((s) => s?.close()));
   await dns?.close();
   await ca?.dispose();
@@ -168,6 +178,16 @@ describe.each(implementations)('$name transport with its defaults', ({ create })
     dns.set('unrouted.example.com', { a: ['1.2.3.5'] });
     const error = await make().request('https://unrouted.example.com/').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
+  });
+
+  it('a public server that resets before TLS is a TlsError, not a forbidden address', async () => {
+    // The reset can come before the peer address is read: that is no
+    // address to refuse (undici once reported it as a forbidden one).
+    const t = make();
+    for (let i = 0; i < 5; i += 1) {
+      const error = await t.request(`https://closer.example.com:${CLOSER_PORT}/`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TlsError);
+    }
   });
 });
 

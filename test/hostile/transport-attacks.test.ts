@@ -32,8 +32,8 @@ type ErrorClass = abstract new (...args: never[]) => TransportError;
 
 interface Attack {
   mode: string;
-  /** The error class, or one per transport where they legitimately differ. */
-  expected: ErrorClass | ErrorClass[] | Record<TransportKind, ErrorClass>;
+  /** The error class (or classes), or per transport where they legitimately differ. */
+  expected: ErrorClass | ErrorClass[] | Record<TransportKind, ErrorClass | ErrorClass[]>;
   check?: (error: TransportError) => void;
 }
 
@@ -54,7 +54,12 @@ const ATTACKS: Attack[] = [
   { mode: 'big-chunked', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'endless-chunked', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'gzip-bomb', expected: ResponseTooLargeError, check: bodyCap },
-  { mode: 'br-bomb', expected: ResponseTooLargeError, check: bodyCap },
+  // Neither transport asks for brotli, nor decodes it: refused at the headers.
+  {
+    mode: 'br-bomb',
+    expected: ProtocolError,
+    check: (error) => expect(error.message).toMatch(/unsupported content encoding 'br'/),
+  },
   { mode: 'nested-bomb', expected: ResponseTooLargeError, check: bodyCap },
   { mode: 'http10-close-big', expected: ResponseTooLargeError, check: bodyCap },
   // Refused at the headers: reading the trickle up to the cap would outlast the deadline.
@@ -74,8 +79,9 @@ const ATTACKS: Attack[] = [
     check: (error) => expect(error).toMatchObject({ part: 'headers', limit: 16_384 }),
   },
   // libcurl passes `HTTP/1.1: 200 OK` on as a header line (the cap must still
-  // count it); llhttp refuses the `/` in a header name first.
-  { mode: 'header-restart', expected: { curl: ResponseTooLargeError, undici: ProtocolError } },
+  // count it); llhttp refuses the `/` in a header name, unless the undici
+  // transport's head meter saw the cap passed first in the same read.
+  { mode: 'header-restart', expected: { curl: ResponseTooLargeError, undici: [ProtocolError, ResponseTooLargeError] } },
 ];
 
 let ca: TestCa;

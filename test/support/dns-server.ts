@@ -11,7 +11,9 @@ export type DnsRecord =
   /** Never answer (the client times out). */
   | { drop: true }
   /** The n-th query of a type for this name gets the n-th record (the last one repeats): DNS rebinding. */
-  | { rotate: DnsRecord[] };
+  | { rotate: DnsRecord[] }
+  /** Answer `then` after `delayMs` (a slow upstream, e.g. a resolver that gives up with SERVFAIL). */
+  | { delayMs: number; then: DnsRecord };
 
 /** Where the scripted DNS server listens. */
 export interface ScriptedDnsOptions {
@@ -49,25 +51,33 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
   const typedQueries = new Map<string, number>();
   const socket = createSocket('udp4');
 
-  const answer = (message: Buffer): Buffer | undefined => {
+  const answer = (message: Buffer): Buffer | undefined => respond(message).response;
+  /** The encoded answer to a query, and how long to hold it. */
+  const respond = (message: Buffer): { response: Buffer | undefined; delayMs: number } => {
+    const none = { response: undefined, delayMs: 0 };
     let query: dnsPacket.DecodedPacket;
     try {
       query = dnsPacket.decode(message);
     } catch {
-      return undefined;
+      return none;
     }
     const question = query.questions?.[0];
-    if (!question) return undefined;
+    if (!question) return none;
     const name = question.name.toLowerCase();
     queries.set(name, (queries.get(name) ?? 0) + 1);
     const typed = `${name} ${question.type}`;
     const nth = typedQueries.get(typed) ?? 0;
     typedQueries.set(typed, nth + 1);
     let record: DnsRecord = records.get(name) ?? { rcode: 'NXDOMAIN' as const };
+    let delayMs = 0;
+    if ('delayMs' in record) {
+      delayMs = record.delayMs;
+      record = record.then;
+    }
     // A rotation of rotations is not a thing; its inner record is taken as NXDOMAIN.
     if ('rotate' in record) record = record.rotate[Math.min(nth, record.rotate.length - 1)] ?? { rcode: 'NXDOMAIN' };
-    if ('rotate' in record) record = { rcode: 'NXDOMAIN' };
-    if ('drop' in record) return undefined;
+    if ('rotate' in record || 'delayMs' in record) record = { rcode: 'NXDOMAIN' };
+    if ('drop' in record) return none;
     const base = {
       type: 'response' as const,
       id: query.id ?? 0,
@@ -76,7 +86,7 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
     };
     if ('rcode' in record) {
       // dns-packet encodes the rcode from the low four bits of flags.
-      return dnsPacket.encode({ ...base, flags: base.flags | RCODES[record.rcode] });
+      return { response: dnsPacket.encode({ ...base, flags: base.flags | RCODES[record.rcode] }), delayMs };
     }
     const ttl = record.ttl ?? 60;
     const answers: dnsPacket.Answer[] = [];
@@ -89,12 +99,22 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
     } else if (question.type === 'AAAA') {
       for (const data of record.aaaa ?? []) answers.push({ type: 'AAAA', name: question.name, ttl, class: 'IN', data });
     }
-    return dnsPacket.encode({ ...base, answers });
+    return { response: dnsPacket.encode({ ...base, answers }), delayMs };
   };
 
+  const timers = new Set<NodeJS.Timeout>();
   socket.on('message', (message: Buffer, remote: RemoteInfo) => {
-    const response = answer(message);
-    if (response) socket.send(response, remote.port, remote.address);
+    const { response, delayMs } = respond(message);
+    if (!response) return;
+    if (delayMs === 0) {
+      socket.send(response, remote.port, remote.address);
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      socket.send(response, remote.port, remote.address);
+    }, delayMs);
+    timers.add(timer);
   });
   socket.on('error', () => undefined);
   socket.bind(options.port ?? 0, options.host ?? '127.0.0.1');
@@ -111,6 +131,7 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
     },
     answer,
     async close() {
+      for (const timer of timers) clearTimeout(timer);
       const closed = once(socket, 'close');
       socket.close();
       await closed;

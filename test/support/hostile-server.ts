@@ -162,7 +162,8 @@ function chunkedProducer(total: number): () => Buffer | null {
  * - `big-length`: `Content-Length` of 64 MiB, and the bytes to match.
  * - `big-chunked`: 64 MiB chunked, no `Content-Length`.
  * - `endless-chunked`: chunked bytes at full speed until the client leaves.
- * - `gzip-bomb`, `br-bomb`: 64 MiB of zeros compressed (~64 KiB / ~100 bytes on the wire).
+ * - `gzip-bomb`, `br-bomb`: 64 MiB of zeros compressed (~64 KiB / ~100 bytes on the wire);
+ *   neither transport asks for or decodes brotli, so `br-bomb` is refused unread.
  * - `nested-bomb`: `Content-Encoding: gzip, gzip` of the same (~300 bytes).
  * - `slow-headers`: the status line, then one header byte per `trickleMs`, forever.
  * - `slow-body`: headers promising 1,000 bytes (under any cap), then one byte per `trickleMs`.

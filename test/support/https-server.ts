@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { constants as zlibConstants, brotliCompressSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
 
 /**
@@ -142,7 +142,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
  * - `/status/<code>`: that status, body `status <code>`
  * - `/bytes/<n>`: n bytes of `a` with Content-Length
  * - `/chunked/<n>`: n bytes of `a`, chunked, no Content-Length
- * - `/gzip/<n>`, `/br/<n>`: n bytes of `a`, compressed
+ * - `/gzip/<n>`, `/deflate/<n>`, `/br/<n>`: n bytes of `a`, compressed (brotli is never asked for)
  * - `/bomb`: gzip of 64 MiB of zeros
  * - `/headers`: request headers as JSON
  * - `/delay/<ms>`: waits, then `ok`
@@ -176,6 +176,9 @@ function builtin(url: URL, req: IncomingMessage, res: ServerResponse): void {
     }
     case 'gzip':
       res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(n, 'a')));
+      return;
+    case 'deflate':
+      res.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateSync(Buffer.alloc(n, 'a')));
       return;
     case 'br':
       res.writeHead(200, { 'content-encoding': 'br' }).end(

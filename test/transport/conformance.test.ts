@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import type { ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortError,
@@ -192,14 +194,17 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(head.body.length).toBe(0);
     });
 
-    it('decodes gzip and br, counting decoded bytes', async () => {
+    it('asks for gzip and deflate, and decodes them, counting decoded bytes', async () => {
       const t = make();
+      const seen = JSON.parse((await t.request(`${origin}/headers`)).body.toString()) as Record<string, string>;
+      expect(seen['accept-encoding']).toBe('gzip, deflate');
+      const before = t.stats().bytesIn;
       const gz = await t.request(`${origin}/gzip/50000`);
       expect(gz.body.equals(Buffer.alloc(50_000, 'a'))).toBe(true);
       expect(gz.headers['content-encoding']).toBe('gzip');
-      const br = await t.request(`${origin}/br/50000`);
-      expect(br.body.equals(Buffer.alloc(50_000, 'a'))).toBe(true);
-      expect(t.stats().bytesIn).toBe(100_000);
+      const deflated = await t.request(`${origin}/deflate/50000`);
+      expect(deflated.body.equals(Buffer.alloc(50_000, 'a'))).toBe(true);
+      expect(t.stats().bytesIn - before).toBe(100_000);
     });
 
     it('fails with NetworkError when the server drops the connection mid-body', async () => {
@@ -260,7 +265,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
     it('applies the cap after decoding', async () => {
       const t = make({ maxResponseBytes: 1000 });
       await rejection(t.request(`${origin}/gzip/2000`), ResponseTooLargeError);
-      await rejection(t.request(`${origin}/br/2000`), ResponseTooLargeError);
+      await rejection(t.request(`${origin}/deflate/2000`), ResponseTooLargeError);
       expect((await t.request(`${origin}/gzip/1000`)).body.length).toBe(1000);
     });
 
@@ -289,6 +294,154 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect((await t.request(`${origin}/big-headers/1000`)).headers['x-big']).toHaveLength(1000);
       const small = make({ maxHeaderBytes: 2048 });
       await rejection(small.request(`${origin}/big-headers/4000`), ResponseTooLargeError);
+    });
+  });
+
+  describe('the same fault, the same class (issue 11)', () => {
+    const DID = 'did:plc:ewvi7nxzyoun6zhxrhs64oiz';
+    const MIB = 1024 * 1024;
+
+    /** A route answering with these raw bytes on the TLS socket, then closing. */
+    function rawRoute(path: string, response: string | Buffer): void {
+      server.route(path, (req) => {
+        req.socket.end(response);
+      });
+    }
+
+    /** A 200 response with this Content-Encoding and body, Content-Length set. */
+    function encoded(encoding: string, body: Buffer): Buffer {
+      const head = `HTTP/1.1 200 OK\r\nContent-Encoding: ${encoding}\r\nContent-Length: ${body.length}\r\n\r\n`;
+      return Buffer.concat([Buffer.from(head), body]);
+    }
+
+    it('a header line over 100 KiB is ResponseTooLargeError (headers), not out of memory', async () => {
+      const t = make();
+      const error = await rejection(t.request(`${origin}/big-headers/110000`), ResponseTooLargeError);
+      expect(error).toMatchObject({ part: 'headers', limit: 16_384 });
+      const wide = make({ maxHeaderBytes: 102_400 });
+      await rejection(wide.request(`${origin}/big-headers/110000`), ResponseTooLargeError);
+    });
+
+    it('the status line counts toward maxHeaderBytes, as every header line does', async () => {
+      rawRoute('/long-status', `HTTP/1.1 200 ${'O'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\nok`);
+      const t = make();
+      const error = await rejection(t.request(`${origin}/long-status`), ResponseTooLargeError);
+      expect(error).toMatchObject({ part: 'headers', limit: 16_384 });
+      expect((await make({ maxHeaderBytes: 32_768 }).request(`${origin}/long-status`)).body.toString()).toBe('ok');
+      rawRoute('/huge-status', `HTTP/1.1 200 ${'O'.repeat(110_000)}\r\nContent-Length: 2\r\n\r\nok`);
+      await rejection(t.request(`${origin}/huge-status`), ResponseTooLargeError);
+    });
+
+    it('an endless status line stops at the cap', async () => {
+      let sent = 0;
+      server.route('/endless-status', (req) => {
+        const socket = req.socket;
+        const chunk = Buffer.alloc(64 * 1024, 'O');
+        socket.on('error', () => {});
+        socket.write('HTTP/1.1 200 ');
+        const pump = (): void => {
+          while (sent < 64 * MIB && !socket.destroyed) {
+            sent += chunk.length;
+            if (!socket.write(chunk)) {
+              socket.once('drain', pump);
+              return;
+            }
+          }
+          socket.end();
+        };
+        pump();
+      });
+      const t = make();
+      const error = await rejection(t.request(`${origin}/endless-status`), ResponseTooLargeError);
+      expect(error.part).toBe('headers');
+      // The client gave up long before 64 MiB (the rest is socket buffers).
+      expect(sent).toBeLessThan(32 * MIB);
+    });
+
+    it('decodes a multi-member gzip body (RFC 1952)', async () => {
+      rawRoute('/gzip-members', encoded('gzip', Buffer.concat([gzipSync(DID.slice(0, 12)), gzipSync(DID.slice(12))])));
+      const t = make();
+      expect((await t.request(`${origin}/gzip-members`)).body.toString()).toBe(DID);
+    });
+
+    it.each([
+      ['gzip followed by junk', 'gzip', () => Buffer.concat([gzipSync(DID), Buffer.from('junk')])],
+      ['gzip followed by zero padding', 'gzip', () => Buffer.concat([gzipSync(DID), Buffer.alloc(8)])],
+      ['deflate followed by junk', 'deflate', () => Buffer.concat([deflateSync(DID), Buffer.from('junk')])],
+      // The issue's case: a well-known answer cut inside the stream decoded to a shorter DID.
+      ['a truncated gzip body', 'gzip', () => gzipSync(DID).subarray(0, gzipSync(DID).length - 12)],
+      ['a gzip body without its trailer', 'gzip', () => gzipSync(DID).subarray(0, gzipSync(DID).length - 8)],
+      ['a truncated zlib deflate body', 'deflate', () => deflateSync(DID).subarray(0, deflateSync(DID).length - 5)],
+      ['a truncated raw deflate body', 'deflate', () => deflateRawSync(DID).subarray(0, deflateRawSync(DID).length - 3)],
+      ['brotli, which neither transport asks for', 'br', () => brotliCompressSync(DID)],
+    ])('%s is ProtocolError, never a value', async (name, encoding, body) => {
+      const path = `/encoded-${name.replace(/\W+/g, '-')}`;
+      rawRoute(path, encoded(encoding, body()));
+      const t = make();
+      const error = await rejection(t.request(`${origin}${path}`), ProtocolError);
+      expect(error.message).toMatch(/decode|content encoding/);
+      expect(t.stats().errorsByCode).toEqual({ PROTOCOL: 1 });
+    });
+
+    it.each(['000', '099'])('status %s is ProtocolError', async (status) => {
+      rawRoute(`/status-${status}`, `HTTP/1.1 ${status} Odd\r\nContent-Length: 2\r\n\r\nok`);
+      const t = make();
+      await rejection(t.request(`${origin}/status-${status}`), ProtocolError);
+      // Three digits from 600 up are not HTTP statuses either, but both pass them on.
+      rawRoute('/status-600', 'HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nok');
+      expect((await t.request(`${origin}/status-600`)).status).toBe(600);
+    });
+
+    it('oversized headers from an HTTP/2 server are ResponseTooLargeError', async () => {
+      // curl negotiates h2 by ALPN; undici speaks HTTP/1.1 only, and gets the
+      // same headers over HTTP/1.1 from the same server (allowHTTP1).
+      const leaf = await server.ca.issue({ dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+      const versions = new Set<string>();
+      const h2 = createSecureServer(
+        { key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: true, maxSendHeaderBlockLength: 4 * MIB },
+        (req, res) => {
+          versions.add(req.httpVersion);
+          const [, shape = '', size = '0'] = (req.url ?? '').split('/');
+          const headers: Record<string, string> = {};
+          if (shape === 'one') headers['x-big'] = 'b'.repeat(Number(size));
+          else for (let i = 0; i < Number(size) / 1000; i += 1) headers[`x-h${i}`] = 'h'.repeat(990);
+          res.writeHead(200, headers).end('ok');
+        },
+      );
+      h2.on('sessionError', () => {});
+      h2.listen(0, '127.0.0.1');
+      await once(h2, 'listening');
+      try {
+        const address = h2.address();
+        if (address === null || typeof address === 'string') throw new Error('no address');
+        const t = make();
+        const base = `https://127.0.0.1:${address.port}`;
+        expect((await t.request(`${base}/one/100`)).body.toString()).toBe('ok');
+        expect(versions).toEqual(new Set([t.kind === 'curl' ? '2.0' : '1.1']));
+        // Over our cap; over nghttp2's 64 KiB per (HPACK-encoded) field;
+        // over libcurl's 128 KiB h2 header block.
+        for (const path of ['/one/20000', '/many/20000', '/one/100000', '/many/140000']) {
+          const error = await rejection(t.request(`${base}${path}`), ResponseTooLargeError);
+          expect(error, path).toMatchObject({ part: 'headers', limit: 16_384 });
+        }
+        expect((await t.request(`${base}/one/100`)).body.toString()).toBe('ok');
+      } finally {
+        h2.close();
+      }
+    });
+
+    it('a server that closes before the TLS handshake is TlsError', async () => {
+      const closer = createNetServer((socket) => socket.destroy());
+      closer.listen(0, '127.0.0.1');
+      await once(closer, 'listening');
+      try {
+        const address = closer.address();
+        if (address === null || typeof address === 'string') throw new Error('no address');
+        const t = make();
+        for (let i = 0; i < 3; i += 1) await rejection(t.request(`https://127.0.0.1:${address.port}/`), TlsError);
+      } finally {
+        closer.close();
+      }
     });
   });
 

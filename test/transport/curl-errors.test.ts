@@ -60,8 +60,8 @@ describe('CurlTransport error mapping', () => {
   it('DnsError for a name that cannot resolve (rejected locally, no query sent)', async () => {
     const error = await failure(t.request(`https://${'a'.repeat(64)}.invalid/`));
     expect(error).toBeInstanceOf(DnsError);
-    expect(error).toMatchObject({ code: 'DNS', name: 'DnsError' });
-    expect((error.cause as { curlCode: number }).curlCode).toBe(6);
+    expect(error).toMatchObject({ code: 'DNS', name: 'DnsError', reason: 'NOT_FOUND', definitive: true });
+    expect((error.cause as { code: string }).code).toBe('EBADNAME');
   });
 
   it('ConnectError for a refused port', async () => {
@@ -143,10 +143,12 @@ describe('CurlTransport error mapping', () => {
     expect([18, 56]).toContain((error.cause as { curlCode: number }).curlCode);
   });
 
-  it('ProtocolError for an undecodable content encoding', async () => {
+  it('ProtocolError for an undecodable content encoding, decoded by the engine, not libcurl', async () => {
     const error = await failure(t.request('https://a.web.test/bad-gzip'));
     expect(error).toBeInstanceOf(ProtocolError);
-    expect((error.cause as { curlCode: number }).curlCode).toBe(61);
+    expect(error.message).toMatch(/^cannot decode the response body: gzip: incorrect header check/);
+    // The write callback stopped the transfer (CURLE_WRITE_ERROR), not libcurl's own decoder (61).
+    expect((error.cause as { curlCode: number }).curlCode).toBe(23);
   });
 
   it('AbortError with the signal reason as cause, before and during the request', async () => {

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 /**
  * What the committed prebuilds need from the machine that loads them, read
  * from the files themselves with binutils: nothing above glibc 2.31
- * (Debian 11, Ubuntu 20.04), no library besides libcurl and libc, and only
+ * (Debian 11, Ubuntu 20.04), no library besides libcurl, zlib and libc, and only
  * libcurl functions old enough. `scripts/prebuild.mjs` makes and checks
  * them; this re-checks what is committed.
  */
@@ -89,10 +89,11 @@ describe('committed prebuilds', () => {
         expect(info['glibcMax']).toBe(newest.join('.'));
       });
 
-      it('needs only libcurl.so.4 and the C library (readelf -d)', async () => {
+      it('needs only libcurl.so.4, libz.so.1 and the C library (readelf -d)', async () => {
         const { stdout } = await run('readelf', ['-d', file]);
         const needed = [...stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
-        expect(needed.sort()).toEqual(['libc.so.6', 'libcurl.so.4', 'libpthread.so.0']);
+        expect(needed.sort()).toEqual(['libc.so.6', 'libcurl.so.4', 'libpthread.so.0', 'libz.so.1']);
+        expect(info['needed']).toEqual(expect.arrayContaining(needed));
       });
 
       it('imports only libcurl functions from releases up to 7.74.0, and records them', async () => {
@@ -109,7 +110,9 @@ describe('committed prebuilds', () => {
 
       it('was compiled against libcurl 7.88.1 headers and a Debian 11 (glibc 2.31) root', () => {
         expect(info).toMatchObject({ file: 'atresolve.glibc.node', glibcFloor: '2.31', curlHeaders: '7.88.1' });
-        expect(info['buildRoot']).toEqual(expect.arrayContaining([expect.stringMatching(/^libc6-dev_2\.31-/), expect.stringMatching(/^libcurl4_7\.74\.0-/)]));
+        expect(info['buildRoot']).toEqual(
+          expect.arrayContaining([expect.stringMatching(/^libc6-dev_2\.31-/), expect.stringMatching(/^libcurl4_7\.74\.0-/), expect.stringMatching(/^zlib1g-dev_1:1\.2\.11/)]),
+        );
         expect(info['headerRoot']).toEqual([expect.stringMatching(/^libcurl4-openssl-dev_7\.88\.1-/)]);
       });
     });

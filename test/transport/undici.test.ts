@@ -68,24 +68,14 @@ describe('UndiciTransport', () => {
   });
 
   describe('caches', () => {
-    it('caches DNS answers per host, keeps them on clearConnections and drops them on reset', async () => {
+    it('keeps TLS sessions on clearConnections and drops them on reset', async () => {
       const t = make();
-      expect(t.stats().dnsCacheEntries).toBe(0);
       await t.request(`https://localhost:${server.port}/status/200`);
-      expect(t.stats().dnsCacheEntries).toBe(1);
       expect(t.stats().tlsSessionCacheEntries).toBe(1);
       await t.clearConnections();
-      expect(t.stats().dnsCacheEntries).toBe(1);
       expect(t.stats().tlsSessionCacheEntries).toBe(1);
       await t.reset();
-      expect(t.stats().dnsCacheEntries).toBe(0);
       expect(t.stats().tlsSessionCacheEntries).toBe(0);
-    });
-
-    it('keeps no DNS cache with dnsCacheTtlMs 0', async () => {
-      const t = make({ dnsCacheTtlMs: 0 });
-      await t.request(`https://localhost:${server.port}/status/200`);
-      expect(t.stats().dnsCacheEntries).toBe(0);
     });
 
     it('resumes TLS sessions on new connections to the same host', async () => {
