@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CurlTransport, UndiciTransport, loadNativeAddon } from '../dist/index.js';
+import { CurlTransport, UndiciTransport, loadNativeAddon } from '../dist/transport/index.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);

@@ -19,7 +19,8 @@
 // Environment: BENCH_RESOLUTIONS (default 100000), BENCH_CONCURRENCY (64),
 // BENCH_TRANSPORTS (curl,undici), BENCH_MAX_CONNECTIONS (64).
 import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
-import { memory, DidDocumentMismatchError, InvalidDidDocumentError, NetworkError, TimeoutError } from '../dist/index.js';
+import { DidDocumentMismatchError, InvalidDidDocumentError, NetworkError, TimeoutError } from '../dist/index.js';
+import { memory } from '../dist/telemetry/index.js';
 import { IdResolver } from '../dist/resolve/id-resolver.js';
 import { ResolutionFailedError } from '../dist/resolve/errors.js';
 import { startWorldProcess } from '../dist/world/index.js';

@@ -6,7 +6,7 @@
 // The loop is bounded in count and time. mallinfo2() walks every arena's
 // free lists under its lock, so the figure depends on the heap's shape: it
 // is also measured after fragmenting the heap with many small frees.
-import { memory } from '../dist/index.js';
+import { memory } from '../dist/telemetry/index.js';
 
 const MAX_CALLS = 200_000;
 const MAX_MS = 2_000;

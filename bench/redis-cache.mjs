@@ -5,7 +5,7 @@
 //   npm run bench:redis      (builds dist/, starts its own redis-server instances)
 // Every loop is bounded in count and in time; nothing here asserts.
 import { RedisCache } from '../dist/redis.js';
-import { ResolutionCache } from '../dist/index.js';
+import { ResolutionCache } from '../dist/cache/index.js';
 import { redisSkipReason, startRedis, startRedisCluster } from '../test/support/redis-server.mjs';
 
 const ENTRIES = 2_000;

@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { Agent, request as undiciRequest } from 'undici';
-import { CurlTransport, UndiciTransport, loadNativeAddon } from '../dist/index.js';
+import { CurlTransport, UndiciTransport, loadNativeAddon } from '../dist/transport/index.js';
 
 const KEEPALIVE = Number(process.env.BENCH_KEEPALIVE ?? 20_000);
 const NEWHOST = Number(process.env.BENCH_NEWHOST ?? 4_000);

@@ -31,3 +31,14 @@ export class InvalidOptionsError extends AtresolveError {
     this.option = option;
   }
 }
+
+/**
+ * The caller cancelled through an `AbortSignal`: a transport request, a
+ * resolution, or one caller's wait on a shared cache load. `cause` is the
+ * signal's reason. Not a failure of the network or of the identity, so it is
+ * never cached and never counted as one; it lives here, beside the root of
+ * the error set, because every layer rejects with it.
+ */
+export class AbortError extends AtresolveError {
+  readonly code = 'ABORTED';
+}

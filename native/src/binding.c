@@ -10,7 +10,9 @@
  * outstanding, so an idle engine never keeps the event loop alive.
  *
  * Every function here runs on the JS thread of the env that created the
- * transport, except on_engine_notify (engine worker thread).
+ * transport, except on_engine_notify (engine worker thread; also the JS
+ * thread, for operations on a parked engine and a request whose worker
+ * could not start).
  */
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -22,6 +24,9 @@
 #include <string.h>
 
 #include "engine.h"
+
+/* IP literals accepted per request; the engine uses the first 16. */
+#define ADDRESSES_MAX_ARG 64
 
 /*
  * One transport's native state. Created by transport_create on the JS
@@ -61,7 +66,7 @@ static void transport_release(transport_t *t)
     free(t);
 }
 
-/* Called by the engine's worker thread when completions are ready. */
+/* Called by the engine (worker or JS thread) when completions are ready. */
 static void on_engine_notify(void *arg)
 {
   transport_t *t = arg;
@@ -110,6 +115,7 @@ static void transport_teardown(napi_env env, transport_t *t)
   t->final_stats.open_connections = 0;
   t->final_stats.generations = 0;
   t->final_stats.pooled_handles = 0;
+  t->final_stats.worker_running = 0;
   if(t->hook_added) {
     (void)napi_remove_env_cleanup_hook(env, on_env_cleanup, t);
     t->hook_added = 0;
@@ -313,16 +319,22 @@ static int get_prop_int64(napi_env env, napi_value obj, const char *key,
          napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
 }
 
+static int get_prop_bool_value(napi_env env, napi_value v, int *out)
+{
+  bool b;
+  if(napi_get_value_bool(env, v, &b) != napi_ok)
+    return -1;
+  *out = b;
+  return 0;
+}
+
 static int get_prop_bool(napi_env env, napi_value obj, const char *key,
                          int *out)
 {
   napi_value v;
-  bool b;
-  if(napi_get_named_property(env, obj, key, &v) != napi_ok ||
-     napi_get_value_bool(env, v, &b) != napi_ok)
+  if(napi_get_named_property(env, obj, key, &v) != napi_ok)
     return -1;
-  *out = b;
-  return 0;
+  return get_prop_bool_value(env, v, out);
 }
 
 static napi_value error_or_undefined(napi_env env, engine_error_t error)
@@ -353,7 +365,7 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
   napi_value ca;
   engine_config_t config;
   int64_t n;
-  char *ca_file = NULL;
+  char *ca_pem = NULL;
   transport_t *t;
   engine_error_t err;
 
@@ -377,18 +389,23 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
      get_prop_bool(env, argv[0], "allowPrivateNetwork",
                    &config.allow_private_network) != 0)
     return throw_error(env, "invalid boolean option");
-  if(napi_get_named_property(env, argv[0], "caFile", &ca) != napi_ok)
-    return throw_error(env, "invalid option caFile");
+  if(napi_get_named_property(env, argv[0], "caPem", &ca) != napi_ok)
+    return throw_error(env, "invalid option caPem");
   if(!is_nullish(env, ca)) {
-    ca_file = get_string(env, ca, NULL);
-    if(!ca_file)
+    size_t len;
+    ca_pem = get_string(env, ca, &len);
+    if(!ca_pem)
       return NULL;
+    if(strlen(ca_pem) != len) {
+      free(ca_pem);
+      return throw_error(env, "invalid option caPem: contains NUL");
+    }
   }
-  config.ca_file = ca_file;
+  config.ca_pem = ca_pem;
 
   t = calloc(1, sizeof *t);
   if(!t) {
-    free(ca_file);
+    free(ca_pem);
     return throw_error(env, "out of memory");
   }
   t->env = env;
@@ -397,7 +414,7 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, t,
                                      on_tsfn_finalize, t, on_tsfn_call,
                                      &t->tsfn) != napi_ok) {
-    free(ca_file);
+    free(ca_pem);
     free(t);
     return throw_error(env, "could not create the completion function");
   }
@@ -405,8 +422,8 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
   if(napi_unref_threadsafe_function(env, t->tsfn) != napi_ok)
     goto fail_tsfn;
   err = engine_create(&config, on_engine_notify, t, &t->engine);
-  free(ca_file);
-  ca_file = NULL;
+  free(ca_pem);
+  ca_pem = NULL;
   if(err != ENGINE_OK)
     goto fail_tsfn;
   if(napi_create_external(env, t, on_external_finalize, NULL,
@@ -424,23 +441,62 @@ static napi_value transport_create(napi_env env, napi_callback_info info)
   t->hook_added = 1;
   return external;
 fail_tsfn:
-  free(ca_file);
+  free(ca_pem);
   {
     napi_threadsafe_function tsfn = t->tsfn;
     t->tsfn = NULL;
     t->refs = 1;               /* only the tsfn finalizer will run */
     (void)napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   }
-  return throw_error(env, "could not start the native engine");
+  return throw_error(env, "could not create the native engine (out of "
+                          "memory, or libcurl is too old)");
+}
+
+/* Pack a JS array of IP literals into req->addresses ("a\0b\0"). Returns
+   0, 1 when an item is not an IP literal (or too many), or -1 when a
+   N-API call failed. */
+static int get_addresses(napi_env env, napi_value list,
+                         engine_request_t *req)
+{
+  uint32_t count;
+  uint32_t i;
+  size_t total = 0;
+  if(napi_get_array_length(env, list, &count) != napi_ok)
+    return -1;
+  if(count == 0)
+    return 0;
+  if(count > ADDRESSES_MAX_ARG)
+    return 1;
+  req->addresses = malloc((size_t)count * 64);
+  if(!req->addresses)
+    return -1;
+  for(i = 0; i < count; i++) {
+    napi_value item;
+    char buf[64];
+    size_t len;
+    engine_address_class_t cls;
+    if(napi_get_element(env, list, i, &item) != napi_ok ||
+       napi_get_value_string_utf8(env, item, buf, sizeof buf, &len) !=
+       napi_ok)
+      return 1;
+    if(len >= sizeof buf - 1 || strlen(buf) != len ||
+       engine_classify_literal(buf, &cls) != 0)
+      return 1;
+    memcpy(req->addresses + total, buf, len + 1);
+    total += len + 1;
+  }
+  req->addresses_len = total;
+  return 0;
 }
 
 /* request(handle, id, url, method, headers[], body|null, connectTo|null,
-           timeoutMs, connectTimeoutMs, maxResponseBytes, maxHeaderBytes)
+           timeoutMs, connectTimeoutMs, maxResponseBytes, maxHeaderBytes,
+           addresses[]|null, forbidReuse)
    -> undefined | error name ("QUEUE_FULL", "CLOSED", ...) */
 static napi_value transport_request(napi_env env, napi_callback_info info)
 {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 13;
+  napi_value argv[13];
   transport_t *t;
   engine_request_t *req;
   int64_t n;
@@ -450,8 +506,8 @@ static napi_value transport_request(napi_env env, napi_callback_info info)
   engine_error_t err;
 
   if(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-     argc < 11)
-    return throw_error(env, "request: 11 arguments expected");
+     argc < 13)
+    return throw_error(env, "request: 13 arguments expected");
   t = get_transport(env, argv[0]);
   if(!t)
     return NULL;
@@ -518,6 +574,17 @@ static napi_value transport_request(napi_env env, napi_callback_info info)
   req->max_response_bytes = n < 0 ? 0 : (size_t)n;
   CHECK_NAPI(napi_get_value_int64(env, argv[10], &n));
   req->max_header_bytes = n < 0 ? 0 : (size_t)n;
+  if(!is_nullish(env, argv[11])) {
+    int bad = get_addresses(env, argv[11], req);
+    if(bad < 0)
+      goto fail;
+    if(bad > 0) {
+      engine_request_free(req);
+      return error_or_undefined(env, ENGINE_E_INVALID_REQUEST);
+    }
+  }
+  if(get_prop_bool_value(env, argv[12], &req->forbid_reuse) != 0)
+    goto fail;
 
   err = engine_submit(t->engine, req);
   if(err != ENGINE_OK) {
@@ -646,6 +713,8 @@ static napi_value transport_stats(napi_env env, napi_callback_info info)
   CHECK_NAPI(set_num(env, obj, "bytesIn", (double)s.bytes_in));
   CHECK_NAPI(set_num(env, obj, "generations", (double)s.generations));
   CHECK_NAPI(set_num(env, obj, "pooledHandles", (double)s.pooled_handles));
+  CHECK_NAPI(set_num(env, obj, "workerRunning", (double)s.worker_running));
+  CHECK_NAPI(set_num(env, obj, "parks", (double)s.parks));
   CHECK_NAPI(set_num(env, obj, "outstanding", (double)t->outstanding));
   return obj;
 fail:
@@ -795,7 +864,8 @@ NAPI_MODULE_INIT()
   size_t i;
   napi_value v;
   if(engine_global_init() != 0) {
-    throw_error(env, "curl_global_init failed");
+    throw_error(env, "could not initialise libcurl (curl_global_init) or "
+                     "the engine's exit handler");
     return NULL;
   }
   for(i = 0; i < sizeof fns / sizeof fns[0]; i++) {
@@ -806,7 +876,13 @@ NAPI_MODULE_INIT()
   }
   if(napi_create_string_utf8(env, engine_curl_version(), NAPI_AUTO_LENGTH,
                              &v) != napi_ok ||
-     napi_set_named_property(env, exports, "curlVersion", v) != napi_ok)
+     napi_set_named_property(env, exports, "curlVersion", v) != napi_ok ||
+     napi_create_string_utf8(env, engine_curl_minimum(), NAPI_AUTO_LENGTH,
+                             &v) != napi_ok ||
+     napi_set_named_property(env, exports, "curlMinimumVersion", v) !=
+     napi_ok ||
+     napi_get_boolean(env, engine_curl_supported(), &v) != napi_ok ||
+     napi_set_named_property(env, exports, "curlSupported", v) != napi_ok)
     return NULL;
   if(napi_create_string_utf8(env, engine_curl_ssl_version(), NAPI_AUTO_LENGTH,
                              &v) != napi_ok ||

@@ -1,14 +1,18 @@
 /*
  * engine.c - one worker thread driving libcurl's multi interface over
  * epoll, with generations for clear/reset. See engine.h for the API and
- * docs/native-engine.md for the design (threads, ownership, lifecycle).
+ * docs/native-engine.md for the design (threads, ownership, lifecycle,
+ * parking, process exit, libcurl versions).
  *
- * Only the worker thread calls libcurl (except curl_global_init, once, and
- * curl_version). Public engine_* functions called from other threads only
- * touch the command queue, the completion list and the stats, all under
- * engine->mu.
+ * Only the worker thread calls libcurl (except curl_global_init and
+ * curl_version_info, once). Public engine_* functions called from other
+ * threads only touch the command queue, the completion list, the stats and
+ * the socket table, all under engine->mu, and start the worker.
  */
 #define _GNU_SOURCE
+/* CURLOPT_PROTOCOLS is deprecated in the headers we build with (7.85+)
+   but is the only way on older runtimes. */
+#define CURL_DISABLE_DEPRECATION
 #include "engine.h"
 
 #include <arpa/inet.h>
@@ -18,6 +22,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,23 +30,53 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* epoll data of the eventfd; sockets use (generation id << 32) | fd and
-   generation ids never reach 0xffffffff. */
+/* epoll data of the engine's eventfd and of the process-wide exit eventfd;
+   sockets use (generation id << 32) | fd, and an fd is below 2^31. */
 #define WAKE_TAG UINT64_MAX
+#define EXIT_TAG (UINT64_MAX - 1)
 #define MAX_EVENTS 64
 /* Idle easy handles kept for reuse: min(max_connections, POOL_MAX). Each
    holds ~20 KB (mostly its 16 KB receive buffer); 64 covers a relay's
    steady concurrency without keeping a burst's worth of handles. */
 #define POOL_MAX 64
-/* How long the OpenSSL CA store parsed from caFile/CAPATH is cached in a
+/* How long the OpenSSL CA store parsed from the CA bundle is cached in a
    multi handle (CURLOPT_CA_CACHE_TIMEOUT, seconds). A day: the store only
    changes when the system's CA bundle is updated. */
 #define CA_CACHE_SECONDS 86400L
 /* Size of "/proc/self/fd/<int>" plus its terminator. */
 #define FD_PATH_MAX 32
+/* How long the exit handler waits for running workers to stop calling
+   libcurl. A worker is back in epoll_wait within milliseconds unless
+   libcurl blocks (its threaded resolver joins a lookup thread when a
+   transfer is cut short); then the handler ends the process itself. */
+#define EXIT_WAIT_MS 1000
+/* Addresses per request kept in the CURLOPT_RESOLVE entry; more would
+   only be tried after this many failed. */
+#define ADDRESSES_MAX 16
+
+/* The oldest libcurl the engine supports: Debian 11's, tested in CI
+   (npm run test:old-libcurl). Older runtimes lack CURLOPT_MAXAGE_CONN
+   (7.65) and have not been tested. */
+#define CURL_MINIMUM_NUM 0x074a00
+#define CURL_MINIMUM_STR "7.74.0"
+
+/* What the libcurl this process runs on can do, read once by
+   engine_global_init() from curl_version_info(). Each field names the
+   version that added the option; below it the engine uses the older way
+   (docs/native-engine.md, "libcurl versions"). Read-only after init. */
+static struct curl_caps {
+  unsigned version_num;
+  int resolve_expire;          /* 7.75: "+host:port:addrs" entries */
+  int prereq;                  /* 7.80: CURLOPT_PREREQFUNCTION */
+  int max_lifetime;            /* 7.80: CURLOPT_MAXLIFETIME_CONN */
+  int cainfo_info;             /* 7.84: CURLINFO_CAINFO */
+  int protocols_str;           /* 7.85: CURLOPT_PROTOCOLS_STR */
+  int ca_cache;                /* 7.87: CURLOPT_CA_CACHE_TIMEOUT */
+} caps;
 
 /* ------------------------------------------------------------------ */
 /* Data structures                                                      */
@@ -78,6 +113,7 @@ struct generation {
   struct shared *shared;
   size_t transfers;
   int64_t timer_at;            /* monotonic ms for socket_action, -1 */
+  int64_t born_at;             /* monotonic ms of its creation */
   struct pending_op *ops;      /* clear ops waiting for this generation */
 };
 
@@ -98,6 +134,7 @@ struct transfer {
   engine_completion_t *done;   /* preallocated */
   struct curl_slist *headers;
   struct curl_slist *connect_to;
+  struct curl_slist *resolve;  /* CURLOPT_RESOLVE entry for addresses */
   int64_t started_at;
   int64_t deadline_at;
   unsigned flags;
@@ -128,28 +165,31 @@ struct command {
   engine_completion_t *done;   /* preallocated, all but CMD_ABORT */
 };
 
+/* A socket the engine opened (on_curl_opensocket), with the identity it
+   had then, so a socket libcurl closed without calling
+   on_curl_closesocket is noticed (sockets_reconcile). */
+struct open_socket {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+};
+
+/* Whether a worker thread exists. Under mu. */
+enum worker_state {
+  WORKER_PARKED = 0,           /* no thread, no libcurl state, no fds */
+  WORKER_RUNNING,              /* a thread runs worker_main */
+  WORKER_DONE                  /* after close/destroy: never again */
+};
+
 /* The engine. Created and freed on the caller's thread. Fields under "mu"
    are shared; fields under "worker" are only touched by the worker thread
-   between its start and its exit. */
+   of the current run (from its start until it parks or exits). */
 struct engine {
   engine_config_t config;
-  char *ca_file;
-  /* Trust, set by ca_setup() on the worker before it runs, read-only after:
-     the CURLOPT_CAINFO path (ca_file, the memfd bundle, or NULL for the
-     build's default) and whether CURLOPT_CAPATH is cleared. */
-  const char *ca_info;
-  int clear_capath;
-  int ca_fd;                   /* memfd of the combined bundle, or -1 */
-  char ca_fd_path[FD_PATH_MAX];
+  char *ca_pem;
   engine_notify_fn notify;
   void *notify_arg;
-  int epfd;
-  int evfd;
-  pthread_t thread;
-  int thread_started;
-  int joined;
   pthread_mutex_t mu;
-  pthread_cond_t started_cond;
 
   /* mu */
   struct command *cmd_head;
@@ -159,12 +199,26 @@ struct engine {
   engine_stats_t stats;
   int accepting;               /* 0 once close/destroy was requested */
   int destroy_requested;
-  int exited;                  /* worker posted its last completion */
-  int init_state;              /* 0 starting, 1 running, -1 failed */
+  int exited;                  /* no worker will ever post again */
+  enum worker_state state;
+  int epfd;                    /* epoll set and eventfd of the running */
+  int evfd;                    /* worker, -1 while parked */
+  pthread_t thread;
+  int joinable;                /* thread is the final run, not joined */
+  struct open_socket *sockets; /* every socket opened and not closed */
+  size_t socket_count;
+  size_t socket_cap;
 
   /* worker */
+  /* Trust, set by ca_setup() when a run starts: the CURLOPT_CAINFO path
+     (the memfd bundle, or NULL for the build's default) and whether
+     CURLOPT_CAPATH is cleared. */
+  const char *ca_info;
+  int clear_capath;
+  int ca_fd;                   /* memfd of the CA bundle, or -1 */
+  char ca_fd_path[FD_PATH_MAX];
   struct generation *gens;
-  struct generation *current;
+  struct generation *current;  /* NULL until a request needs one */
   struct transfer *transfers;
   size_t transfer_count;
   struct transfer *wait_head;  /* FIFO of transfers waiting for a slot */
@@ -180,6 +234,15 @@ struct engine {
   int64_t idle_since;          /* -1 while transfers are in flight */
   int64_t next_deadline;       /* earliest transfer deadline or -1 */
 };
+
+/* Process-wide exit state (see on_process_exit). g_mu guards
+   g_running (workers that may still call libcurl) and g_cond. */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond;
+static pthread_cond_t g_halted_cond = PTHREAD_COND_INITIALIZER;
+static unsigned g_running;
+static atomic_int g_exiting;
+static int g_exit_fd = -1;     /* eventfd in every worker's epoll set */
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
@@ -197,14 +260,202 @@ static long ms_to_seconds_ceil(long ms)
   return ms <= 0 ? 0 : (ms + 999) / 1000;
 }
 
-static void wake(struct engine *e)
+static void signal_eventfd(int fd)
 {
   uint64_t one = 1;
   ssize_t n;
   do {
-    n = write(e->evfd, &one, sizeof one);
+    n = write(fd, &one, sizeof one);
   } while(n < 0 && errno == EINTR);
-  /* EAGAIN means the counter is saturated: the worker is woken anyway. */
+  /* EAGAIN means the counter is saturated: the reader is woken anyway. */
+}
+
+/* Wake the running worker. Under mu: the eventfd only exists while a
+   worker runs, and parking closes it under mu. */
+static void wake_locked(struct engine *e)
+{
+  if(e->state == WORKER_RUNNING && e->evfd >= 0)
+    signal_eventfd(e->evfd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Process exit                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Called by a worker at each point where it is about to call libcurl:
+   once the process is exiting it never does again. It reports itself
+   stopped and blocks for good, holding no engine lock (the exit handler
+   is waiting for it; the process ends around it). */
+static void halt_if_exiting(void)
+{
+  if(!atomic_load(&g_exiting))
+    return;
+  pthread_mutex_lock(&g_mu);
+  g_running--;
+  pthread_cond_broadcast(&g_cond);
+  for(;;)
+    pthread_cond_wait(&g_halted_cond, &g_mu);
+}
+
+/* Count a worker thread as running, at its start; when the process is
+   already exiting it never starts (blocks for good instead). */
+static void worker_enter(void)
+{
+  pthread_mutex_lock(&g_mu);
+  if(atomic_load(&g_exiting)) {
+    for(;;)
+      pthread_cond_wait(&g_halted_cond, &g_mu);
+  }
+  g_running++;
+  pthread_mutex_unlock(&g_mu);
+}
+
+/* A worker thread stops calling libcurl for good (it parked or exited). */
+static void worker_leave(void)
+{
+  pthread_mutex_lock(&g_mu);
+  g_running--;
+  pthread_cond_broadcast(&g_cond);
+  pthread_mutex_unlock(&g_mu);
+}
+
+/* Called by exit() (process.exit() in Node runs no N-API cleanup hook),
+   after every exit handler registered later and before those registered
+   earlier: engine_global_init() registers it after curl_global_init(), so
+   it runs before OpenSSL's OPENSSL_cleanup(). That cleanup frees OpenSSL's
+   global state; a worker still inside OpenSSL (a handshake, loading the CA
+   bundle) then crashed the process. Every worker is woken (the exit
+   eventfd is in every epoll set) and stops at its next call into libcurl;
+   this waits until none can call libcurl any more. If one is stuck inside
+   libcurl past EXIT_WAIT_MS, the process ends here with the status it
+   asked for, skipping the remaining exit handlers (stdio is flushed). */
+static void on_process_exit(int status, void *arg)
+{
+  struct timespec until;
+  int stuck = 0;
+  (void)arg;
+  atomic_store(&g_exiting, 1);
+  if(g_exit_fd >= 0)
+    signal_eventfd(g_exit_fd);
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += EXIT_WAIT_MS / 1000;
+  until.tv_nsec += (long)(EXIT_WAIT_MS % 1000) * 1000000L;
+  if(until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&g_mu);
+  while(g_running > 0) {
+    if(pthread_cond_timedwait(&g_cond, &g_mu, &until) == ETIMEDOUT) {
+      stuck = g_running > 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&g_mu);
+  if(stuck) {
+    fflush(NULL);
+    _exit(status);
+  }
+}
+
+/* fork(): g_mu is held across it, so the child gets it unlocked and
+   consistent. In the child only the forking thread exists: no worker
+   there can call libcurl. */
+static void on_fork_prepare(void)
+{
+  pthread_mutex_lock(&g_mu);
+}
+
+static void on_fork_parent(void)
+{
+  pthread_mutex_unlock(&g_mu);
+}
+
+static void on_fork_child(void)
+{
+  g_running = 0;
+  pthread_mutex_unlock(&g_mu);
+}
+
+#ifndef __GLIBC__
+/* atexit() gives no status: a stuck worker is waited for, not cut off. */
+static void on_process_exit_atexit(void)
+{
+  on_process_exit(EXIT_SUCCESS, NULL);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Socket accounting                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Forget the socket at index i. Under mu. */
+static void sockets_remove_at(struct engine *e, size_t i)
+{
+  e->sockets[i] = e->sockets[--e->socket_count];
+  e->stats.open_connections = e->socket_count;
+}
+
+/* Record a socket just opened. Under mu. An entry with the same fd is a
+   socket libcurl closed without on_curl_closesocket (the kernel reused
+   its number). Returns 0, or -1 when out of memory. */
+static int sockets_add(struct engine *e, int fd)
+{
+  struct stat st;
+  size_t i;
+  if(fstat(fd, &st) != 0)
+    return -1;
+  for(i = 0; i < e->socket_count; i++) {
+    if(e->sockets[i].fd == fd) {
+      sockets_remove_at(e, i);
+      break;
+    }
+  }
+  if(e->socket_count == e->socket_cap) {
+    size_t cap = e->socket_cap ? e->socket_cap * 2 : 16;
+    struct open_socket *grown = realloc(e->sockets, cap * sizeof *grown);
+    if(!grown)
+      return -1;
+    e->sockets = grown;
+    e->socket_cap = cap;
+  }
+  e->sockets[e->socket_count].fd = fd;
+  e->sockets[e->socket_count].dev = st.st_dev;
+  e->sockets[e->socket_count].ino = st.st_ino;
+  e->socket_count++;
+  e->stats.open_connections = e->socket_count;
+  return 0;
+}
+
+/* Forget a socket closed through on_curl_closesocket. Under mu. */
+static void sockets_remove(struct engine *e, int fd)
+{
+  size_t i;
+  for(i = 0; i < e->socket_count; i++) {
+    if(e->sockets[i].fd == fd) {
+      sockets_remove_at(e, i);
+      return;
+    }
+  }
+}
+
+/* Drop every socket that is no longer open as the socket it was: libcurl
+   7.88 closes a socket that never finished connecting (a happy-eyeballs
+   attempt dropped when its transfer is removed or times out; lib/
+   cf-socket.c cf_socket_close(), "not active") with a plain close(),
+   bypassing CURLOPT_CLOSESOCKETFUNCTION. Under mu. */
+static void sockets_reconcile(struct engine *e)
+{
+  size_t i = 0;
+  while(i < e->socket_count) {
+    struct stat st;
+    struct open_socket *s = &e->sockets[i];
+    if(fstat(s->fd, &st) != 0 || st.st_dev != s->dev ||
+       st.st_ino != s->ino)
+      sockets_remove_at(e, i);
+    else
+      i++;
+  }
 }
 
 static void set_message(engine_completion_t *d, const char *text)
@@ -370,6 +621,7 @@ void engine_request_free(engine_request_t *req)
   free(req->headers);
   free(req->body);
   free(req->connect_to);
+  free(req->addresses);
   free(req);
 }
 
@@ -423,11 +675,10 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
   return 0;
 }
 
-/* OpenSSL's SSL_get0_alpn_selected, looked up once in the process (the
-   OpenSSL libcurl runs on; inside Node, Node's own), or NULL. libcurl 7.88
-   tells the HTTP version (CURLINFO_HTTP_VERSION) only after a status
-   line, and over HTTP/2 a response refused for its headers never gets
-   one. */
+/* OpenSSL's SSL_get0_alpn_selected from the libssl libcurl runs on (found
+   through libcurl's own dependencies, once), or NULL. libcurl 7.88 tells
+   the HTTP version (CURLINFO_HTTP_VERSION) only after a status line, and
+   over HTTP/2 a response refused for its headers never gets one. */
 typedef void (*alpn_selected_fn)(const void *ssl, const unsigned char **data,
                                  unsigned int *len);
 static alpn_selected_fn alpn_selected;
@@ -446,17 +697,11 @@ static int negotiated_h2(CURL *easy)
   return proto && len == 2 && memcmp(proto, "h2", 2) == 0;
 }
 
-/* Called by libcurl once a connection is ready, before the request is
-   sent: the transfer stops counting as queued. */
-static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
-                          int primary_port, int local_port)
+/* A transfer got its connection: it stops counting as queued, and notes
+   whether the connection speaks HTTP/2. */
+static void mark_connected(struct transfer *t)
 {
-  struct transfer *t = clientp;
-  (void)primary_ip;
-  (void)local_ip;
-  (void)primary_port;
-  (void)local_port;
-  if(negotiated_h2(t->easy))
+  if(!(t->flags & ENGINE_F_CONNECTED) && negotiated_h2(t->easy))
     t->flags |= ENGINE_F_HTTP2;
   if(!(t->flags & ENGINE_F_CONNECTED)) {
     t->flags |= ENGINE_F_CONNECTED;
@@ -464,11 +709,49 @@ static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
     t->engine->stats.queued--;
     pthread_mutex_unlock(&t->engine->mu);
   }
+}
+
+/* Called by libcurl (7.80+) once a connection is ready, before the
+   request is sent. */
+static int on_curl_prereq(void *clientp, char *primary_ip, char *local_ip,
+                          int primary_port, int local_port)
+{
+  (void)primary_ip;
+  (void)local_ip;
+  (void)primary_port;
+  (void)local_port;
+  mark_connected(clientp);
   return CURL_PREREQFUNC_OK;
 }
 
+/* Called by libcurl before 7.80 (no CURLOPT_PREREQFUNCTION) at the end of
+   every step of a transfer that has a connection, connecting or not. The
+   connection is ready once its TLS handshake (https:) or TCP connect
+   (http:) has a time; libcurl sets both at once for a reused connection.
+   The step that completes the handshake ends before the request is sent. */
+static int on_curl_progress(void *clientp, curl_off_t dltotal,
+                            curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow)
+{
+  struct transfer *t = clientp;
+  curl_off_t ready_us = 0;
+  CURLINFO info;
+  (void)dltotal;
+  (void)dlnow;
+  (void)ultotal;
+  (void)ulnow;
+  if(t->flags & ENGINE_F_CONNECTED)
+    return 0;
+  info = strncmp(t->req->url, "https:", 6) == 0 ? CURLINFO_APPCONNECT_TIME_T
+                                                 : CURLINFO_CONNECT_TIME_T;
+  if(curl_easy_getinfo(t->easy, info, &ready_us) == CURLE_OK &&
+     ready_us > 0)
+    mark_connected(t);
+  return 0;
+}
+
 /* Called by libcurl to create every socket: the SSRF guard and the open
-   socket count. */
+   socket table. */
 static curl_socket_t on_curl_opensocket(void *clientp,
                                         curlsocktype purpose,
                                         struct curl_sockaddr *address)
@@ -478,6 +761,7 @@ static curl_socket_t on_curl_opensocket(void *clientp,
   struct sockaddr_storage ss;
   size_t len = address->addrlen;
   int fd;
+  int recorded;
   if(purpose != CURLSOCKTYPE_IPCXN)
     return CURL_SOCKET_BAD;
   memset(&ss, 0, sizeof ss);
@@ -500,21 +784,24 @@ static curl_socket_t on_curl_opensocket(void *clientp,
   if(fd < 0)
     return CURL_SOCKET_BAD;
   pthread_mutex_lock(&e->mu);
-  e->stats.open_connections++;
+  recorded = sockets_add(e, fd);
   pthread_mutex_unlock(&e->mu);
+  if(recorded != 0) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
   return fd;
 }
 
-/* Called by libcurl to close every socket it opened through
-   on_curl_opensocket, including at curl_multi_cleanup(). */
+/* Called by libcurl to close sockets it opened through on_curl_opensocket
+   (most of them: see sockets_reconcile for the exception). */
 static int on_curl_closesocket(void *clientp, curl_socket_t fd)
 {
   struct engine *e = clientp;
-  int rc = close(fd);
   pthread_mutex_lock(&e->mu);
-  e->stats.open_connections--;
+  sockets_remove(e, fd);
   pthread_mutex_unlock(&e->mu);
-  return rc;
+  return close(fd);
 }
 
 /* Called by libcurl with the body bytes as they came (libcurl does not
@@ -618,6 +905,7 @@ static struct generation *generation_new(struct engine *e,
     return NULL;
   g->engine = e;
   g->timer_at = -1;
+  g->born_at = now_ms();
   g->multi = curl_multi_init();
   if(!g->multi)
     goto fail;
@@ -726,13 +1014,44 @@ static void pool_give(struct engine *e, CURL *easy)
   pthread_mutex_unlock(&e->mu);
 }
 
+/* The current generation, made (with a new share) when there is none:
+   at the first request of a run. NULL when out of memory. */
+static struct generation *current_generation(struct engine *e)
+{
+  struct shared *s;
+  if(e->current)
+    return e->current;
+  s = shared_new();
+  if(!s)
+    return NULL;
+  e->current = generation_new(e, s);
+  if(!e->current) {
+    curl_share_cleanup(s->sh);
+    free(s);
+  }
+  return e->current;
+}
+
 /* Make a new current generation: with the current share (clear) or a new
-   one (reset). The old one is freed once it has no transfers. */
+   one (reset). The old one is freed once it has no transfers, then op
+   completes. With no current generation there is nothing to clear: op
+   completes now. Returns 0, or -1 when out of memory. */
 static int swap_generation(struct engine *e, int new_share,
                            struct pending_op *op)
 {
-  struct shared *s = e->current->shared;
+  struct shared *s;
   struct generation *g;
+  if(!e->current) {
+    if(op) {
+      op->done->kind = ENGINE_DONE_OP;
+      post(e, op->done);
+      free(op);
+    }
+    if(new_share)
+      pool_clear(e);
+    return 0;
+  }
+  s = e->current->shared;
   if(new_share) {
     s = shared_new();
     if(!s)
@@ -768,9 +1087,85 @@ static int swap_generation(struct engine *e, int new_share,
 
 #define SETOPT(opt, value)                                             \
   do {                                                                 \
-    if(curl_easy_setopt(easy, opt, value) != CURLE_OK)                 \
+    if(curl_easy_setopt(easy, opt, value) != CURLE_OK) {               \
+      snprintf(t->errbuf, sizeof t->errbuf,                            \
+               "libcurl %s refused " #opt, engine_curl_version());     \
       return -1;                                                       \
+    }                                                                  \
   } while(0)
+
+/* Route the URL's host to the request's addresses, so libcurl resolves
+   nothing: one CURLOPT_RESOLVE entry "+host:port:a,[b]" (7.75+: an entry
+   that expires with CURLOPT_DNS_CACHE_TIMEOUT; libcurl tries the
+   addresses in order, IPv6 and IPv4 interleaved by happy eyeballs), or on
+   older libcurl a CURLOPT_CONNECT_TO to the first address (a permanent
+   resolve entry per host would never be freed). An explicit connect_to
+   wins; a URL host that is already an IP literal needs nothing. Returns 0,
+   or -1 on failure. */
+static int route_addresses(struct transfer *t)
+{
+  engine_request_t *req = t->req;
+  CURLU *u = curl_url();
+  char *host = NULL;
+  char *port = NULL;
+  char *entry = NULL;
+  engine_address_class_t cls;
+  size_t cap;
+  size_t len;
+  size_t at;
+  size_t n;
+  int result = -1;
+  if(!u)
+    return -1;
+  if(curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
+     curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+     curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+     CURLUE_OK)
+    goto done;
+  if(host[0] == '[' || engine_classify_literal(host, &cls) == 0) {
+    result = 0;
+    goto done;
+  }
+  /* "+host:port:" then "[addr]," per address, then ":port" (CONNECT_TO). */
+  cap = strlen(host) + 2 * strlen(port) + req->addresses_len +
+        3 * ADDRESSES_MAX + 8;
+  entry = malloc(cap);
+  if(!entry)
+    goto done;
+  len = (size_t)snprintf(entry, cap, "%s%s:%s:",
+                         caps.resolve_expire ? "+" : "", host, port);
+  for(n = 0, at = 0; at < req->addresses_len && n < ADDRESSES_MAX; n++) {
+    const char *a = req->addresses + at;
+    int v6 = strchr(a, ':') != NULL;
+    len += (size_t)snprintf(entry + len, cap - len, "%s%s%s%s",
+                            n ? "," : "", v6 ? "[" : "", a, v6 ? "]" : "");
+    at += strlen(a) + 1;
+    if(!caps.resolve_expire) {
+      /* CURLOPT_CONNECT_TO "host:port:addr:port" takes one address. */
+      snprintf(entry + len, cap - len, ":%s", port);
+      n++;
+      break;
+    }
+  }
+  if(n == 0) {
+    result = 0;
+    goto done;
+  }
+  if(caps.resolve_expire) {
+    t->resolve = curl_slist_append(NULL, entry);
+    result = t->resolve ? 0 : -1;
+  }
+  else {
+    t->connect_to = curl_slist_append(NULL, entry);
+    result = t->connect_to ? 0 : -1;
+  }
+done:
+  free(entry);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return result;
+}
 
 /* Set every option of one transfer. Returns 0, or -1 on failure. */
 static int configure(struct engine *e, struct transfer *t)
@@ -778,7 +1173,7 @@ static int configure(struct engine *e, struct transfer *t)
   CURL *easy = t->easy;
   engine_request_t *req = t->req;
   const engine_config_t *c = &e->config;
-  const char *protocols = c->allow_http ? "http,https" : "https";
+  long dns_seconds = ms_to_seconds_ceil(c->dns_cache_ttl_ms);
   size_t off;
 
   for(off = 0; req->headers && off < req->headers_len;) {
@@ -804,11 +1199,29 @@ static int configure(struct engine *e, struct transfer *t)
     if(!t->connect_to)
       return -1;
   }
+  else if(req->addresses && route_addresses(t) != 0) {
+    return -1;
+  }
+  if(t->resolve) {
+    /* The entry must outlive any wait in libcurl's per-host queue, which
+       ends with the request's time limit. */
+    long hop_seconds = ms_to_seconds_ceil(req->timeout_ms);
+    if(dns_seconds < hop_seconds)
+      dns_seconds = hop_seconds;
+  }
 
   SETOPT(CURLOPT_PRIVATE, t);
   SETOPT(CURLOPT_URL, req->url);
-  SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
-  SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  if(caps.protocols_str) {
+    const char *protocols = c->allow_http ? "http,https" : "https";
+    SETOPT(CURLOPT_PROTOCOLS_STR, protocols);
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  }
+  else {
+    long protocols = CURLPROTO_HTTPS | (c->allow_http ? CURLPROTO_HTTP : 0);
+    SETOPT(CURLOPT_PROTOCOLS, protocols);
+    SETOPT(CURLOPT_REDIR_PROTOCOLS, protocols);
+  }
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_PROXY, "");  /* never take a proxy from the environment */
@@ -819,6 +1232,8 @@ static int configure(struct engine *e, struct transfer *t)
     SETOPT(CURLOPT_HTTPHEADER, t->headers);
   if(t->connect_to)
     SETOPT(CURLOPT_CONNECT_TO, t->connect_to);
+  if(t->resolve)
+    SETOPT(CURLOPT_RESOLVE, t->resolve);
   if(req->method == ENGINE_HEAD) {
     SETOPT(CURLOPT_NOBODY, 1L);
   }
@@ -831,15 +1246,25 @@ static int configure(struct engine *e, struct transfer *t)
     SETOPT(CURLOPT_CAINFO, e->ca_info);
   if(e->clear_capath)
     SETOPT(CURLOPT_CAPATH, NULL);
-  SETOPT(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
+  if(caps.ca_cache)
+    SETOPT(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
   SETOPT(CURLOPT_MAXAGE_CONN, ms_to_seconds_ceil(c->idle_timeout_ms));
-  SETOPT(CURLOPT_MAXLIFETIME_CONN, ms_to_seconds_ceil(c->max_lifetime_ms));
-  SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, ms_to_seconds_ceil(c->dns_cache_ttl_ms));
-  if(c->max_idle_connections == 0)
+  if(caps.max_lifetime)
+    SETOPT(CURLOPT_MAXLIFETIME_CONN,
+           ms_to_seconds_ceil(c->max_lifetime_ms));
+  SETOPT(CURLOPT_DNS_CACHE_TIMEOUT, dns_seconds);
+  if(c->max_idle_connections == 0 || req->forbid_reuse)
     SETOPT(CURLOPT_FORBID_REUSE, 1L);
   SETOPT(CURLOPT_SHARE, t->gen->shared->sh);
-  SETOPT(CURLOPT_PREREQFUNCTION, on_curl_prereq);
-  SETOPT(CURLOPT_PREREQDATA, t);
+  if(caps.prereq) {
+    SETOPT(CURLOPT_PREREQFUNCTION, on_curl_prereq);
+    SETOPT(CURLOPT_PREREQDATA, t);
+  }
+  else {
+    SETOPT(CURLOPT_XFERINFOFUNCTION, on_curl_progress);
+    SETOPT(CURLOPT_XFERINFODATA, t);
+    SETOPT(CURLOPT_NOPROGRESS, 0L);
+  }
   SETOPT(CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket);
   SETOPT(CURLOPT_OPENSOCKETDATA, t);
   SETOPT(CURLOPT_CLOSESOCKETFUNCTION, on_curl_closesocket);
@@ -977,6 +1402,7 @@ static void transfer_finish(struct engine *e, struct transfer *t,
     pool_give(e, t->easy);
   curl_slist_free_all(t->headers);
   curl_slist_free_all(t->connect_to);
+  curl_slist_free_all(t->resolve);
   engine_request_free(t->req);
   engine_body_free(&t->body);
   engine_headers_free(&t->hdrs);
@@ -1053,15 +1479,21 @@ static void fail_request(struct engine *e, engine_request_t *req,
 static engine_error_t transfer_activate(struct engine *e,
                                         struct transfer *t)
 {
-  t->gen = e->current;
+  t->gen = current_generation(e);
+  if(!t->gen) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "could not create a connection pool");
+    return ENGINE_E_INTERNAL;
+  }
   t->easy = pool_take(e);
   if(!t->easy) {
     snprintf(t->errbuf, sizeof t->errbuf, "out of memory");
     return ENGINE_E_INTERNAL;
   }
   if(configure(e, t) != 0) {
-    snprintf(t->errbuf, sizeof t->errbuf,
-             "libcurl refused the request's options");
+    if(!t->errbuf[0])
+      snprintf(t->errbuf, sizeof t->errbuf,
+               "libcurl refused the request's options");
     goto fail;
   }
   if(curl_multi_add_handle(t->gen->multi, t->easy) != CURLM_OK) {
@@ -1320,6 +1752,8 @@ static void run_commands(struct engine *e)
 /* Worker thread                                                        */
 /* ------------------------------------------------------------------ */
 
+/* When the worker must wake up by itself: libcurl's timers, the earliest
+   deadline, the moment to park, the next rotation. -1 = never. */
 static int next_timeout(struct engine *e, int64_t now)
 {
   int64_t at = -1;
@@ -1330,15 +1764,14 @@ static int next_timeout(struct engine *e, int64_t now)
   if(e->next_deadline >= 0 && (at < 0 || e->next_deadline < at))
     at = e->next_deadline;
   if(e->transfer_count == 0 && e->idle_since >= 0) {
-    uint64_t open;
-    pthread_mutex_lock(&e->mu);
-    open = e->stats.open_connections;
-    pthread_mutex_unlock(&e->mu);
-    if(open > 0) {
-      int64_t idle_at = e->idle_since + e->config.idle_timeout_ms;
-      if(at < 0 || idle_at < at)
-        at = idle_at;
-    }
+    int64_t park_at = e->idle_since + e->config.idle_timeout_ms;
+    if(at < 0 || park_at < at)
+      at = park_at;
+  }
+  if(!caps.max_lifetime && e->current) {
+    int64_t rotate_at = e->current->born_at + e->config.max_lifetime_ms;
+    if(at < 0 || rotate_at < at)
+      at = rotate_at;
   }
   if(at < 0)
     return -1;
@@ -1347,22 +1780,32 @@ static int next_timeout(struct engine *e, int64_t now)
   return at - now > 60000 ? 60000 : (int)(at - now);
 }
 
-/* libcurl only prunes idle connections when a pool is used; when nothing
-   ran for idle_timeout_ms, swap to a fresh generation so the idle sockets
-   close. */
-static void idle_check(struct engine *e, int64_t now)
+/* Without CURLOPT_MAXLIFETIME_CONN (libcurl < 7.80), no connection may
+   serve new requests past max_lifetime_ms either: the current generation
+   is replaced when it is that old, so its connections close once their
+   transfers end. */
+static void rotate_check(struct engine *e, int64_t now)
 {
-  uint64_t open;
-  if(e->closing || e->transfer_count > 0 || e->idle_since < 0 ||
-     now - e->idle_since < e->config.idle_timeout_ms)
+  if(caps.max_lifetime || e->closing || !e->current ||
+     now - e->current->born_at < e->config.max_lifetime_ms)
     return;
-  pthread_mutex_lock(&e->mu);
-  open = e->stats.open_connections;
-  pthread_mutex_unlock(&e->mu);
-  if(open == 0)
-    return;
-  if(swap_generation(e, 0, NULL) == 0)
-    e->idle_since = now;
+  (void)swap_generation(e, 0, NULL);
+}
+
+/* Append len bytes to fd. 0 on success. */
+static int write_all(int fd, const char *data, size_t len)
+{
+  size_t off = 0;
+  while(off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if(w < 0) {
+      if(errno == EINTR)
+        continue;
+      return -1;
+    }
+    off += (size_t)w;
+  }
+  return 0;
 }
 
 /* Append the file at `path` to `fd`. 0 on success. */
@@ -1375,16 +1818,8 @@ static int append_file(int fd, const char *path)
     return -1;
   for(;;) {
     size_t n = fread(buf, 1, sizeof buf, in);
-    size_t off = 0;
-    while(off < n) {
-      ssize_t w = write(fd, buf + off, n - off);
-      if(w < 0) {
-        if(errno == EINTR)
-          continue;
-        goto done;
-      }
-      off += (size_t)w;
-    }
+    if(write_all(fd, buf, n) != 0)
+      goto done;
     if(n < sizeof buf) {
       if(ferror(in))
         goto done;
@@ -1392,7 +1827,7 @@ static int append_file(int fd, const char *path)
     }
   }
   /* PEM files need not end in a newline; keep the next one apart. */
-  if(write(fd, "\n", 1) != 1)
+  if(write_all(fd, "\n", 1) != 0)
     goto done;
   result = 0;
 done:
@@ -1400,7 +1835,40 @@ done:
   return result;
 }
 
-/* Decide how TLS peers are verified (worker thread, once, at start).
+/* The system's CA bundle file: libcurl's built-in default (CURLINFO_CAINFO,
+   7.84+), else the first readable file among the distributions' usual
+   places (the list Go's crypto/x509 uses on Linux). NULL when none. */
+static char *system_ca_file(void)
+{
+  static const char *const known[] = {
+    "/etc/ssl/certs/ca-certificates.crt",     /* Debian, Ubuntu, Alpine */
+    "/etc/pki/tls/certs/ca-bundle.crt",       /* Fedora, RHEL 6 */
+    "/etc/ssl/ca-bundle.pem",                 /* openSUSE */
+    "/etc/pki/tls/cacert.pem",                /* OpenELEC */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL 7+ */
+    "/etc/ssl/cert.pem",                      /* Alpine, Arch */
+  };
+  size_t i;
+  if(caps.cainfo_info) {
+    char *def = NULL;
+    char *found = NULL;
+    CURL *probe = curl_easy_init();
+    if(!probe)
+      return NULL;
+    if(curl_easy_getinfo(probe, CURLINFO_CAINFO, &def) == CURLE_OK &&
+       def && access(def, R_OK) == 0)
+      found = strdup(def);
+    curl_easy_cleanup(probe);
+    return found;
+  }
+  for(i = 0; i < sizeof known / sizeof known[0]; i++)
+    if(access(known[i], R_OK) == 0)
+      return strdup(known[i]);
+  return NULL;
+}
+
+/* Decide how TLS peers are verified (worker thread, at the start of each
+   run).
 
    libcurl (7.87+, OpenSSL) parses the CA bundle into an X509 store and
    caches it in the multi handle (CURLOPT_CA_CACHE_TIMEOUT), but only when
@@ -1410,88 +1878,66 @@ done:
    would parse the whole bundle again: with one-off did:web hosts, that was
    most of the worker's time per handshake.
 
-   - No ca_file: when the build has a readable default CAINFO, clear
-     CAPATH (the bundle holds the same roots) so the store is cached.
-   - ca_file: trust it in addition to the system roots through one bundle,
-     default CAINFO + ca_file, in an anonymous memory file (memfd) named
-     by /proc/self/fd/N, and clear CAPATH, so it is cached too.
-   - Otherwise (no default CAINFO, or the bundle cannot be built): the old
-     way, CAINFO = ca_file with the default CAPATH, uncached but correct. */
+   - No ca_pem: when the system bundle file is known, clear CAPATH (the
+     bundle holds the same roots) so the store is cached.
+   - ca_pem: trust it in addition to the system roots through one bundle,
+     system bundle + ca_pem, in an anonymous memory file (memfd) named by
+     /proc/self/fd/N, and clear CAPATH, so it is cached too.
+   - Otherwise (no system bundle known): CAINFO = a memfd with ca_pem
+     alone and libcurl's default CAPATH, uncached. */
 static void ca_setup(struct engine *e)
 {
-  char *def = NULL;
-  char *system_file = NULL;
-  CURL *probe = curl_easy_init();
-  e->ca_info = e->ca_file;
+  char *system_file = system_ca_file();
+  int fd;
+  e->ca_info = NULL;
   e->clear_capath = 0;
   e->ca_fd = -1;
-  if(!probe)
+  if(!e->ca_pem) {
+    e->clear_capath = system_file != NULL;
+    free(system_file);
     return;
-  /* CURLINFO_CAINFO (7.84+) names the build's default bundle, static. */
-  if(curl_easy_getinfo(probe, CURLINFO_CAINFO, &def) == CURLE_OK && def &&
-     access(def, R_OK) == 0)
-    system_file = strdup(def);
-  curl_easy_cleanup(probe);
-  if(!system_file)
-    return;
-  if(!e->ca_file) {
-    e->clear_capath = 1;
   }
-  else {
-    int fd = memfd_create("atresolve-ca", MFD_CLOEXEC);
-    if(fd >= 0 && append_file(fd, system_file) == 0 &&
-       append_file(fd, e->ca_file) == 0) {
-      snprintf(e->ca_fd_path, sizeof e->ca_fd_path, "/proc/self/fd/%d", fd);
-      e->ca_fd = fd;
-      e->ca_info = e->ca_fd_path;
-      e->clear_capath = 1;
-    }
-    else if(fd >= 0) {
-      close(fd);
-    }
+  fd = memfd_create("atresolve-ca", MFD_CLOEXEC);
+  if(fd >= 0 && (!system_file || append_file(fd, system_file) == 0) &&
+     write_all(fd, e->ca_pem, strlen(e->ca_pem)) == 0 &&
+     write_all(fd, "\n", 1) == 0) {
+    snprintf(e->ca_fd_path, sizeof e->ca_fd_path, "/proc/self/fd/%d", fd);
+    e->ca_fd = fd;
+    e->ca_info = e->ca_fd_path;
+    e->clear_capath = system_file != NULL;
+  }
+  else if(fd >= 0) {
+    close(fd);
   }
   free(system_file);
 }
 
-static int worker_init(struct engine *e)
+static void ca_release(struct engine *e)
 {
-  struct shared *s;
-  ca_setup(e);
-  s = shared_new();
-  if(!s)
-    return -1;
-  e->current = generation_new(e, s);
-  if(!e->current) {
-    curl_share_cleanup(s->sh);
-    free(s);
-    return -1;
-  }
-  return 0;
+  if(e->ca_fd >= 0)
+    close(e->ca_fd);
+  e->ca_fd = -1;
+  e->ca_info = NULL;
 }
 
-static void worker_exit(struct engine *e)
+/* Free every libcurl handle of this run (nothing is in flight). */
+static void worker_free_curl(struct engine *e)
 {
-  struct command *left;
-  engine_completion_t *head = NULL;
-  engine_completion_t *tail = NULL;
-  struct pending_op *op;
-
   e->current = NULL;
   reap_generations(e);       /* every generation: none has transfers */
   pool_clear(e);
-  pthread_mutex_lock(&e->mu);
-  e->exited = 1;
-  e->accepting = 0;
-  left = e->cmd_head;
-  e->cmd_head = e->cmd_tail = NULL;
-  pthread_mutex_unlock(&e->mu);
-  /* Commands that raced with the exit: only aborts (nothing to abort) and
-     operations (nothing left to clear) can be here. */
+  ca_release(e);
+}
+
+/* Fail the commands left when a run ends for good: submits fail with
+   error, operations complete. */
+static void fail_commands(struct engine *e, struct command *left,
+                          engine_error_t error, const char *message)
+{
   while(left) {
     struct command *next = left->next;
     if(left->kind == CMD_SUBMIT) {
-      fail_request(e, left->req, left->done, ENGINE_E_CLOSED,
-                   "transport is closed");
+      fail_request(e, left->req, left->done, error, message);
     }
     else if(left->done) {
       left->done->kind = ENGINE_DONE_OP;
@@ -1500,6 +1946,32 @@ static void worker_exit(struct engine *e)
     free(left);
     left = next;
   }
+}
+
+/* The end of the final run (after close/destroy). */
+static void worker_exit(struct engine *e)
+{
+  struct command *left;
+  engine_completion_t *head = NULL;
+  engine_completion_t *tail = NULL;
+  struct pending_op *op;
+
+  halt_if_exiting();
+  worker_free_curl(e);
+  pthread_mutex_lock(&e->mu);
+  e->accepting = 0;
+  e->exited = 1;
+  e->state = WORKER_DONE;
+  e->stats.worker_running = 0;
+  close(e->epfd);
+  close(e->evfd);
+  e->epfd = e->evfd = -1;
+  left = e->cmd_head;
+  e->cmd_head = e->cmd_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  /* Commands that raced with the exit: only aborts (nothing to abort) and
+     operations (nothing left to clear) can be here. */
+  fail_commands(e, left, ENGINE_E_CLOSED, "transport is closed");
   /* The close/destroy completions go last, in one batch: after them the
      worker never posts again. */
   op = e->exit_ops;
@@ -1519,19 +1991,44 @@ static void worker_exit(struct engine *e)
   post_list(e, head, tail);
 }
 
+/* Park when nothing was in flight for idle_timeout_ms: free every libcurl
+   handle (closing idle connections), the epoll set and the eventfd, and
+   end the thread. Returns 1 when parked (the caller returns at once and
+   touches nothing of e), 0 when a command arrived meanwhile. */
+static int worker_park(struct engine *e)
+{
+  halt_if_exiting();
+  worker_free_curl(e);
+  pthread_mutex_lock(&e->mu);
+  sockets_reconcile(e);
+  if(e->cmd_head) {
+    pthread_mutex_unlock(&e->mu);
+    ca_setup(e);
+    e->idle_since = now_ms();
+    return 0;
+  }
+  close(e->epfd);
+  close(e->evfd);
+  e->epfd = e->evfd = -1;
+  e->state = WORKER_PARKED;
+  e->stats.worker_running = 0;
+  e->stats.parks++;
+  /* Nobody joins a parked run: its stack is freed when it ends. */
+  e->joinable = 0;
+  (void)pthread_detach(pthread_self());
+  worker_leave();
+  pthread_mutex_unlock(&e->mu);
+  return 1;
+}
+
 static void *worker_main(void *arg)
 {
   struct engine *e = arg;
   struct epoll_event events[MAX_EVENTS];
-  int ok = worker_init(e) == 0;
 
-  pthread_mutex_lock(&e->mu);
-  e->init_state = ok ? 1 : -1;
-  pthread_cond_signal(&e->started_cond);
-  pthread_mutex_unlock(&e->mu);
-  if(!ok)
-    return NULL;
-
+  worker_enter();
+  ca_setup(e);
+  e->idle_since = now_ms();
   for(;;) {
     int64_t now = now_ms();
     int n = epoll_wait(e->epfd, events, MAX_EVENTS, next_timeout(e, now));
@@ -1544,26 +2041,87 @@ static void *worker_main(void *arg)
       }
       n = 0;
     }
+    halt_if_exiting();
     for(i = 0; i < n; i++) {
       if(events[i].data.u64 == WAKE_TAG)
         woken = 1;
-      else
+      else if(events[i].data.u64 != EXIT_TAG)
         socket_event(e, &events[i]);
+      halt_if_exiting();
     }
     if(woken)
       run_commands(e);
+    halt_if_exiting();
     now = now_ms();
     run_timers(e, now);
+    halt_if_exiting();
     collect_done(e);
+    halt_if_exiting();
     check_deadlines(e, now);
+    halt_if_exiting();
     pump(e);
-    idle_check(e, now);
+    halt_if_exiting();
+    rotate_check(e, now);
     reap_generations(e);
     if(e->closing && e->transfer_count == 0)
       break;
+    if(e->transfer_count == 0 && e->idle_since >= 0 &&
+       now - e->idle_since >= e->config.idle_timeout_ms && worker_park(e))
+      return NULL;
   }
   worker_exit(e);
+  worker_leave();
   return NULL;
+}
+
+/* Start a worker for e (caller's thread, under mu, state PARKED): a new
+   epoll set with the engine's eventfd and the process exit eventfd, and a
+   thread that takes no signals. Returns 0, or an errno value. */
+static int worker_start_locked(struct engine *e)
+{
+  struct epoll_event ev;
+  sigset_t all, old;
+  int err;
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if(e->epfd < 0)
+    return errno;
+  e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if(e->evfd < 0) {
+    err = errno;
+    goto fail;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = WAKE_TAG;
+  if(epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) != 0) {
+    err = errno;
+    goto fail;
+  }
+  ev.data.u64 = EXIT_TAG;
+  if(epoll_ctl(e->epfd, EPOLL_CTL_ADD, g_exit_fd, &ev) != 0) {
+    err = errno;
+    goto fail;
+  }
+  /* The worker takes no signals: they belong to the host process. */
+  sigfillset(&all);
+  if(pthread_sigmask(SIG_SETMASK, &all, &old) != 0) {
+    err = EINVAL;
+    goto fail;
+  }
+  err = pthread_create(&e->thread, NULL, worker_main, e);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if(err != 0)
+    goto fail;
+  e->state = WORKER_RUNNING;
+  e->joinable = 1;
+  e->stats.worker_running = 1;
+  return 0;
+fail:
+  close(e->epfd);
+  if(e->evfd >= 0)
+    close(e->evfd);
+  e->epfd = e->evfd = -1;
+  return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1571,26 +2129,81 @@ static void *worker_main(void *arg)
 /* ------------------------------------------------------------------ */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_result = CURLE_FAILED_INIT;
+static int global_result = -1;
 
 static void global_init_once(void)
 {
-  void *sym = dlsym(RTLD_DEFAULT, "SSL_get0_alpn_selected");
-  memcpy(&alpn_selected, &sym, sizeof alpn_selected);
-  global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+  const curl_version_info_data *info;
+  pthread_condattr_t attr;
+  void *curl_lib;
+  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return;
+  /* dlsym on libcurl's handle searches libcurl and then its dependencies:
+     the libssl it was linked with, not another OpenSSL in the process
+     (Node exports its own). */
+  curl_lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD);
+  if(curl_lib) {
+    void *sym = dlsym(curl_lib, "SSL_get0_alpn_selected");
+    memcpy(&alpn_selected, &sym, sizeof alpn_selected);
+    dlclose(curl_lib);
+  }
+  info = curl_version_info(CURLVERSION_NOW);
+  caps.version_num = info ? info->version_num : 0;
+  caps.resolve_expire = caps.version_num >= 0x074b00;
+  caps.prereq = caps.version_num >= 0x075000;
+  caps.max_lifetime = caps.version_num >= 0x075000;
+  caps.cainfo_info = caps.version_num >= 0x075400;
+  caps.protocols_str = caps.version_num >= 0x075500;
+  caps.ca_cache = caps.version_num >= 0x075700;
+  if(pthread_condattr_init(&attr) != 0 ||
+     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+     pthread_cond_init(&g_cond, &attr) != 0)
+    return;
+  pthread_condattr_destroy(&attr);
+  g_exit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if(g_exit_fd < 0 || pthread_atfork(on_fork_prepare, on_fork_parent,
+                                     on_fork_child) != 0)
+    return;
+  /* After curl_global_init(), which initialised OpenSSL and so registered
+     OPENSSL_cleanup() with atexit(): exit handlers run in reverse order,
+     so this one runs first. */
+#ifdef __GLIBC__
+  if(on_exit(on_process_exit, NULL) != 0)
+    return;
+#else
+  if(atexit(on_process_exit_atexit) != 0)
+    return;
+#endif
+  global_result = 0;
 }
 
 int engine_global_init(void)
 {
   if(pthread_once(&global_once, global_init_once) != 0)
     return -1;
-  return global_result == CURLE_OK ? 0 : -1;
+  return global_result;
 }
 
 const char *engine_curl_version(void)
 {
   const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
   return info && info->version ? info->version : "unknown";
+}
+
+const char *engine_curl_minimum(void)
+{
+  return CURL_MINIMUM_STR;
+}
+
+int engine_curl_version_supported(unsigned version_num)
+{
+  return version_num >= CURL_MINIMUM_NUM;
+}
+
+int engine_curl_supported(void)
+{
+  return engine_global_init() == 0 &&
+         engine_curl_version_supported(caps.version_num);
 }
 
 const char *engine_curl_ssl_version(void)
@@ -1604,12 +2217,9 @@ engine_error_t engine_create(const engine_config_t *config,
                              engine_t **out)
 {
   struct engine *e;
-  struct epoll_event ev;
-  sigset_t all, old;
-  int state;
   if(!config || !out || config->max_connections < 1)
     return ENGINE_E_INVALID_REQUEST;
-  if(engine_global_init() != 0)
+  if(!engine_curl_supported())
     return ENGINE_E_INTERNAL;
   e = calloc(1, sizeof *e);
   if(!e)
@@ -1621,78 +2231,53 @@ engine_error_t engine_create(const engine_config_t *config,
   e->notify = notify;
   e->notify_arg = notify_arg;
   e->accepting = 1;
+  e->state = WORKER_PARKED;
   e->idle_since = now_ms();
   e->next_deadline = -1;
   e->pool_cap = config->max_connections < POOL_MAX ?
                 (size_t)config->max_connections : POOL_MAX;
-  if(config->ca_file) {
-    e->ca_file = strdup(config->ca_file);
-    if(!e->ca_file)
+  if(config->ca_pem) {
+    e->ca_pem = strdup(config->ca_pem);
+    if(!e->ca_pem)
       goto fail;
   }
-  e->config.ca_file = e->ca_file;
+  e->config.ca_pem = e->ca_pem;
   e->pool = calloc(e->pool_cap, sizeof *e->pool);
   if(!e->pool)
     goto fail;
   if(pthread_mutex_init(&e->mu, NULL) != 0)
     goto fail;
-  if(pthread_cond_init(&e->started_cond, NULL) != 0) {
-    pthread_mutex_destroy(&e->mu);
-    goto fail;
-  }
-  e->epfd = epoll_create1(EPOLL_CLOEXEC);
-  e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if(e->epfd < 0 || e->evfd < 0)
-    goto fail_sync;
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN;
-  ev.data.u64 = WAKE_TAG;
-  if(epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->evfd, &ev) != 0)
-    goto fail_sync;
-  /* The worker takes no signals: they belong to the host process. */
-  sigfillset(&all);
-  if(pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-    goto fail_sync;
-  if(pthread_create(&e->thread, NULL, worker_main, e) != 0) {
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    goto fail_sync;
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  e->thread_started = 1;
-  pthread_mutex_lock(&e->mu);
-  while(e->init_state == 0)
-    pthread_cond_wait(&e->started_cond, &e->mu);
-  state = e->init_state;
-  pthread_mutex_unlock(&e->mu);
-  if(state < 0) {
-    pthread_join(e->thread, NULL);
-    goto fail_sync;
-  }
   *out = e;
   return ENGINE_OK;
-fail_sync:
-  pthread_cond_destroy(&e->started_cond);
-  pthread_mutex_destroy(&e->mu);
 fail:
-  if(e->ca_fd >= 0)
-    close(e->ca_fd);
-  if(e->epfd >= 0)
-    close(e->epfd);
-  if(e->evfd >= 0)
-    close(e->evfd);
   free(e->pool);
-  free(e->ca_file);
+  free(e->ca_pem);
   free(e);
   return ENGINE_E_INTERNAL;
 }
 
-/* Queue a command. For CMD_SUBMIT also checks the outstanding limit. */
+/* Complete a command on the caller's thread while the worker is parked:
+   there is nothing to clear, reset, abort or wait for. Close and destroy
+   end the engine (no worker will run again). */
+static void complete_parked(struct engine *e, struct command *c)
+{
+  if(c->done) {
+    c->done->kind = ENGINE_DONE_OP;
+    post(e, c->done);
+  }
+  free(c);
+}
+
+/* Queue a command, starting the worker when a request needs it. For
+   CMD_SUBMIT also checks the outstanding limit. */
 static engine_error_t push(struct engine *e, struct command *c)
 {
   engine_error_t result = ENGINE_OK;
+  int start_error = 0;
+  int parked = 0;
   pthread_mutex_lock(&e->mu);
-  if(e->exited || (!e->accepting && c->kind != CMD_ABORT &&
-                   c->kind != CMD_DESTROY) ||
+  if(e->exited || e->state == WORKER_DONE ||
+     (!e->accepting && c->kind != CMD_ABORT && c->kind != CMD_DESTROY) ||
      (c->kind == CMD_DESTROY && e->destroy_requested)) {
     result = ENGINE_E_CLOSED;
   }
@@ -1710,15 +2295,36 @@ static engine_error_t push(struct engine *e, struct command *c)
       e->accepting = 0;
     if(c->kind == CMD_DESTROY)
       e->destroy_requested = 1;
-    if(e->cmd_tail)
-      e->cmd_tail->next = c;
-    else
-      e->cmd_head = c;
-    e->cmd_tail = c;
+    if(e->state == WORKER_PARKED && c->kind == CMD_SUBMIT)
+      start_error = worker_start_locked(e);
+    if(e->state == WORKER_PARKED && !start_error) {
+      parked = 1;
+      if(c->kind == CMD_CLOSE || c->kind == CMD_DESTROY) {
+        e->state = WORKER_DONE;
+        e->exited = 1;
+      }
+    }
+    else if(!start_error) {
+      if(e->cmd_tail)
+        e->cmd_tail->next = c;
+      else
+        e->cmd_head = c;
+      e->cmd_tail = c;
+      wake_locked(e);
+    }
   }
   pthread_mutex_unlock(&e->mu);
-  if(result == ENGINE_OK)
-    wake(e);
+  if(start_error) {
+    char message[200];
+    snprintf(message, sizeof message,
+             "could not start the engine's worker thread: %s",
+             strerror(start_error));
+    fail_request(e, c->req, c->done, ENGINE_E_INTERNAL, message);
+    free(c);
+  }
+  else if(parked) {
+    complete_parked(e, c);
+  }
   return result;
 }
 
@@ -1794,16 +2400,28 @@ engine_completion_t *engine_take_completions(engine_t *e)
 void engine_stats(engine_t *e, engine_stats_t *out)
 {
   pthread_mutex_lock(&e->mu);
+  sockets_reconcile(e);
   *out = e->stats;
   pthread_mutex_unlock(&e->mu);
 }
 
 void engine_join(engine_t *e)
 {
-  if(!e || !e->thread_started || e->joined)
+  pthread_t thread;
+  int joinable;
+  if(!e)
     return;
-  pthread_join(e->thread, NULL);
-  e->joined = 1;
+  /* Once close or destroy is queued, the run ends for good instead of
+     parking (a parked run detached itself and cleared joinable). */
+  pthread_mutex_lock(&e->mu);
+  joinable = e->joinable && !e->accepting;
+  if(joinable)
+    e->joinable = 0;
+  thread = e->thread;
+  pthread_mutex_unlock(&e->mu);
+  /* A halted worker (the process is exiting) never ends. */
+  if(joinable && !atomic_load(&g_exiting))
+    pthread_join(thread, NULL);
 }
 
 void engine_free(engine_t *e)
@@ -1812,11 +2430,10 @@ void engine_free(engine_t *e)
   struct command *c;
   if(!e)
     return;
-  if(e->thread_started && !e->joined) {
-    /* Neither closed nor destroyed yet (or still exiting): destroy. */
-    (void)engine_destroy(e, 0);
-    engine_join(e);
-  }
+  /* Neither closed nor destroyed yet: destroy (completes at once when
+     parked). */
+  (void)engine_destroy(e, 0);
+  engine_join(e);
   d = engine_take_completions(e);
   while(d) {
     engine_completion_t *next = d->next;
@@ -1830,13 +2447,9 @@ void engine_free(engine_t *e)
     free(c);
     c = next;
   }
-  close(e->epfd);
-  close(e->evfd);
-  pthread_cond_destroy(&e->started_cond);
   pthread_mutex_destroy(&e->mu);
-  if(e->ca_fd >= 0)
-    close(e->ca_fd);
+  free(e->sockets);
   free(e->pool);
-  free(e->ca_file);
+  free(e->ca_pem);
   free(e);
 }

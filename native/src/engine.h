@@ -7,16 +7,30 @@
  * clear_connections/reset never fail an in-flight request: new requests go
  * to a new generation, the old one finishes its transfers and is freed.
  *
+ * The worker runs only while there is work: engine_create() starts no
+ * thread, the first request does, and a worker with nothing in flight for
+ * idle_timeout_ms frees every libcurl handle, its epoll set and eventfd,
+ * and exits ("parks"). The next request starts a new one. Counters
+ * survive; operations on a parked engine complete at once.
+ *
  * Threads:
  *   - the caller's thread (in Node: the JS thread) calls engine_create,
  *     engine_submit, engine_abort, engine_clear, engine_reset, engine_close,
  *     engine_destroy, engine_take_completions, engine_stats, engine_join and
  *     engine_free. These only touch the mutex-protected command queue, the
- *     completion list and the counters; they never call libcurl.
+ *     completion list and the counters, and start the worker; they never
+ *     call libcurl.
  *   - the worker thread runs every libcurl call and every libcurl callback.
  *     It calls the notify function when the completion list goes from empty
  *     to non-empty; the notify function must only hand off to another thread
- *     (in Node: napi_call_threadsafe_function).
+ *     (in Node: napi_call_threadsafe_function). The caller's thread calls
+ *     it too, for operations on a parked engine and for a request whose
+ *     worker could not start.
+ *
+ * Process exit: engine_global_init() registers an exit handler after
+ * curl_global_init(), so it runs before OpenSSL's own exit-time cleanup.
+ * It stops every worker from calling libcurl again and waits for them
+ * (bounded); see docs/native-engine.md, "Process exit".
  *
  * Nothing here depends on Node; native/test/ drives this API directly.
  */
@@ -92,13 +106,15 @@ typedef struct engine_config {
   long max_connections;          /* CURLMOPT_MAX_TOTAL_CONNECTIONS */
   long max_connections_per_host; /* CURLMOPT_MAX_HOST_CONNECTIONS */
   long max_idle_connections;     /* CURLMOPT_MAXCONNECTS; 0 = no reuse */
-  long idle_timeout_ms;          /* CURLOPT_MAXAGE_CONN + idle clear */
-  long max_lifetime_ms;          /* CURLOPT_MAXLIFETIME_CONN */
+  long idle_timeout_ms;          /* CURLOPT_MAXAGE_CONN + parking */
+  long max_lifetime_ms;          /* CURLOPT_MAXLIFETIME_CONN/rotation */
   long dns_cache_ttl_ms;         /* CURLOPT_DNS_CACHE_TIMEOUT */
   long max_queued;               /* beyond max_connections outstanding */
-  int allow_http;                /* CURLOPT_PROTOCOLS_STR "http,https" */
+  int allow_http;                /* allow http: besides https: */
   int allow_private_network;     /* disables the SSRF guard */
-  const char *ca_file;           /* CURLOPT_CAINFO, or NULL; copied */
+  /* PEM certificates to trust besides the system roots, or NULL; copied.
+     The caller reads its CA file once; the engine never opens it. */
+  const char *ca_pem;
 } engine_config_t;
 
 typedef enum engine_method {
@@ -121,6 +137,13 @@ typedef struct engine_request {
   unsigned char *body;         /* POST body or NULL */
   size_t body_len;
   char *connect_to;            /* "::ip:port" / "::[v6]:port" or NULL */
+  /* The URL host's addresses, in the order to try: IP literals (no
+     brackets), each NUL-terminated, packed; NULL for none. libcurl then
+     resolves nothing for this host (CURLOPT_RESOLVE, or CURLOPT_CONNECT_TO
+     to the first address on libcurl < 7.75). */
+  char *addresses;
+  size_t addresses_len;        /* bytes in addresses incl. every NUL */
+  int forbid_reuse;            /* close the connection after this exchange */
   long timeout_ms;             /* total for this hop, > 0 */
   long connect_timeout_ms;     /* > 0 */
   size_t max_response_bytes;   /* decoded body cap */
@@ -174,6 +197,8 @@ typedef struct engine_stats {
   uint64_t bytes_in;           /* decoded body bytes */
   uint64_t generations;        /* generations alive right now */
   uint64_t pooled_handles;     /* idle easy handles kept for reuse */
+  uint64_t worker_running;     /* 1 while a worker thread exists, else 0 */
+  uint64_t parks;              /* times the worker parked */
 } engine_stats_t;
 
 typedef struct engine engine_t;
@@ -181,19 +206,24 @@ typedef struct engine engine_t;
 /* Called on the worker thread when completions become available. */
 typedef void (*engine_notify_fn)(void *arg);
 
-/* Once per process before the first engine (thread-safe, idempotent). */
+/* Once per process before the first engine (thread-safe, idempotent):
+   curl_global_init(), the runtime version checks, the exit handler. */
 int engine_global_init(void);
 
 /*
- * Create an engine and start its worker thread. Returns ENGINE_OK and sets
- * *out, or an error with *out untouched.
+ * Create an engine (no thread yet: the first request starts it). Returns
+ * ENGINE_OK and sets *out, or an error with *out untouched. Fails with
+ * ENGINE_E_INTERNAL when libcurl is older than engine_curl_minimum().
  */
 engine_error_t engine_create(const engine_config_t *config,
                              engine_notify_fn notify, void *notify_arg,
                              engine_t **out);
 
-/* Queue a request. ENGINE_E_QUEUE_FULL when in_flight >= max_connections
-   + max_queued, ENGINE_E_CLOSED after close/destroy. */
+/* Queue a request, starting the worker if it is parked. ENGINE_E_QUEUE_FULL
+   when in_flight >= max_connections + max_queued, ENGINE_E_CLOSED after
+   close/destroy. When the worker cannot start (threads or descriptors
+   exhausted), the request is accepted and completes with
+   ENGINE_E_INTERNAL and a message saying why. */
 engine_error_t engine_submit(engine_t *engine, engine_request_t *req);
 
 /* Cancel one request; it completes with ENGINE_E_ABORTED (no-op when it
@@ -214,6 +244,9 @@ engine_error_t engine_destroy(engine_t *engine, uint64_t op_id);
 /* Take every completion posted so far (a list in posting order). */
 engine_completion_t *engine_take_completions(engine_t *engine);
 
+/* Counters and gauges. open_connections is checked against the kernel
+   here (every socket the engine opened is still that socket), so it is
+   exact even when libcurl closed a socket without its close callback. */
 void engine_stats(engine_t *engine, engine_stats_t *out);
 
 /* Wait for the worker to exit (after close/destroy). Idempotent. */
@@ -226,8 +259,16 @@ void engine_free(engine_t *engine);
 /* libcurl's version string, e.g. "7.88.1". */
 const char *engine_curl_version(void);
 
-/* The TLS library libcurl runs on, e.g. "OpenSSL/3.0.15" (inside Node,
-   the OpenSSL the node binary exports), or "none". */
+/* The oldest libcurl the engine runs on, e.g. "7.74.0". */
+const char *engine_curl_minimum(void);
+
+/* Whether libcurl version_num (0xXXYYZZ) is at least the minimum. Pure. */
+int engine_curl_version_supported(unsigned version_num);
+
+/* Whether the libcurl this process runs on is supported. */
+int engine_curl_supported(void);
+
+/* The TLS library libcurl runs on, e.g. "OpenSSL/3.0.15", or "none". */
 const char *engine_curl_ssl_version(void);
 
 #ifdef __cplusplus

@@ -15,13 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static int port;
 static int blackhole_port;
 static int closed_port;
 static const char *ca_file;
+static char *ca_pem;           /* contents of ca_file */
 /* "/delay/N" path for requests that must still be in flight while another
    request on a new generation completes. The first TLS connection of a
    generation parses the CA bundle (test CA + system roots): instant
@@ -83,6 +86,28 @@ static void sleep_ms(long ms)
     ;
 }
 
+/* The whole file as a NUL-terminated string, or NULL. */
+static char *read_file(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long size;
+  if(!f)
+    return NULL;
+  if(fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
+     fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+    if(fread(buf, 1, (size_t)size, f) != (size_t)size) {
+      free(buf);
+      buf = NULL;
+    }
+    else {
+      buf[size] = '\0';
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
 static void config_defaults(engine_config_t *c)
 {
   memset(c, 0, sizeof *c);
@@ -94,7 +119,7 @@ static void config_defaults(engine_config_t *c)
   c->dns_cache_ttl_ms = 60000;
   c->max_queued = 1000;
   c->allow_private_network = 1;
-  c->ca_file = ca_file;
+  c->ca_pem = ca_pem;
 }
 
 static void harness_start(struct harness *h, const engine_config_t *c)
@@ -898,7 +923,7 @@ static void test_errors(void)
 
   /* Without the test CA the server's certificate is not trusted. */
   config_defaults(&c);
-  c.ca_file = NULL;
+  c.ca_pem = NULL;
   harness_start(&h, &c);
   d = fetch(&h, get(5, "/status/200"));
   CHECK_ERR(d, ENGINE_E_TLS);
@@ -1239,6 +1264,222 @@ static void test_idle_clear(void)
   harness_stop(&h, 1);
 }
 
+/* A request for a .web.test name (which never resolves) carrying its
+   addresses: "a\0b\0" packed. */
+static engine_request_t *with_addresses(uint64_t id, const char *path,
+                                        const char *packed, size_t len)
+{
+  engine_request_t *r = mkreq(id, "addr.web.test", port, path);
+  free(r->connect_to);
+  r->connect_to = NULL;
+  r->addresses = malloc(len);
+  if(!r->addresses)
+    exit(2);
+  memcpy(r->addresses, packed, len);
+  r->addresses_len = len;
+  return r;
+}
+
+/* Per-request addresses stand in for DNS; the SSRF guard still checks
+   every socket; forbid_reuse closes the connection after the exchange. */
+static void test_addresses(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_stats_t s;
+  int expiring = curl_version_info(CURLVERSION_NOW)->version_num >= 0x074b00;
+  config_defaults(&c);
+  harness_start(&h, &c);
+
+  d = fetch(&h, with_addresses(1, "/status/200", "127.0.0.1", 10));
+  CHECK_ERR(d, ENGINE_OK);
+  CHECK(d && d->status == 200);
+  engine_completion_free(d);
+
+  /* The first address refuses; libcurl 7.75+ goes on to the next one
+     (older runtimes only get the first, through CONNECT_TO). */
+  d = fetch(&h, with_addresses(2, "/status/200", "127.0.0.2\0" "127.0.0.1",
+                               20));
+  CHECK_ERR(d, expiring ? ENGINE_OK : ENGINE_E_CONNECT);
+  engine_completion_free(d);
+
+  /* forbid_reuse: the connection closes after the exchange. */
+  CHECK(engine_clear(h.engine, 100) == ENGINE_OK);
+  engine_completion_free(wait_op(&h, 100));
+  engine_stats(h.engine, &s);
+  {
+    uint64_t before = s.new_connections;
+    engine_request_t *r = with_addresses(3, "/status/200", "127.0.0.1", 10);
+    r->forbid_reuse = 1;
+    d = fetch(&h, r);
+    CHECK_ERR(d, ENGINE_OK);
+    engine_completion_free(d);
+    CHECK(stat_open(&h) == 0);
+    r = with_addresses(4, "/status/200", "127.0.0.1", 10);
+    r->forbid_reuse = 1;
+    d = fetch(&h, r);
+    CHECK_ERR(d, ENGINE_OK);
+    CHECK(d && !d->reused);
+    engine_completion_free(d);
+    engine_stats(h.engine, &s);
+    CHECK(s.new_connections == before + 2);
+    CHECK(stat_open(&h) == 0);
+  }
+  harness_stop(&h, 1);
+
+  /* Without allow_private_network a loopback address given this way is
+     refused at the socket, as one from DNS would be. */
+  config_defaults(&c);
+  c.allow_private_network = 0;
+  harness_start(&h, &c);
+  d = fetch(&h, with_addresses(5, "/status/200", "127.0.0.1", 10));
+  CHECK_ERR(d, ENGINE_E_FORBIDDEN_ADDRESS);
+  CHECK(d && strcmp(d->address, "127.0.0.1") == 0);
+  engine_completion_free(d);
+  harness_stop(&h, 1);
+}
+
+static uint64_t stat_running(struct harness *h)
+{
+  engine_stats_t s;
+  engine_stats(h->engine, &s);
+  return s.worker_running;
+}
+
+/* Wait (polling) until the worker parked, at most timeout_ms. */
+static int wait_parked(struct harness *h, long timeout_ms)
+{
+  int64_t until = mono_ms() + timeout_ms;
+  while(stat_running(h) && mono_ms() < until)
+    sleep_ms(20);
+  return stat_running(h) == 0;
+}
+
+/* No thread until the first request; a quiet engine parks (no thread, no
+   sockets) and the next request or operation works transparently. */
+static void test_parking(void)
+{
+  struct harness h;
+  engine_config_t c;
+  engine_completion_t *d;
+  engine_stats_t s;
+  long wait = getenv("TEST_SLOW") ? 30000 : 10000;
+  config_defaults(&c);
+  c.idle_timeout_ms = 1000;
+  harness_start(&h, &c);
+  CHECK(stat_running(&h) == 0);          /* created parked */
+  d = fetch(&h, get(1, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(stat_running(&h) == 1);
+  CHECK(stat_open(&h) == 1);
+  CHECK(wait_parked(&h, wait));
+  engine_stats(h.engine, &s);
+  CHECK(s.parks == 1 && s.open_connections == 0 && s.generations == 0 &&
+        s.pooled_handles == 0 && s.new_connections == 1);
+  /* Operations on a parked engine complete without starting it. */
+  CHECK(engine_clear(h.engine, 10) == ENGINE_OK);
+  d = wait_op(&h, 10);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(engine_reset(h.engine, 11) == ENGINE_OK);
+  d = wait_op(&h, 11);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  CHECK(engine_abort(h.engine, 12) == ENGINE_OK);
+  CHECK(stat_running(&h) == 0);
+  /* A request starts it again; counters survived. */
+  d = fetch(&h, get(2, "/status/200"));
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  engine_stats(h.engine, &s);
+  CHECK(s.new_connections == 2 && s.worker_running == 1);
+  CHECK(wait_parked(&h, wait));
+  /* close on a parked engine: done at once, nothing to join. */
+  harness_stop(&h, 1);
+
+  /* destroy on a parked engine, then free. */
+  harness_start(&h, &c);
+  d = fetch(&h, get(3, "/status/200"));
+  engine_completion_free(d);
+  CHECK(wait_parked(&h, wait));
+  CHECK(engine_destroy(h.engine, 20) == ENGINE_OK);
+  d = wait_op(&h, 20);
+  CHECK_ERR(d, ENGINE_OK);
+  engine_completion_free(d);
+  d = NULL;
+  {
+    engine_request_t *r = get(4, "/status/200");
+    CHECK(engine_submit(h.engine, r) == ENGINE_E_CLOSED);
+    engine_request_free(r);
+  }
+  harness_stop(&h, 0);
+
+  /* Never used: no thread at all, freed as is. */
+  harness_start(&h, &c);
+  CHECK(stat_running(&h) == 0);
+  harness_stop(&h, 0);
+}
+
+/* exit() while workers are inside libcurl and OpenSSL (handshakes, CA
+   bundle loads, requests hanging on a silent server) ends the process
+   with the status it asked for: the engine's exit handler runs before
+   OpenSSL's cleanup and stops every worker first. */
+static void test_exit(void)
+{
+  int runs = getenv("TEST_SLOW") ? 3 : 10;
+  int i;
+  for(i = 0; i < runs; i++) {
+    pid_t pid;
+    int status = 0;
+    fflush(NULL);
+    pid = fork();
+    if(pid < 0) {
+      CHECK(pid >= 0);
+      return;
+    }
+    if(pid == 0) {
+      struct harness h[2];
+      engine_config_t c;
+      uint64_t id = 1;
+      int k;
+      config_defaults(&c);
+      c.max_idle_connections = 0;       /* a handshake per request */
+      for(k = 0; k < 2; k++) {
+        int n;
+        harness_start(&h[k], &c);
+        for(n = 0; n < 8; n++)
+          (void)engine_submit(h[k].engine, get(id++, "/status/200"));
+        for(n = 0; n < 8; n++) {
+          engine_request_t *r = mkreq(id++, "localhost", blackhole_port,
+                                      "/");
+          (void)engine_submit(h[k].engine, r);
+        }
+        (void)engine_reset(h[k].engine, id++);
+      }
+      sleep_ms(5 + (i * 7) % 40);
+      exit(3 + i % 2);
+    }
+    while(waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3 + i % 2);
+    if(!WIFEXITED(status))
+      fprintf(stderr, "  run %d: killed by signal %d\n", i,
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  }
+}
+
+/* The version policy is one comparison. */
+static void test_version_policy(void)
+{
+  CHECK(engine_curl_version_supported(0x074a00));      /* 7.74.0 */
+  CHECK(engine_curl_version_supported(0x075801));      /* 7.88.1 */
+  CHECK(!engine_curl_version_supported(0x074400));     /* 7.68.0 */
+  CHECK(strcmp(engine_curl_minimum(), "7.74.0") == 0);
+  CHECK(engine_curl_supported());
+}
+
 int main(void)
 {
   static const struct {
@@ -1262,6 +1503,10 @@ int main(void)
     {"lifecycle: close, destroy, abort, queue full, free",
      test_lifecycle},
     {"idle connections closed when quiet", test_idle_clear},
+    {"per-request addresses and forbid_reuse", test_addresses},
+    {"parking: no thread when quiet, restart on demand", test_parking},
+    {"exit() under load exits with its status", test_exit},
+    {"libcurl version policy", test_version_policy},
   };
   const char *p = getenv("TEST_PORT");
   const char *b = getenv("TEST_BLACKHOLE");
@@ -1275,6 +1520,11 @@ int main(void)
   if(!p || !b || !cl || !ca_file) {
     fprintf(stderr, "set TEST_PORT, TEST_CA, TEST_BLACKHOLE, "
                     "TEST_CLOSED (run.mjs does)\n");
+    return 2;
+  }
+  ca_pem = read_file(ca_file);
+  if(!ca_pem) {
+    fprintf(stderr, "cannot read %s\n", ca_file);
     return 2;
   }
   port = atoi(p);
@@ -1297,6 +1547,7 @@ int main(void)
       passed++;
   }
   curl_global_cleanup();
+  free(ca_pem);
   printf("%d passed, %d failed\n", passed, failures);
   return failures ? 1 : 0;
 }

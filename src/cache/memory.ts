@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { InvalidOptionsError } from '../errors.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { checkClock, DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
 import type { CacheStore, CacheStoreStats, StoredEntry } from './types.js';
 
 /**
@@ -11,18 +10,19 @@ export interface MemoryCacheStoreOptions {
   /**
    * Most entries held. Default `100000`: a relay's working set within the
    * one-hour stale TTL is dominated by a heavy tail of active accounts, and
-   * 100k covers it with the hot set never evicted; it is also where the
-   * byte bound binds for typical documents (100k × ~650 B ≈ 64 MiB).
+   * 100k covers it with the hot set never evicted; small entries (handles,
+   * not-found answers, ~450 bytes charged each) reach it before `maxBytes`.
    * lru-cache preallocates ~24 bytes per slot, so 100k costs ~2.4 MB up front
    * and the ceiling (2^24) ~400 MB.
    */
   maxEntries?: number;
   /**
-   * Most bytes held, counted as the sum of `StoredEntry.size`. Default
-   * `67108864` (64 MiB): a did:plc document is ~500–800 bytes of JSON, so
-   * this holds ~100k of them, while a burst of large did:web documents (up
-   * to the transport's 1 MiB body cap each) evicts older entries instead of
-   * growing the heap: without it 100k hostile 1 MiB documents would be ~100 GiB.
+   * Most bytes held, counted as the sum of `StoredEntry.size`, which the
+   * resolvers set to a heap estimate at least as large as what an entry
+   * holds (`entryCharge()`). Default `67108864` (64 MiB): a did:plc
+   * document entry is charged ~2 KB (it holds ~1.7 KB), so this holds ~32k
+   * of them, while a burst of large did:web documents (up to the 64 KiB
+   * document cap each) evicts older entries instead of growing the heap.
    */
   maxBytes?: number;
   /**
@@ -37,6 +37,24 @@ export interface MemoryCacheStoreOptions {
    * Default `Date.now`; tests inject a fake clock.
    */
   now?: () => number;
+}
+
+/**
+ * Heap bytes one entry costs besides its key and its value: the
+ * `StoredEntry` record, lru-cache's map slot and list links. A not-found
+ * entry (no value) under a did:plc key measures 160–240 bytes in all
+ * (`test/cache/entry-cost.test.ts`); this is rounded up, so that charging
+ * `entryCharge()` keeps `maxBytes` an upper bound on the heap a store holds.
+ */
+export const ENTRY_OVERHEAD_BYTES = 384;
+
+/**
+ * What a resolver charges for an entry (`StoredEntry.size`): the overhead,
+ * the key (two bytes a character, the most V8 uses) and `valueBytes`, its
+ * estimate of what the value holds on the heap (`0` for a not-found entry).
+ */
+export function entryCharge(key: string, valueBytes: number): number {
+  return ENTRY_OVERHEAD_BYTES + 2 * key.length + valueBytes;
 }
 
 /** `MemoryCacheStoreOptions` with every default filled in. */
@@ -69,10 +87,7 @@ export function resolveMemoryCacheStoreOptions(
     input,
     prefix,
   );
-  if (resolved.now !== undefined && typeof resolved.now !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
-  }
-  return { ...resolved, now: (resolved.now as (() => number) | undefined) ?? Date.now };
+  return { ...resolved, now: checkClock(resolved.now, prefix) };
 }
 
 /**

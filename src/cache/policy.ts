@@ -1,11 +1,10 @@
 import { InvalidOptionsError } from '../errors.js';
-import type { CacheOutcome } from '../resolve/types.js';
-import { AbortError } from '../transport/errors.js';
+import { AbortError } from '../errors.js';
 import { untilAborted } from '../util/abort.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { checkClock, DAY_MS, optionName, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError } from './errors.js';
-import { MemoryCacheStore } from './memory.js';
-import type { CacheStats, CacheStore, StoredEntry } from './types.js';
+import { MemoryCacheStore, memoryCacheStoreOptionSpec } from './memory.js';
+import type { CacheOutcome, CacheStats, CacheStore, StoredEntry } from './types.js';
 
 /**
  * The freshness policy of atresolve's caches, in one place: fresh and stale
@@ -29,11 +28,14 @@ export interface CacheLoadResult<V> {
 }
 
 /**
- * Fetches one key from its origin. It takes no signal: a load is shared by
- * every caller waiting on the key, so no single caller may cancel it; it
- * must settle on its own (the transport's `timeoutMs` bounds it).
+ * Fetches one key from its origin. `ResolutionCache` never passes a
+ * signal: a load is shared by every caller waiting on the key, so no single
+ * caller may cancel it; it must settle on its own (the transport's
+ * `timeoutMs` bounds it). `PassThroughCache` (caching off) shares nothing,
+ * so it hands the loader its caller's signal and the request stops with
+ * the caller.
  */
-export type CacheLoader<V> = () => Promise<CacheLoadResult<V>>;
+export type CacheLoader<V> = (signal?: AbortSignal) => Promise<CacheLoadResult<V>>;
 
 /** Per-call options of `ResolutionCache.resolve()`. */
 export interface CacheResolveOptions {
@@ -61,6 +63,26 @@ export interface CacheResolveResult<V> {
    * joining a load in flight) or `bypass` (`forceRefresh`).
    */
   cache: CacheOutcome;
+}
+
+/**
+ * What a resolver looks its keys up through: a `ResolutionCache`, or with
+ * caching off a `PassThroughCache`. Both reject a caller's abort with
+ * `AbortError`, so a resolver behaves the same with and without a cache.
+ */
+export interface LookupCache<V> {
+  /** Whether answers are stored: `false` for a `PassThroughCache`, whose every answer is a `bypass`. */
+  readonly caching: boolean;
+  /** Look `key` up, loading it with `load` when there is no usable entry. */
+  resolve(key: string, load: CacheLoader<V>, options?: CacheResolveOptions): Promise<CacheResolveResult<V>>;
+  /** Drop `key`; a load in flight for it writes nothing. */
+  purge(key: string): Promise<void>;
+  /** Drop what this process holds (a shared store keeps its entries). */
+  clearLocal(): Promise<void>;
+  /** Stop caching and close the store. Idempotent. */
+  close(): Promise<void>;
+  /** Counters and gauges, `null` when nothing is cached. */
+  stats(): CacheStats | null;
 }
 
 /** Options of `ResolutionCache`. */
@@ -125,7 +147,8 @@ export type ResolvedResolutionCacheOptions<V> = Required<ResolutionCacheOptions<
 export const resolutionCacheOptionSpec = {
   store: { kind: 'opaque' },
   staleTtlMs: { kind: 'integer', default: 3_600_000, min: 0, max: DAY_MS },
-  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
+  // The store's backstop and the policy's limit are one rule.
+  maxTtlMs: memoryCacheStoreOptionSpec.maxTtlMs,
   negativeTtlMs: { kind: 'integer', default: 300_000, min: 0, max: DAY_MS },
   maxConcurrentRefreshes: { kind: 'integer', default: 32, min: 1, max: 65_536 },
   refreshClaimTtlMs: { kind: 'integer', default: 30_000, min: 1, max: DAY_MS },
@@ -133,6 +156,53 @@ export const resolutionCacheOptionSpec = {
 } as const satisfies OptionSpec;
 
 const STORE_METHODS = ['get', 'set', 'delete', 'clear', 'stats'] as const;
+
+/** The three freshness TTLs, as every cache option set that has them holds them. */
+export interface FreshnessTtls {
+  staleTtlMs: number;
+  maxTtlMs: number;
+  negativeTtlMs: number;
+}
+
+/**
+ * The one rule relating the freshness TTLs: `staleTtlMs` and
+ * `negativeTtlMs` never exceed `maxTtlMs` (nothing is served past
+ * `maxTtlMs`). A default shrinks to fit a smaller `maxTtlMs`; a value the
+ * caller gave that does not fit is an error naming it. Applied to
+ * `ResolutionCacheOptions`, the resolver's `cache` option and
+ * `RedisCacheOptions` alike.
+ *
+ * @param resolved the options with defaults filled in; shrunk in place
+ * @param input the caller's options, to tell given values from defaults
+ * @param prefix dotted prefix used in error messages
+ * @throws InvalidOptionsError naming the given TTL that exceeds `maxTtlMs`
+ */
+export function fitFreshnessTtls(resolved: FreshnessTtls, input: unknown, prefix: string): void {
+  const given = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
+    if (resolved[field] <= resolved.maxTtlMs) continue;
+    if (given[field] !== undefined) {
+      throw new InvalidOptionsError(
+        optionName(prefix, field),
+        `must not exceed maxTtlMs (${resolved.maxTtlMs}), got ${resolved[field]}`,
+      );
+    }
+    resolved[field] = resolved.maxTtlMs;
+  }
+}
+
+/**
+ * Check that `value` is a `CacheStore` (it has the required methods).
+ * @throws InvalidOptionsError naming `name`
+ */
+export function checkCacheStore(value: unknown, name: string): void {
+  const store = value as Record<string, unknown> | null;
+  const missing =
+    typeof store !== 'object' || store === null
+      ? 'get'
+      : STORE_METHODS.find((method) => typeof store[method] !== 'function');
+  if (missing !== undefined) throw new InvalidOptionsError(name, `expected a CacheStore (no ${missing}() method)`);
+}
 
 /**
  * Validate `ResolutionCacheOptions` and fill in defaults (creating the
@@ -148,31 +218,9 @@ export function resolveResolutionCacheOptions<V>(
 ): ResolvedResolutionCacheOptions<V> {
   type Raw = Omit<ResolvedResolutionCacheOptions<V>, 'store' | 'now'> & { store: unknown; now: unknown };
   const raw = resolveOptions<Raw>(resolutionCacheOptionSpec, input, prefix);
-  // A default never conflicts with an explicit maxTtlMs: it shrinks to fit.
-  // Only values the caller chose are held to staleTtlMs, negativeTtlMs <= maxTtlMs.
-  const given = (input ?? {}) as Record<string, unknown>;
-  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
-    if (raw[field] <= raw.maxTtlMs) continue;
-    if (given[field] === undefined) {
-      raw[field] = raw.maxTtlMs;
-    } else {
-      throw new InvalidOptionsError(`${prefix}.${field}`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw[field]}`);
-    }
-  }
-  if (raw.now !== undefined && typeof raw.now !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
-  }
-  const now = (raw.now as (() => number) | undefined) ?? Date.now;
-  if (raw.store !== undefined) {
-    const store = raw.store as Record<string, unknown> | null;
-    const missing =
-      typeof store !== 'object' || store === null
-        ? 'get'
-        : STORE_METHODS.find((method) => typeof store[method] !== 'function');
-    if (missing !== undefined) {
-      throw new InvalidOptionsError(`${prefix}.store`, `expected a CacheStore (no ${missing}() method)`);
-    }
-  }
+  fitFreshnessTtls(raw, input, prefix);
+  const now = checkClock(raw.now, prefix);
+  if (raw.store !== undefined) checkCacheStore(raw.store, optionName(prefix, 'store'));
   const store = (raw.store as CacheStore<V> | undefined) ?? new MemoryCacheStore<V>({ maxTtlMs: raw.maxTtlMs, now });
   return { ...raw, store, now };
 }
@@ -209,7 +257,8 @@ const ignore = (): void => {};
  * and one per background refresh (at most `maxConcurrentRefreshes`); both
  * are dropped when the load settles. No timers are used.
  */
-export class ResolutionCache<V> {
+export class ResolutionCache<V> implements LookupCache<V> {
+  readonly caching = true;
   readonly #store: CacheStore<V>;
   readonly #staleTtlMs: number;
   readonly #maxTtlMs: number;
@@ -428,7 +477,7 @@ export class ResolutionCache<V> {
       // Called a microtask later, so the flight is registered before any
       // of the loader's code runs, and a loader that throws synchronously
       // rejects like any other.
-      const result = await Promise.resolve().then(load);
+      const result = await Promise.resolve().then(() => load());
       if (typeof result !== 'object' || result === null || result.value === undefined) {
         throw new TypeError('a cache loader must resolve to { value, size } (value null for not found)');
       }
@@ -513,6 +562,7 @@ export class ResolutionCache<V> {
   }
 }
 
-function abortError(signal: AbortSignal): AbortError {
+/** How a caller's abort rejects, with a cache or without: `AbortError` carrying the signal's reason. */
+export function abortError(signal: AbortSignal): AbortError {
   return new AbortError('the caller stopped waiting for the resolution', { cause: signal.reason });
 }

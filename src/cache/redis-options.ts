@@ -1,13 +1,23 @@
 import type { RedisClientOptions } from 'redis';
 import { InvalidOptionsError } from '../errors.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { checkClock, DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { memoryCacheStoreOptionSpec, type MemoryCacheStoreOptions } from './memory.js';
+import { fitFreshnessTtls, resolutionCacheOptionSpec, type ResolutionCacheOptions } from './policy.js';
 
 /**
- * Options of `RedisCache`. The freshness TTLs must be the ones the resolver
- * uses: pass `redisCache.identityCacheOptions()` as the resolver's `cache`
- * option so that they are.
+ * Options of `RedisCache`. The in-process bounds (`maxEntries`, `maxBytes`,
+ * per store) are `MemoryCacheStore`'s, with its defaults; the freshness
+ * TTLs (`staleTtlMs`, `maxTtlMs`, `negativeTtlMs`) are `ResolutionCache`'s,
+ * with its defaults and rule, and must be the ones the resolver uses: pass
+ * `redisCache.identityCacheOptions()` as the resolver's `cache` option so
+ * that they are. `maxTtlMs` also sets when a Redis key expires (`PX` =
+ * `maxTtlMs` − the entry's age), so Redis memory is bounded by the
+ * identities seen in one `maxTtlMs`; a not-found entry's key expires at
+ * `negativeTtlMs`. An entry larger than `maxBytes` is stored in neither tier.
  */
-export interface RedisCacheOptions {
+export interface RedisCacheOptions
+  extends Pick<MemoryCacheStoreOptions, 'maxEntries' | 'maxBytes'>,
+    Pick<ResolutionCacheOptions<unknown>, 'staleTtlMs' | 'maxTtlMs' | 'negativeTtlMs'> {
   /**
    * The Redis server, `redis://[user:password@]host:port[/db]` or
    * `rediss://…` for TLS. Default `redis://127.0.0.1:6379` (node-redis's
@@ -37,37 +47,6 @@ export interface RedisCacheOptions {
    * patterns, and braces would break the cluster hash tags.
    */
   keyPrefix?: string;
-  /**
-   * Entries held in process (L1), per cache (DID documents, handles).
-   * Default `100000`, as `MemoryCacheStore`: a relay's working set within
-   * the one-hour stale TTL.
-   */
-  maxEntries?: number;
-  /**
-   * Bytes held in process (L1), per cache. Default `67108864` (64 MiB), as
-   * `MemoryCacheStore`. An entry larger than this is stored in neither tier.
-   */
-  maxBytes?: number;
-  /**
-   * Entries younger than this are fresh. Default `3600000` (1 h), the
-   * resolver's default. Not used by the stores themselves (ages are
-   * computed from each entry's fetch time by the policy); it is handed to
-   * the resolver by `identityCacheOptions()` so the whole fleet agrees.
-   */
-  staleTtlMs?: number;
-  /**
-   * No entry older than this is served, and the Redis key of a positive
-   * entry expires when it reaches this age (`PX` = `maxTtlMs` − age), so
-   * Redis memory is bounded by the identities seen in one `maxTtlMs`.
-   * Default `86400000` (24 h), the resolver's default.
-   */
-  maxTtlMs?: number;
-  /**
-   * A not-found answer is cached this long, in both tiers (its Redis key
-   * expires at this age). Default `300000` (5 min), the resolver's default;
-   * shrinks to `maxTtlMs` when larger.
-   */
-  negativeTtlMs?: number;
   /**
    * Longest wait for one Redis command; after it the operation falls back
    * (a read is a miss, a write is skipped) and counts as a Redis error.
@@ -140,11 +119,11 @@ export const redisCacheOptionSpec = {
   clusterNodes: { kind: 'string-list', default: [] },
   redis: { kind: 'opaque' },
   keyPrefix: { kind: 'string', default: 'atresolve:' },
-  maxEntries: { kind: 'integer', default: 100_000, min: 1, max: 2 ** 24 },
-  maxBytes: { kind: 'integer', default: 64 * 1024 * 1024, min: 1, max: 2 ** 40 },
-  staleTtlMs: { kind: 'integer', default: 3_600_000, min: 0, max: DAY_MS },
-  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
-  negativeTtlMs: { kind: 'integer', default: 300_000, min: 0, max: DAY_MS },
+  maxEntries: memoryCacheStoreOptionSpec.maxEntries,
+  maxBytes: memoryCacheStoreOptionSpec.maxBytes,
+  staleTtlMs: resolutionCacheOptionSpec.staleTtlMs,
+  maxTtlMs: resolutionCacheOptionSpec.maxTtlMs,
+  negativeTtlMs: resolutionCacheOptionSpec.negativeTtlMs,
   commandTimeoutMs: { kind: 'integer', default: 250, min: 1, max: 60_000 },
   connectTimeoutMs: { kind: 'integer', default: 2_000, min: 1, max: 60_000 },
   reconnectMinMs: { kind: 'integer', default: 100, min: 1, max: 60_000 },
@@ -186,24 +165,9 @@ export function resolveRedisCacheOptions(input: unknown, prefix = 'redisCache'):
   if (raw.redis !== undefined && (typeof raw.redis !== 'object' || raw.redis === null || Array.isArray(raw.redis))) {
     throw new InvalidOptionsError(`${prefix}.redis`, 'expected an object of node-redis client options');
   }
-  if (raw.now !== undefined && typeof raw.now !== 'function') {
-    throw new InvalidOptionsError(`${prefix}.now`, 'expected a function returning ms since the epoch');
-  }
   if (raw.reconnectMinMs > raw.reconnectMaxMs) {
     throw new InvalidOptionsError(`${prefix}.reconnectMinMs`, `must not exceed reconnectMaxMs (${raw.reconnectMaxMs})`);
   }
-  const given = (input ?? {}) as Record<string, unknown>;
-  for (const field of ['staleTtlMs', 'negativeTtlMs'] as const) {
-    if (raw[field] <= raw.maxTtlMs) continue;
-    if (given[field] !== undefined) {
-      throw new InvalidOptionsError(`${prefix}.${field}`, `must not exceed maxTtlMs (${raw.maxTtlMs}), got ${raw[field]}`);
-    }
-    raw[field] = raw.maxTtlMs;
-  }
-  return {
-    ...raw,
-    url,
-    redis: (raw.redis ?? {}) as RedisClientOptions,
-    now: (raw.now as (() => number) | undefined) ?? Date.now,
-  };
+  fitFreshnessTtls(raw, input, prefix);
+  return { ...raw, url, redis: (raw.redis ?? {}) as RedisClientOptions, now: checkClock(raw.now, prefix) };
 }

@@ -431,12 +431,13 @@ export class RedisCache {
   }
 
   /**
-   * Empty the in-process tier (L1) of every store, leaving Redis alone: the
-   * memory remedy for a process of a fleet. (`IdResolver.reset()` calls
-   * each store's `clear()`, which empties Redis for the whole fleet.)
+   * Empty the in-process tier (L1) of every store, leaving Redis and the
+   * other processes alone: the memory remedy for one process of a fleet.
+   * `IdResolver.reset()` does the same through each store's `clearLocal()`;
+   * `clear()` on a store is the one that empties Redis fleet-wide.
    */
-  clearLocal(): void {
-    for (const store of this.#stores.values()) void store.clearLocal();
+  async clearLocal(): Promise<void> {
+    await Promise.all([...this.#stores.values()].map((store) => store.clearLocal()));
   }
 
   /**

@@ -2,7 +2,7 @@
  * The cache seam. A `CacheStore` only stores; the policy (freshness,
  * stale-while-revalidate, negative entries, coalescing) lives in one place
  * above it, so the in-memory store and a shared store (Redis) behave the
- * same. `DidCache` and `HandleCache` are the two stores a resolver uses.
+ * same. A resolver uses two stores: DID → document and handle → DID.
  */
 
 /**
@@ -79,6 +79,14 @@ export interface CacheStore<V> {
   /** Release resources (connections, timers). Optional. */
   close?(): Promise<void>;
 }
+
+/**
+ * Where an answer came from: `hit` (a fresh entry, positive or negative),
+ * `stale` (served while a background refresh runs), `miss` (loaded from the
+ * origin, possibly by joining a load in flight) or `bypass` (the cache was
+ * not read: `forceRefresh`, or caching is off).
+ */
+export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'bypass';
 
 /** Policy-level counters for one cache (DID or handle). */
 export interface CacheStats extends CacheStoreStats {

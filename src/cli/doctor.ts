@@ -71,7 +71,7 @@ export interface DoctorReport {
     nativeReason: string | undefined;
     addonPath: string | undefined;
     curlVersion: string | undefined;
-    /** The TLS library libcurl runs on (inside Node: the OpenSSL the node binary exports). */
+    /** The TLS library libcurl runs on. */
     tlsLibrary: string | undefined;
     /** The libcurl shared library the process mapped, from `/proc/self/maps`. */
     curlLibrary: string | undefined;

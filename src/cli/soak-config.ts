@@ -124,7 +124,7 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
   const compare = values.compare === true;
   if (compare && transport !== undefined) throw new UsageError('--transport and --compare do not go together: --compare runs both transports', { flag: '--transport' });
   if (transport === 'curl' && !options.nativeAvailable) {
-    throw new UsageError('--transport curl: the native libcurl addon does not load on this machine; use --transport undici', { flag: '--transport' });
+    throw new UsageError('--transport curl: the native libcurl engine is unavailable on this machine (see transportInfo().reason); use --transport undici', { flag: '--transport' });
   }
   const recycleText = text('recycle-after');
   const recycleAfter = recycleText === undefined ? 0 : parseCount('--recycle-after', recycleText, 0, MAX_COUNT);

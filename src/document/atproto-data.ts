@@ -129,7 +129,7 @@ export function getServiceEndpoint(doc: DidDocument, fragment: string, type: str
   if (services === undefined) return undefined;
   for (const service of services) {
     if (!idMatchesFragment(service.id, doc.id, fragment) || service.type !== type) continue;
-    return service.serviceEndpoint === undefined ? undefined : originOnlyUrl(service.serviceEndpoint);
+    return typeof service.serviceEndpoint === 'string' ? originOnlyUrl(service.serviceEndpoint) : undefined;
   }
   return undefined;
 }

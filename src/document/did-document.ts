@@ -4,25 +4,42 @@ import { describeType } from '../util/preview.js';
 import { DidDocumentMismatchError, InvalidDidDocumentError } from './errors.js';
 
 /**
- * Parsing untrusted DID documents into a small, bounded, frozen shape.
+ * Parsing untrusted DID documents into fresh, bounded, frozen objects.
  *
- * Only the fields atproto reads are kept: `id`, `alsoKnownAs`,
- * `verificationMethod` (`id`, `type`, `controller`, `publicKeyMultibase`)
- * and `service` (`id`, `type`, `serviceEndpoint`). Everything else
- * (`@context`, `authentication`, `publicKeyJwk`, unknown extensions) is
- * dropped without being read. Reasons: documents are cached for hours in
- * processes that run for weeks, so what we keep must be bounded and
- * predictable; nothing untrusted and arbitrarily deep ever reaches callers;
- * and copying known fields into fresh object literals leaves no path for
- * `__proto__` / `constructor` keys to reach any prototype.
+ * The document is returned as published: every field, `@context`,
+ * `authentication`, `publicKeyJwk` and unknown extensions included, in
+ * document order, so a PDS or AppView that re-serves it (`describeRepo`)
+ * serves what was published. The fields atproto reads — `id`,
+ * `alsoKnownAs`, `verificationMethod` (`id`, `type`, `controller`,
+ * `publicKeyMultibase`) and `service` (`id`, `type`, `serviceEndpoint`) —
+ * are checked against the shapes `@atproto/identity` accepts (plus the W3C
+ * forms it rejects: a service `type` may be an array of strings and a
+ * `serviceEndpoint` a map or set), so a document the reference
+ * implementation accepts is not refused here for its shape. Every other
+ * value must be JSON (string, finite number, boolean, null, array, object).
  *
- * The kept fields are checked against the shapes `@atproto/identity`
- * accepts (plus the W3C forms it rejects: a service `type` may be an array
- * of strings and a `serviceEndpoint` a map or set), so a document the
- * reference implementation accepts is not refused here for its shape.
+ * Bounds hold for the whole document, known fields or not: its size, its
+ * nesting depth, the entries of each array and the keys of each object,
+ * and the length of each string and key. A document over any bound is
+ * refused as a whole. Documents live for hours in caches of processes that
+ * run for weeks, so what is kept must be bounded and predictable.
+ *
+ * No prototype is reachable: values are copied into fresh objects (own
+ * data properties only, never through a setter), only own properties of
+ * the input are read (an already-polluted `Object.prototype` injects
+ * nothing), and `__proto__` and `constructor` keys are dropped wherever
+ * they appear.
  */
 
-/** A verification method (public key) entry, as kept from a DID document. */
+/** A JSON value as kept from a document: fresh and frozen. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | JsonObject;
+
+/** A JSON object as kept from a document (a key is never `undefined`; the type admits typed optional fields). */
+export interface JsonObject {
+  readonly [key: string]: JsonValue | undefined;
+}
+
+/** A verification method (public key) entry of a DID document. */
 export interface DidVerificationMethod {
   /** The key's id: relative (`#atproto`) or absolute (`did:plc:…#atproto`). */
   readonly id: string;
@@ -30,27 +47,31 @@ export interface DidVerificationMethod {
   readonly type: string;
   /** The DID that controls the key; atproto requires it to be the document's own DID. */
   readonly controller: string;
-  /** The public key in multibase form, when present (other key encodings are dropped). */
+  /** The public key in multibase form, when present. */
   readonly publicKeyMultibase?: string;
+  /** Every other field as published, e.g. `publicKeyJwk`. */
+  readonly [field: string]: JsonValue | undefined;
 }
 
-/** A service entry, as kept from a DID document. */
+/** A service entry of a DID document. */
 export interface DidService {
   /** The service id: relative (`#atproto_pds`) or absolute (`did:plc:…#atproto_pds`). */
   readonly id: string;
   /** The service type, e.g. `AtprotoPersonalDataServer`; W3C also allows a list of types. */
   readonly type: string | readonly string[];
   /**
-   * The endpoint URL when the document gave a string. `undefined` when it
-   * gave a map or a set (valid W3C forms, not used by atproto, not kept).
+   * The endpoint: a URL string, or a map or set (valid W3C forms that
+   * atproto does not use).
    */
-  readonly serviceEndpoint: string | undefined;
+  readonly serviceEndpoint: string | JsonObject | readonly JsonValue[];
+  /** Every other field as published. */
+  readonly [field: string]: JsonValue | undefined;
 }
 
 /**
- * A parsed DID document: a fresh, deeply frozen object holding only the
- * fields atproto uses (see the module notes). Absent optional arrays stay
- * absent rather than becoming empty arrays.
+ * A parsed DID document, as published: a fresh, deeply frozen object. The
+ * fields atproto reads are typed and checked; every other field is kept as
+ * a JSON value. Absent optional arrays stay absent.
  */
 export interface DidDocument {
   /** The DID the document describes; {@link parseDidDocument} guarantees it equals the requested DID. */
@@ -61,6 +82,8 @@ export interface DidDocument {
   readonly verificationMethod?: readonly DidVerificationMethod[];
   /** Service endpoints, in document order. */
   readonly service?: readonly DidService[];
+  /** Every other field as published: `@context`, `authentication`, extensions. */
+  readonly [field: string]: JsonValue | undefined;
 }
 
 /** Bounds applied while parsing a DID document. A document exceeding any bound is refused as a whole. */
@@ -74,34 +97,46 @@ export interface DidDocumentOptions {
    */
   maxDocumentBytes?: number;
   /**
-   * Most entries in each kept array (`alsoKnownAs`, `verificationMethod`,
-   * `service`, and a service's `type` list). Default 64: real documents
-   * hold one to a few entries, and atproto reads only the first match.
+   * Most entries in each array and keys in each object, anywhere in the
+   * document. Default 64: real documents hold one to a few entries (atproto
+   * reads only the first match) and objects a handful of keys; checked
+   * before iterating, so a parsed value with a sparse 2^32−1 array costs
+   * nothing.
    */
   maxEntries?: number;
   /**
-   * Longest kept string (ids, types, URLs, keys), in UTF-16 code units.
-   * Default 2048: the longest DID atproto allows, and well above any URL or
-   * multibase key atproto uses.
+   * Longest string and object key, in UTF-16 code units. Default 2048: the
+   * longest DID atproto allows, and well above any URL or key atproto uses
+   * (an RSA-8192 JWK modulus is 1,366).
    */
   maxStringLength?: number;
+  /**
+   * Deepest nesting: the document itself is depth 1, a verification
+   * method 3, its `publicKeyJwk` 4. Default 16: a JSON-LD context nests a
+   * few levels more; a hostile 100,000-level value is refused without
+   * recursing into it.
+   */
+  maxDepth?: number;
 }
 
 const DID_DOCUMENT_SPEC: OptionSpec = {
   maxDocumentBytes: { kind: 'integer', default: 65_536, min: 1, max: MAX_COUNT },
   maxEntries: { kind: 'integer', default: 64, min: 1, max: MAX_COUNT },
   maxStringLength: { kind: 'integer', default: 2048, min: 1, max: MAX_COUNT },
+  maxDepth: { kind: 'integer', default: 16, min: 2, max: 1_000 },
 };
 
-interface ResolvedDidDocumentOptions {
-  maxDocumentBytes: number;
-  maxEntries: number;
-  maxStringLength: number;
+type ResolvedDidDocumentOptions = Required<DidDocumentOptions>;
+
+/**
+ * Validate `DidDocumentOptions` and fill in defaults.
+ * @throws InvalidOptionsError naming the first bad option
+ */
+export function resolveDidDocumentOptions(options: DidDocumentOptions | undefined): ResolvedDidDocumentOptions {
+  return resolveOptions<ResolvedDidDocumentOptions>(DID_DOCUMENT_SPEC, options, 'didDocument');
 }
 
-const DEFAULT_OPTIONS: ResolvedDidDocumentOptions = Object.freeze(
-  resolveOptions<ResolvedDidDocumentOptions>(DID_DOCUMENT_SPEC, {}, 'didDocument'),
-);
+const DEFAULT_OPTIONS: ResolvedDidDocumentOptions = Object.freeze(resolveDidDocumentOptions({}));
 
 /** Thrown inside the parser; turned into InvalidDidDocumentError at the top. */
 class Refusal {
@@ -133,10 +168,7 @@ class Refusal {
  */
 export function parseDidDocument(input: unknown, expectedDid: string, options?: DidDocumentOptions): DidDocument {
   ensureValidDid(expectedDid);
-  const limits =
-    options === undefined
-      ? DEFAULT_OPTIONS
-      : resolveOptions<ResolvedDidDocumentOptions>(DID_DOCUMENT_SPEC, options, 'didDocument');
+  const limits = options === undefined ? DEFAULT_OPTIONS : resolveDidDocumentOptions(options);
   try {
     return readDocument(decode(input, limits), expectedDid, limits);
   } catch (err) {
@@ -186,36 +218,92 @@ function own(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
+/** Keys never copied: the routes to a prototype. */
+const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
+
+/**
+ * Read an object's own keys in order, checked against the bounds, and
+ * build a fresh frozen object from them: `known` reads the fields it names
+ * (returning `undefined` leaves a field out), every other value is copied
+ * as JSON. `Object.fromEntries` defines own data properties, so no setter
+ * (on `Object.prototype` or anywhere) ever runs.
+ */
+function readObject(
+  raw: Record<string, unknown>,
+  path: string,
+  depth: number,
+  limits: ResolvedDidDocumentOptions,
+  known: Readonly<Record<string, (value: unknown, path: string) => unknown>>,
+): Record<string, unknown> {
+  const keys = Object.keys(raw);
+  if (keys.length > limits.maxEntries) {
+    throw new Refusal(`${path} has ${keys.length} keys, more than maxEntries (${limits.maxEntries})`);
+  }
+  const entries: [string, unknown][] = [];
+  for (const key of keys) {
+    if (DROPPED_KEYS.has(key)) continue;
+    if (key.length > limits.maxStringLength) {
+      throw new Refusal(`${path} has a key of ${key.length} characters, more than maxStringLength (${limits.maxStringLength})`);
+    }
+    const fieldPath = path === '' ? `"${key}"` : `${path}.${key}`;
+    const value = raw[key];
+    const read = Object.hasOwn(known, key) ? known[key] : undefined;
+    const kept = read ? read(value, fieldPath) : readJson(value, fieldPath, depth + 1, limits);
+    if (kept !== undefined) entries.push([key, kept]);
+  }
+  return Object.freeze(Object.fromEntries(entries));
+}
+
+/** Any JSON value, copied within the bounds; `undefined` (a JS value JSON drops) is left out. */
+function readJson(value: unknown, path: string, depth: number, limits: ResolvedDidDocumentOptions): JsonValue | undefined {
+  switch (typeof value) {
+    case 'undefined':
+      return undefined;
+    case 'string':
+      return readString(value, path, limits);
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new Refusal(`${path} must be a JSON value, got ${value}`);
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (depth > limits.maxDepth) {
+        throw new Refusal(`${path} is nested deeper than maxDepth (${limits.maxDepth})`);
+      }
+      if (Array.isArray(value)) return readList(value, path, limits, (item, itemPath) => readJson(item, itemPath, depth + 1, limits) ?? null);
+      return readObject(value as Record<string, unknown>, path, depth, limits, NO_KNOWN_FIELDS) as JsonObject;
+    }
+    default:
+      throw new Refusal(`${path} must be a JSON value, got ${describeType(value)}`);
+  }
+}
+
+const NO_KNOWN_FIELDS: Readonly<Record<string, (value: unknown, path: string) => unknown>> = Object.freeze({});
+
 function readDocument(raw: unknown, expectedDid: string, limits: ResolvedDidDocumentOptions): DidDocument {
   if (!isRecord(raw)) throw new Refusal(`the document must be a JSON object, got ${describeType(raw)}`);
   const id = own(raw, 'id');
   if (typeof id !== 'string') throw new Refusal(`"id" must be a string, got ${describeType(id)}`);
   if (id !== expectedDid) throw new DidDocumentMismatchError(expectedDid, id);
-
-  const doc: {
-    id: string;
-    alsoKnownAs?: readonly string[];
-    verificationMethod?: readonly DidVerificationMethod[];
-    service?: readonly DidService[];
-  } = { id };
-  const aka = readArray(raw, 'alsoKnownAs', limits, (value, path) => readString(value, path, limits));
-  if (aka !== undefined) doc.alsoKnownAs = aka;
-  const methods = readArray(raw, 'verificationMethod', limits, (value, path) => readMethod(value, path, limits));
-  if (methods !== undefined) doc.verificationMethod = methods;
-  const services = readArray(raw, 'service', limits, (value, path) => readService(value, path, limits));
-  if (services !== undefined) doc.service = services;
-  return Object.freeze(doc);
+  // The document is depth 1; its arrays 2; their entries 3.
+  return readObject(raw, '', 1, limits, {
+    id: () => id,
+    alsoKnownAs: (value, path) => readArray(value, path, limits, (item, itemPath) => readString(item, itemPath, limits)),
+    verificationMethod: (value, path) => readArray(value, path, limits, (item, itemPath) => readMethod(item, itemPath, limits)),
+    service: (value, path) => readArray(value, path, limits, (item, itemPath) => readService(item, itemPath, limits)),
+  }) as unknown as DidDocument;
 }
 
+/** A known array field: absent stays absent; anything else must be an array. */
 function readArray<T>(
-  raw: Record<string, unknown>,
-  key: string,
+  value: unknown,
+  path: string,
   limits: ResolvedDidDocumentOptions,
   readItem: (value: unknown, path: string) => T,
 ): readonly T[] | undefined {
-  const value = own(raw, key);
   if (value === undefined) return undefined;
-  return readList(value, `"${key}"`, limits, readItem);
+  return readList(value, path, limits, readItem);
 }
 
 function readList<T>(
@@ -242,32 +330,38 @@ function readString(value: unknown, path: string, limits: ResolvedDidDocumentOpt
   return value;
 }
 
+/** Entries of the known arrays are at depth 3. */
+const ENTRY_DEPTH = 3;
+
 function readMethod(value: unknown, path: string, limits: ResolvedDidDocumentOptions): DidVerificationMethod {
   if (!isRecord(value)) throw new Refusal(`${path} must be an object, got ${describeType(value)}`);
-  const method: { id: string; type: string; controller: string; publicKeyMultibase?: string } = {
-    id: readString(own(value, 'id'), `${path}.id`, limits),
-    type: readString(own(value, 'type'), `${path}.type`, limits),
-    controller: readString(own(value, 'controller'), `${path}.controller`, limits),
-  };
-  const key = own(value, 'publicKeyMultibase');
-  if (key !== undefined) method.publicKeyMultibase = readString(key, `${path}.publicKeyMultibase`, limits);
-  return Object.freeze(method);
+  const string = (field: unknown, fieldPath: string): string => readString(field, fieldPath, limits);
+  // Required fields are read even when absent, so a missing one is refused.
+  for (const field of ['id', 'type', 'controller']) string(own(value, field), `${path}.${field}`);
+  return readObject(value, path, ENTRY_DEPTH, limits, {
+    id: string,
+    type: string,
+    controller: string,
+    publicKeyMultibase: (field, fieldPath) => (field === undefined ? undefined : string(field, fieldPath)),
+  }) as unknown as DidVerificationMethod;
 }
 
 function readService(value: unknown, path: string, limits: ResolvedDidDocumentOptions): DidService {
   if (!isRecord(value)) throw new Refusal(`${path} must be an object, got ${describeType(value)}`);
-  const id = readString(own(value, 'id'), `${path}.id`, limits);
+  readString(own(value, 'id'), `${path}.id`, limits);
   const rawType = own(value, 'type');
-  const type = Array.isArray(rawType)
-    ? readList(rawType, `${path}.type`, limits, (item, itemPath) => readString(item, itemPath, limits))
-    : readString(rawType, `${path}.type`, limits);
+  if (!Array.isArray(rawType)) readString(rawType, `${path}.type`, limits);
   const rawEndpoint = own(value, 'serviceEndpoint');
-  let serviceEndpoint: string | undefined;
-  if (typeof rawEndpoint === 'string') {
-    serviceEndpoint = readString(rawEndpoint, `${path}.serviceEndpoint`, limits);
-  } else if (typeof rawEndpoint !== 'object' || rawEndpoint === null) {
-    // A map or a set (object or array) is valid W3C and is not kept; it is not read either.
+  if (typeof rawEndpoint !== 'string' && (typeof rawEndpoint !== 'object' || rawEndpoint === null)) {
     throw new Refusal(`${path}.serviceEndpoint must be a string, map or set, got ${describeType(rawEndpoint)}`);
   }
-  return Object.freeze({ id, type, serviceEndpoint });
+  return readObject(value, path, ENTRY_DEPTH, limits, {
+    id: (field, fieldPath) => readString(field, fieldPath, limits),
+    type: (field, fieldPath) =>
+      Array.isArray(field)
+        ? readList(field, fieldPath, limits, (item, itemPath) => readString(item, itemPath, limits))
+        : readString(field, fieldPath, limits),
+    // A map or a set (object or array) is valid W3C: kept as JSON, within the bounds.
+    serviceEndpoint: (field, fieldPath) => readJson(field, fieldPath, ENTRY_DEPTH + 1, limits),
+  }) as unknown as DidService;
 }

@@ -45,3 +45,29 @@ export class DidDocumentMismatchError extends AtresolveError {
     this.actualId = truncateText(actualId, MAX_KEPT_INPUT);
   }
 }
+
+/** An atproto field of a DID document: see `AtprotoData`. */
+export type AtprotoField = 'handle' | 'pds' | 'signingKey';
+
+/**
+ * A valid DID document lacks an atproto field that the call promises:
+ * `signingKey` (no valid `#atproto` verification method) for
+ * `did.resolveAtprotoKey()`, or any of `handle`, `pds`, `signingKey` for
+ * `did.ensureResolveAtprotoData()`. `did.resolveAtprotoData()` returns
+ * `undefined` for such a field instead. A fact about the document, not a
+ * transient failure: resolvers count it as `invalid`.
+ */
+export class MissingAtprotoDataError extends AtresolveError {
+  readonly code = 'MISSING_ATPROTO_DATA';
+  /** The DID whose document lacks the field (truncated to 256 characters). */
+  readonly did: string;
+  /** The first missing field. */
+  readonly field: AtprotoField;
+
+  constructor(did: string, field: AtprotoField) {
+    const what = { handle: 'a valid at:// handle', pds: 'a usable #atproto_pds service', signingKey: 'a valid #atproto signing key' }[field];
+    super(`the DID document of ${previewInput(did)} has no ${what}`);
+    this.did = truncateText(did, MAX_KEPT_INPUT);
+    this.field = field;
+  }
+}

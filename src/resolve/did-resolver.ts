@@ -1,19 +1,23 @@
-import type { ResolutionCache } from '../cache/policy.js';
+import { entryCharge } from '../cache/memory.js';
+import type { LookupCache } from '../cache/policy.js';
+import type { CacheOutcome } from '../cache/types.js';
 import { atprotoData, type AtprotoData } from '../document/atproto-data.js';
 import type { DidDocument } from '../document/did-document.js';
-import { ensureResolvableDid, type ResolvableDid } from '../syntax/did.js';
-import type { CacheOutcome, ResolutionMethod } from './types.js';
-import { fetchDidDocument, type DidFetchContext, type FetchedDidDocument } from './did-fetch.js';
+import { DID_KEY_PREFIX, parseDidKey } from '../document/did-key.js';
+import { MissingAtprotoDataError, type AtprotoField } from '../document/errors.js';
+import { ensureResolvableDid, type DidResolutionOptions, type ResolvableDid } from '../syntax/did.js';
+import { InvalidDidError } from '../syntax/errors.js';
+import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
+import { fetchDidDocument, type DidFetchContext } from './did-fetch.js';
+import { didMethodLabel, didMethodOf } from './did-methods.js';
 import { DidNotFoundError } from './errors.js';
 import { outcomeOf, type ResolutionRecorder } from './recorder.js';
 
-/** Per-call options of the DID resolver. */
-export interface DidResolveOptions {
-  /** Skip the cache read (the answer is still stored). Default `false`. */
-  forceRefresh?: boolean;
-  /** Cancels this call (with a cache, only this caller's wait). */
-  signal?: AbortSignal;
-}
+/**
+ * Per-call options of the DID resolver. Every method also takes a
+ * positional `forceRefresh` boolean instead, as `@atproto/identity` does.
+ */
+export type DidResolveOptions = ResolveCallOptions;
 
 /** What a `DidResolver` is built from; `IdResolver` assembles it. */
 export interface DidResolverParts {
@@ -21,14 +25,22 @@ export interface DidResolverParts {
   plcUrl: string;
   allowTestTlds: boolean;
   allowLocalhost: boolean;
-  cache: ResolutionCache<DidDocument> | undefined;
+  /** The resolver's DID cache, or a pass-through when caching is off. */
+  cache: LookupCache<DidDocument>;
   recorder: ResolutionRecorder;
 }
 
 /**
+ * The atproto view with every field present: what `@atproto/identity`'s
+ * `resolveAtprotoData()` returns, and what `ensureResolveAtprotoData()`
+ * promises.
+ */
+export type CompleteAtprotoData = { readonly [K in keyof AtprotoData]-?: NonNullable<AtprotoData[K]> };
+
+/**
  * A parsed JSON object costs roughly three times its text in V8 (object
- * headers, hidden classes, one string per field), so a document's cache
- * size is three times its body.
+ * headers, hidden classes, one string per field), so a document is charged
+ * three times its body (a did:plc document measures ~2.4×).
  */
 const PARSED_SIZE_FACTOR = 3;
 
@@ -46,55 +58,50 @@ export function memoizedAtprotoData(doc: DidDocument): AtprotoData {
 }
 
 /**
- * Resolves `did:plc` (from the PLC directory) and `did:web` (from
- * `https://<host>/.well-known/did.json`) DIDs to validated documents.
- * Method names follow `@atproto/identity`'s `DidResolver`.
+ * Resolves DIDs (each method in `DID_METHODS`: `did:plc` from the PLC
+ * directory, `did:web` from `https://<host>/.well-known/did.json`) to
+ * validated documents. Method names and their positional `forceRefresh`
+ * follow `@atproto/identity`'s `DidResolver`.
  *
  * Obtain one from `IdResolver.did`.
  */
 export class DidResolver {
   readonly #parts: DidResolverParts;
+  readonly #resolution: DidResolutionOptions;
 
   /** @internal built by `IdResolver` */
   constructor(parts: DidResolverParts) {
     this.#parts = parts;
+    this.#resolution = { allowTestTlds: parts.allowTestTlds, allowLocalhost: parts.allowLocalhost };
   }
 
   /**
-   * Resolve a DID to its document.
+   * Resolve a DID to its document, as published: every field of the JSON,
+   * `@context` and unknown ones included, in fresh, bounded, frozen objects.
    *
+   * @param options `{ forceRefresh, signal }`, or a `forceRefresh` boolean
    * @returns the document, or `null` when the PLC directory or did:web host
-   *   says the DID does not exist (404/410)
+   *   says the DID does not exist (404/410; a did:web 4xx)
    * @throws InvalidDidError / UnsupportedDidMethodError before any I/O
    * @throws InvalidDidDocumentError / DidDocumentMismatchError for a bad document
    * @throws ResolutionFailedError for transient failures (never cached)
+   * @throws AbortError when `signal` aborts
    */
-  async resolve(did: string, options: DidResolveOptions = {}): Promise<DidDocument | null> {
+  async resolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument | null> {
     const startedAt = performance.now();
-    const method: ResolutionMethod = typeof did === 'string' && did.startsWith('did:web:') ? 'web' : 'plc';
-    let cache: CacheOutcome = this.#parts.cache ? 'miss' : 'bypass';
+    const method = didMethodLabel(did);
+    const { cache, recorder } = this.#parts;
+    let outcome: CacheOutcome = 'miss';
     try {
-      const info = ensureResolvableDid(did, {
-        allowTestTlds: this.#parts.allowTestTlds,
-        allowLocalhost: this.#parts.allowLocalhost,
-      });
-      let doc: DidDocument | null;
-      const store = this.#parts.cache;
-      if (store) {
-        const result = await store.resolve(
-          info.did,
-          async () => sized(await this.#fetch(info, undefined)),
-          { forceRefresh: options.forceRefresh, signal: options.signal },
-        );
-        doc = result.value;
-        cache = result.cache;
-      } else {
-        doc = (await this.#fetch(info, options.signal)).doc;
-      }
-      this.#parts.recorder.record(method, startedAt, doc ? 'ok' : 'not_found', cache);
-      return doc;
+      const call = resolveCallOptions(options);
+      if (call.forceRefresh) outcome = 'bypass';
+      const info = ensureResolvableDid(did, this.#resolution);
+      const result = await cache.resolve(info.did, (signal) => this.#load(info, signal), call);
+      outcome = result.cache;
+      recorder.record(method, startedAt, result.value ? 'ok' : 'not_found', outcome);
+      return result.value;
     } catch (error) {
-      this.#parts.recorder.record(method, startedAt, outcomeOf(error), cache, error);
+      recorder.record(method, startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
   }
@@ -103,7 +110,7 @@ export class DidResolver {
    * Like `resolve()`, but a missing DID is an error.
    * @throws DidNotFoundError when the DID does not exist
    */
-  async ensureResolve(did: string, options?: DidResolveOptions): Promise<DidDocument> {
+  async ensureResolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument> {
     const doc = await this.resolve(did, options);
     if (!doc) throw new DidNotFoundError(did);
     return doc;
@@ -112,43 +119,58 @@ export class DidResolver {
   /**
    * The atproto view of the DID's document: declared handle (not verified),
    * PDS origin and signing key, each `undefined` when the document has no
-   * usable one.
+   * usable one (`ensureResolveAtprotoData()` throws instead).
    * @throws DidNotFoundError when the DID does not exist
    */
-  async resolveAtprotoData(did: string, options?: DidResolveOptions): Promise<AtprotoData> {
+  async resolveAtprotoData(did: string, options?: DidResolveOptions | boolean): Promise<AtprotoData> {
     return memoizedAtprotoData(await this.ensureResolve(did, options));
   }
 
   /**
-   * The DID's atproto signing key as `did:key:…`.
-   * @throws DidNotFoundError when the DID does not exist or has no valid signing key
+   * The atproto view with every field present, as `@atproto/identity`'s
+   * `resolveAtprotoData()` returns it.
+   * @throws DidNotFoundError when the DID does not exist
+   * @throws MissingAtprotoDataError naming the first field the document lacks
    */
-  async resolveAtprotoKey(did: string, options?: DidResolveOptions): Promise<string> {
+  async ensureResolveAtprotoData(did: string, options?: DidResolveOptions | boolean): Promise<CompleteAtprotoData> {
     const data = await this.resolveAtprotoData(did, options);
-    if (!data.signingKey) throw new DidNotFoundError(did, { cause: new Error('the document has no valid #atproto key') });
+    for (const field of ['signingKey', 'handle', 'pds'] as const satisfies readonly AtprotoField[]) {
+      if (data[field] === undefined) throw new MissingAtprotoDataError(data.did, field);
+    }
+    return data as CompleteAtprotoData;
+  }
+
+  /**
+   * The DID's atproto signing key as `did:key:…`. A `did:key:…` is its own
+   * key and is returned unchanged without I/O (service-auth tokens may be
+   * issued by one), as `@atproto/identity` does; unlike it, the key must
+   * parse (a compressed secp256k1 or P-256 point on its curve).
+   * @throws InvalidDidError for a `did:key:…` that is not a valid key
+   * @throws DidNotFoundError when the DID does not exist
+   * @throws MissingAtprotoDataError when its document has no valid `#atproto` key
+   */
+  async resolveAtprotoKey(did: string, options?: DidResolveOptions | boolean): Promise<string> {
+    if (typeof did === 'string' && did.startsWith(DID_KEY_PREFIX)) {
+      resolveCallOptions(options);
+      if (parseDidKey(did) === undefined) {
+        throw new InvalidDidError(did, 'method-syntax', 'not a valid did:key (a compressed secp256k1 or P-256 public key)');
+      }
+      return did;
+    }
+    const data = await this.resolveAtprotoData(did, options);
+    if (!data.signingKey) throw new MissingAtprotoDataError(data.did, 'signingKey');
     return data.signingKey;
   }
 
   /** Drop the DID from the cache (e.g. on a firehose `#identity` event). */
   async purge(did: string): Promise<void> {
-    await this.#parts.cache?.purge(did);
+    await this.#parts.cache.purge(did);
   }
 
-  #fetch(info: ResolvableDid, signal: AbortSignal | undefined): Promise<FetchedDidDocument> {
+  async #load(info: ResolvableDid, signal: AbortSignal | undefined): Promise<{ value: DidDocument | null; size: number }> {
     const { fetch, plcUrl } = this.#parts;
-    if (info.method === 'plc') {
-      const url = `${plcUrl.replace(/\/+$/, '')}/${encodeURIComponent(info.did)}`;
-      // PLC: 404 is an unknown DID, 410 a tombstoned one.
-      return fetchDidDocument(fetch, info.did, url, (s) => s === 404 || s === 410, signal);
-    }
-    const scheme = info.isLocalhost ? 'http' : 'https';
-    const url = `${scheme}://${info.authority}/.well-known/did.json`;
-    // did:web: a client error from the host means it has no document for
-    // this DID, except 408 and 429, which say "try again later".
-    return fetchDidDocument(fetch, info.did, url, (s) => s >= 400 && s < 500 && s !== 408 && s !== 429, signal);
+    const method = didMethodOf(info);
+    const fetched = await fetchDidDocument(fetch, info.did, method.documentUrl(info, { plcUrl }), method.notFound, signal);
+    return { value: fetched.doc, size: entryCharge(info.did, fetched.doc ? fetched.bodyBytes * PARSED_SIZE_FACTOR : 0) };
   }
-}
-
-function sized(fetched: FetchedDidDocument): { value: DidDocument | null; size: number } {
-  return { value: fetched.doc, size: fetched.doc ? fetched.bodyBytes * PARSED_SIZE_FACTOR + 256 : 64 };
 }

@@ -18,14 +18,29 @@ export class DidNotFoundError extends AtresolveError {
   }
 }
 
-/** Neither DNS nor HTTPS has a DID for this handle. */
+/**
+ * The handle has no usable DID: neither DNS nor HTTPS names one, or (from
+ * `resolveIdentity()`) the one it names cannot be resolved — another DID
+ * method such as `did:key`, or a value that is not a valid DID of its
+ * method. Then `claimedDid` holds that value (truncated) and `cause` the
+ * syntax error: the caller's input was fine, the handle's answer was not.
+ */
 export class HandleNotFoundError extends AtresolveError {
   readonly code = 'HANDLE_NOT_FOUND';
   readonly handle: string;
+  /** The unusable DID the handle names, when that is why; else `undefined`. */
+  readonly claimedDid: string | undefined;
 
-  constructor(handle: string, options?: { cause?: unknown }) {
-    super(`no DID found for handle: ${preview(handle)}`, options);
+  constructor(handle: string, options?: { cause?: unknown; claimedDid?: string }) {
+    const claimed = options?.claimedDid;
+    super(
+      claimed === undefined
+        ? `no DID found for handle: ${preview(handle)}`
+        : `no usable DID for handle ${preview(handle)}: it names ${preview(claimed)}, which cannot be resolved`,
+      { cause: options?.cause },
+    );
     this.handle = handle;
+    this.claimedDid = claimed === undefined ? undefined : (keptInput(claimed) ?? '');
   }
 }
 

@@ -2,9 +2,7 @@ import type { DnsResolver } from '../dns/resolver.js';
 import { DnsError } from '../transport/errors.js';
 import { ResolutionFailedError } from './errors.js';
 import { didFromTxtRecords } from './txt-records.js';
-
-/** One handle lookup method: a DID, `undefined` for an authoritative "none", or a thrown error. */
-export type HandleMethod = (handle: string, signal?: AbortSignal) => Promise<string | undefined>;
+import type { HandleMethod } from './types.js';
 
 /**
  * `_atproto.<handle>` TXT lookups through a `DnsResolver`: bounded, fair,

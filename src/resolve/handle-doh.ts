@@ -1,7 +1,7 @@
 import dnsPacket from 'dns-packet';
 import type { Transport } from '../transport/types.js';
 import { ResolutionFailedError } from './errors.js';
-import type { HandleMethod } from './handle-dns.js';
+import type { HandleMethod } from './types.js';
 import { didFromTxtRecords } from './txt-records.js';
 
 /** Options for DNS-over-HTTPS lookups (RFC 8484, GET with `?dns=`). */

@@ -1,18 +1,16 @@
-import type { ResolutionCache } from '../cache/policy.js';
+import { entryCharge } from '../cache/memory.js';
+import { abortError, type LookupCache } from '../cache/policy.js';
+import type { CacheOutcome } from '../cache/types.js';
 import { ensureResolvableHandle, normalizeHandle } from '../syntax/handle.js';
-import type { HandleMethod } from './handle-dns.js';
+import { untilAborted } from '../util/abort.js';
+import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { HandleNotFoundError } from './errors.js';
 import { combineHandleMethods, type HandleStrategy } from './handle-strategy.js';
 import { outcomeOf, type ResolutionRecorder } from './recorder.js';
-import type { CacheOutcome } from './types.js';
+import type { HandleMethod } from './types.js';
 
-/** Per-call options of the handle resolver. */
-export interface HandleResolveOptions {
-  /** Skip the cache read (the answer is still stored). Default `false`. */
-  forceRefresh?: boolean;
-  /** Cancels this call (with a cache, only this caller's wait). */
-  signal?: AbortSignal;
-}
+/** Per-call options of the handle resolver (a positional `forceRefresh` boolean is accepted too). */
+export type HandleResolveOptions = ResolveCallOptions;
 
 /** What a `HandleResolver` is built from; `IdResolver` assembles it. */
 export interface HandleResolverParts {
@@ -20,12 +18,10 @@ export interface HandleResolverParts {
   https: HandleMethod;
   strategy: HandleStrategy;
   allowTestTlds: boolean;
-  cache: ResolutionCache<string> | undefined;
+  /** The resolver's handle cache, or a pass-through when caching is off. */
+  cache: LookupCache<string>;
   recorder: ResolutionRecorder;
 }
-
-/** Cache size of a handle → DID entry: two short strings and their record. */
-const HANDLE_ENTRY_OVERHEAD = 160;
 
 /**
  * Resolves a handle to the DID it claims, by DNS TXT `_atproto.<handle>`
@@ -33,6 +29,12 @@ const HANDLE_ENTRY_OVERHEAD = 160;
  * verified: the DID's document must name the handle back, which
  * `IdResolver.resolveIdentity()` checks. Method names follow
  * `@atproto/identity`'s `HandleResolver`.
+ *
+ * "Not found" is only an authoritative answer: NXDOMAIN or no TXT record
+ * for `_atproto.<handle>`, and for the well-known an NXDOMAIN for the host,
+ * an HTTP 404, or a body that is not a DID. Anything else (refused
+ * connection, untrusted certificate, SERVFAIL, timeout, another status) is
+ * a transient failure: thrown as `ResolutionFailedError`, never cached.
  *
  * Obtain one from `IdResolver.handle`.
  */
@@ -51,38 +53,32 @@ export class HandleResolver {
   }
 
   /**
-   * Resolve a handle (any case) to the DID it claims.
+   * Resolve a handle (any case) to the DID it claims. The DID is returned
+   * as the handle's records name it, whatever its method.
    *
-   * @returns the DID, or `undefined` when neither DNS nor HTTPS names one
+   * @param options `{ forceRefresh, signal }`, or a `forceRefresh` boolean
+   * @returns the DID, or `undefined` when DNS and HTTPS both answered that
+   *   the handle names none
    * @throws InvalidHandleError before any I/O (bad syntax, reserved TLD, `.test` unless allowed)
    * @throws AmbiguousHandleError when DNS names several different DIDs
-   * @throws ResolutionFailedError when no answer could be had for a transient reason
+   * @throws ResolutionFailedError when no DID was found and a method failed
+   *   for a transient reason (never cached)
+   * @throws AbortError when `signal` aborts
    */
-  async resolve(handle: string, options: HandleResolveOptions = {}): Promise<string | undefined> {
+  async resolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string | undefined> {
     const startedAt = performance.now();
     const { cache, recorder } = this.#parts;
-    let outcome: CacheOutcome = cache ? 'miss' : 'bypass';
+    let outcome: CacheOutcome = 'miss';
     try {
+      const call = resolveCallOptions(options);
+      if (call.forceRefresh) outcome = 'bypass';
       const normalized = ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds });
-      let did: string | null;
-      if (cache) {
-        const result = await cache.resolve(
-          normalized,
-          async () => {
-            const found = await this.#lookup(normalized, undefined);
-            return { value: found ?? null, size: HANDLE_ENTRY_OVERHEAD + 2 * (normalized.length + (found?.length ?? 0)) };
-          },
-          { forceRefresh: options.forceRefresh, signal: options.signal },
-        );
-        did = result.value;
-        outcome = result.cache;
-      } else {
-        did = (await this.#lookup(normalized, options.signal)) ?? null;
-      }
-      recorder.record('handle', startedAt, did ? 'ok' : 'not_found', outcome);
-      return did ?? undefined;
+      const result = await cache.resolve(normalized, (signal) => this.#load(normalized, signal), call);
+      outcome = result.cache;
+      recorder.record('handle', startedAt, result.value ? 'ok' : 'not_found', outcome);
+      return result.value ?? undefined;
     } catch (error) {
-      recorder.record('handle', startedAt, outcomeOf(error), outcome, error);
+      recorder.record('handle', startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
   }
@@ -91,31 +87,58 @@ export class HandleResolver {
    * Like `resolve()`, but a handle without a DID is an error.
    * @throws HandleNotFoundError when neither DNS nor HTTPS names a DID
    */
-  async ensureResolve(handle: string, options?: HandleResolveOptions): Promise<string> {
+  async ensureResolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string> {
     const did = await this.resolve(handle, options);
     if (!did) throw new HandleNotFoundError(handle);
     return did;
   }
 
-  /** The DNS TXT method alone (no cache). `undefined` when DNS names no DID. */
-  resolveDns(handle: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
-    return this.#parts.dns(ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds }), options.signal);
+  /**
+   * The DNS TXT method alone (no cache). `undefined` when DNS says the
+   * handle names no DID (NXDOMAIN, no TXT record, no `did=` record); a
+   * transient failure is thrown, an abort rejects with `AbortError`.
+   * @param options `{ signal }`, or the signal itself as `@atproto/identity` takes it
+   */
+  resolveDns(handle: string, options?: { signal?: AbortSignal } | AbortSignal): Promise<string | undefined> {
+    return this.#raw(this.#parts.dns, handle, options);
   }
 
-  /** The HTTPS well-known method alone (no cache). `undefined` when it names no DID. */
-  resolveHttp(handle: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
-    return this.#parts.https(ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds }), options.signal);
+  /**
+   * The HTTPS well-known method alone (no cache). `undefined` when the host
+   * does not exist (NXDOMAIN), answers 404, or answers with a body that is
+   * not a DID; transient failures are thrown, an abort rejects with `AbortError`.
+   * @param options `{ signal }`, or the signal itself as `@atproto/identity` takes it
+   */
+  resolveHttp(handle: string, options?: { signal?: AbortSignal } | AbortSignal): Promise<string | undefined> {
+    return this.#raw(this.#parts.https, handle, options);
   }
 
   /** Drop the handle from the cache. */
   async purge(handle: string): Promise<void> {
-    await this.#parts.cache?.purge(normalizeHandle(handle));
+    await this.#parts.cache.purge(normalizeHandle(handle));
   }
 
-  async #lookup(handle: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  /** One method alone, with the same input checks and abort behaviour as `resolve()`. */
+  async #raw(method: HandleMethod, handle: string, options: { signal?: AbortSignal } | AbortSignal | undefined): Promise<string | undefined> {
+    const signal = signalOf(options);
+    const normalized = ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds });
+    if (signal?.aborted) throw abortError(signal);
+    return untilAborted(method(normalized, signal), signal, abortError);
+  }
+
+  async #load(handle: string, signal: AbortSignal | undefined): Promise<{ value: string | null; size: number }> {
     const { dns, https, strategy } = this.#parts;
     const result = await combineHandleMethods(handle, strategy, dns, https, signal);
     if (result.conflict) this.#conflicts += 1;
-    return result.did;
+    const did = result.did ?? null;
+    // The DID string is the value: two bytes a character at most, plus a string header.
+    return { value: did, size: entryCharge(handle, did === null ? 0 : 16 + 2 * did.length) };
   }
+}
+
+/** A raw method's signal, from `{ signal }` or a positional `AbortSignal`. */
+function signalOf(options: { signal?: AbortSignal } | AbortSignal | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof AbortSignal !== 'undefined' && options instanceof AbortSignal) return options;
+  return resolveCallOptions(options as { signal?: AbortSignal }).signal;
 }

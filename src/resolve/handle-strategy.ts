@@ -1,5 +1,5 @@
 import { AmbiguousHandleError, ResolutionFailedError } from './errors.js';
-import type { HandleMethod } from './handle-dns.js';
+import type { HandleMethod } from './types.js';
 
 /**
  * How the DNS and HTTPS methods are combined for a handle:

@@ -1,17 +1,9 @@
+import { AbortError } from '../errors.js';
 import { isValidDid } from '../syntax/did.js';
-import {
-  AbortError,
-  InternalTransportError,
-  NetworkError,
-  QueueFullError,
-  TimeoutError,
-  TransportClosedError,
-  TransportDestroyedError,
-  TransportError,
-} from '../transport/errors.js';
+import { DnsError } from '../transport/errors.js';
 import type { Transport } from '../transport/types.js';
 import { ResolutionFailedError } from './errors.js';
-import type { HandleMethod } from './handle-dns.js';
+import type { HandleMethod } from './types.js';
 
 /** Options for `https://<handle>/.well-known/atproto-did` lookups. */
 export interface WellKnownOptions {
@@ -24,23 +16,21 @@ export interface WellKnownOptions {
 }
 
 /**
- * Transport failures that say nothing about the handle: the request may
- * succeed if tried again. Every other transport error (TLS, DNS, refused
- * connection, forbidden address, redirect rules, oversized body, bad HTTP)
- * means this handle has no usable well-known answer, so the method answers
- * "none" and DNS (or the caller) decides.
+ * The HTTPS well-known method. Only a definitive answer is "none" (cached
+ * briefly as not found), as indigo decides it:
+ * - the host does not exist: a `DnsError` that is `definitive` (NXDOMAIN,
+ *   or no address record);
+ * - HTTP 404;
+ * - HTTP 200 whose body, trimmed, is not a valid DID.
+ *
+ * Everything else says nothing about the handle and may succeed when tried
+ * again, so it is thrown as `ResolutionFailedError` (`cause` the transport
+ * error, `status` the HTTP status) and never cached: a refused connection,
+ * an untrusted certificate, a DNS failure that is not definitive (SERVFAIL,
+ * timeout, or a transport that cannot tell), a forbidden address, a
+ * redirect that breaks a rule, an oversized body, any other status.
+ * A cancelled call rejects with its `AbortError`.
  */
-const TRANSIENT: readonly (abstract new (...args: never[]) => TransportError)[] = [
-  TimeoutError,
-  NetworkError,
-  QueueFullError,
-  InternalTransportError,
-  TransportClosedError,
-  TransportDestroyedError,
-  AbortError,
-];
-
-/** The HTTPS well-known method: the body, trimmed, must be a valid DID. */
 export function createWellKnownMethod(options: WellKnownOptions): HandleMethod {
   return async (handle, signal) => {
     let response;
@@ -52,14 +42,14 @@ export function createWellKnownMethod(options: WellKnownOptions): HandleMethod {
         signal,
       });
     } catch (error) {
-      if (error instanceof TransportError && !TRANSIENT.some((Class) => error instanceof Class)) return undefined;
-      if (signal?.aborted) throw error;
+      if (error instanceof DnsError && error.definitive) return undefined;
+      if (error instanceof AbortError || signal?.aborted) throw error;
       throw new ResolutionFailedError(handle, 'HTTPS well-known request failed', { cause: error });
     }
-    if (response.status >= 500) {
-      throw new ResolutionFailedError(handle, `HTTPS well-known answered ${response.status}`, { status: response.status });
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) {
+      throw new ResolutionFailedError(handle, `HTTPS well-known answered HTTP ${response.status}`, { status: response.status });
     }
-    if (response.status !== 200) return undefined;
     const did = response.body.toString('utf8').trim();
     return isValidDid(did) ? did : undefined;
   };

@@ -1,8 +1,12 @@
 import { MemoryCacheStore } from '../cache/memory.js';
-import { ResolutionCache } from '../cache/policy.js';
+import { PassThroughCache } from '../cache/pass-through.js';
+import { ResolutionCache, type LookupCache } from '../cache/policy.js';
 import type { CacheStore } from '../cache/types.js';
-import type { DidDocument } from '../document/did-document.js';
+import { resolveDidDocumentOptions, type DidDocument } from '../document/did-document.js';
+import { AbortError } from '../errors.js';
 import { ensureResolvableAtIdentifier } from '../syntax/at-identifier.js';
+import { ensureResolvableDid } from '../syntax/did.js';
+import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
 import { INVALID_HANDLE } from '../syntax/handle.js';
 import { DnsResolver } from '../dns/resolver.js';
 import { BaseTransport } from '../transport/base.js';
@@ -11,14 +15,31 @@ import type { DnsOptions } from '../dns/options.js';
 import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
 import { DidResolver, memoizedAtprotoData } from './did-resolver.js';
-import { DidNotFoundError, HandleNotFoundError } from './errors.js';
-import { createDnsTxtMethod, type HandleMethod } from './handle-dns.js';
+import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
+import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
+import { createDnsTxtMethod } from './handle-dns.js';
 import { createDohTxtMethod } from './handle-doh.js';
 import { HandleResolver } from './handle-resolver.js';
 import { createWellKnownMethod } from './handle-well-known.js';
 import { isTransport, resolveIdResolverOptions, type IdResolverOptions, type ResolvedCacheOptions } from './options.js';
 import { outcomeOf, ResolutionRecorder, type ResolutionListener } from './recorder.js';
-import type { ResolverStats } from './types.js';
+import type { HandleMethod, ResolverStats } from './types.js';
+
+/**
+ * How `resolveIdentity()` checked the handle (`handle` is the verified
+ * handle only for `verified`, else `handle.invalid`):
+ * - `verified`: the handle and the DID point at each other;
+ * - `mismatch`: an authoritative "no": the handle names another DID or
+ *   none, DNS names several, the declared handle may not be resolved (e.g.
+ *   a reserved TLD), or (from a handle) the document declares another one;
+ * - `undeclared`: the document declares no valid handle;
+ * - `unavailable`: the declared handle could not be resolved for a
+ *   transient reason (timeout, SERVFAIL, refused connection, untrusted
+ *   certificate, server error); nothing was cached, `handleError` says
+ *   why, and a later call may verify it. Only from a DID: from a handle,
+ *   such a failure is thrown.
+ */
+export type HandleCheck = 'verified' | 'mismatch' | 'undeclared' | 'unavailable';
 
 /** A verified atproto identity. */
 export interface Identity {
@@ -26,26 +47,26 @@ export interface Identity {
   /**
    * The handle, verified both ways (the handle resolves to the DID and the
    * DID's document declares the handle), lowercase; `handle.invalid` when
-   * the two do not agree or the handle could not be checked.
+   * the two do not agree or the handle could not be checked (`handleCheck`
+   * says which).
    */
   handle: string;
+  /** How the handle was checked; see `HandleCheck`. */
+  handleCheck: HandleCheck;
+  /** Why the handle could not be checked (`handleCheck: 'unavailable'`), else `undefined`. */
+  handleError: unknown;
   /** The handle the document declares, verified or not; `undefined` when it declares none. */
   declaredHandle: string | undefined;
   /** The PDS origin, or `undefined` when the document has no usable one. */
   pds: string | undefined;
   /** The repo signing key as `did:key:…`, or `undefined` when the document has no valid one. */
   signingKey: string | undefined;
-  /** The validated DID document. */
+  /** The DID document, as published (see `DidResolver.resolve()`). */
   doc: DidDocument;
 }
 
-/** Per-call options of `resolveIdentity()`. */
-export interface ResolveIdentityOptions {
-  /** Skip cache reads for the handle and the document (answers are still stored). Default `false`. */
-  forceRefresh?: boolean;
-  /** Cancels the call. */
-  signal?: AbortSignal;
-}
+/** Per-call options of `resolveIdentity()`: `forceRefresh` skips cache reads for the handle and the document. */
+export type ResolveIdentityOptions = ResolveCallOptions;
 
 /**
  * atproto identity resolution for long-running processes: DIDs (`did:plc`,
@@ -72,33 +93,34 @@ export class IdResolver implements AsyncDisposable {
   /** Name resolution for handle TXT lookups: the own transport's, else a resolver of our own (closed with us). */
   readonly #dns: DnsResolver;
   readonly #ownsDns: boolean;
-  readonly #didCache: ResolutionCache<DidDocument> | undefined;
-  readonly #handleCache: ResolutionCache<string> | undefined;
+  readonly #didCache: LookupCache<DidDocument>;
+  readonly #handleCache: LookupCache<string>;
   readonly #recorder = new ResolutionRecorder();
-  readonly #allowTestTlds: boolean;
-  readonly #allowLocalhost: boolean;
+  readonly #resolution: { allowTestTlds: boolean; allowLocalhost: boolean };
   #closing: Promise<void> | undefined;
 
-  /** @throws InvalidOptionsError naming the first bad option */
+  /**
+   * Every option is validated before anything starts; the transport (the
+   * only part that starts a thread or sockets) is created last.
+   * @throws InvalidOptionsError naming the first bad option as written (`cache.maxEntries`)
+   */
   constructor(options: IdResolverOptions = {}) {
     const o = resolveIdResolverOptions(options);
-    this.#allowTestTlds = o.allowTestTlds;
-    this.#allowLocalhost = o.allowLocalhost;
+    this.#resolution = { allowTestTlds: o.allowTestTlds, allowLocalhost: o.allowLocalhost };
+    this.#didCache = o.cache ? makeCache<DidDocument>(o.cache, o.cache.didStore) : new PassThroughCache();
+    this.#handleCache = o.cache ? makeCache<string>(o.cache, o.cache.handleStore) : new PassThroughCache();
+
     this.#ownsTransport = !isTransport(o.transport);
     this.transport = isTransport(o.transport) ? o.transport : createTransport(withDns(o.transport, o.dns.given));
     // One DnsResolver serves the transport's host names and the handle TXT lookups.
     this.#ownsDns = !(this.#ownsTransport && this.transport instanceof BaseTransport);
     this.#dns = this.transport instanceof BaseTransport && this.#ownsTransport ? this.transport.dns : new DnsResolver(o.dns);
 
-    this.#didCache = o.cache ? makeCache<DidDocument>(o.cache, o.cache.didStore) : undefined;
-    this.#handleCache = o.cache ? makeCache<string>(o.cache, o.cache.handleStore) : undefined;
-
-    const document = { maxDocumentBytes: o.maxDocumentBytes, maxEntries: 64, maxStringLength: 2048 };
+    const document = resolveDidDocumentOptions({ maxDocumentBytes: o.maxDocumentBytes });
     this.did = new DidResolver({
       fetch: { transport: this.transport, timeoutMs: o.timeoutMs, document },
       plcUrl: o.plcUrl,
-      allowTestTlds: o.allowTestTlds,
-      allowLocalhost: o.allowLocalhost,
+      ...this.#resolution,
       cache: this.#didCache,
       recorder: this.#recorder,
     });
@@ -126,17 +148,24 @@ export class IdResolver implements AsyncDisposable {
    *
    * From a DID: the document, then its declared handle must resolve back to
    * the DID. From a handle: the DID it claims, then that DID's document
-   * must declare the handle. When the check fails (or the handle cannot be
-   * resolved), `handle` is `handle.invalid`; the rest is still returned.
+   * must declare the handle. When the check fails, or (from a DID) the
+   * handle cannot be resolved for now, `handle` is `handle.invalid` and the
+   * rest is still returned; `handleCheck` says which.
    *
-   * @throws InvalidDidError / InvalidHandleError / UnsupportedDidMethodError before any I/O
-   * @throws DidNotFoundError / HandleNotFoundError when the authority has no such identity
+   * @param options `{ forceRefresh, signal }`, or a `forceRefresh` boolean
+   * @throws InvalidDidError / InvalidHandleError / UnsupportedDidMethodError
+   *   before any I/O, for the input only
+   * @throws DidNotFoundError / HandleNotFoundError when the authority has no
+   *   such identity; `HandleNotFoundError` also when the handle names a DID
+   *   that cannot be resolved (another method such as `did:key`, bad
+   *   syntax), with that DID in `claimedDid`
    * @throws AmbiguousHandleError, InvalidDidDocumentError, DidDocumentMismatchError, ResolutionFailedError
+   * @throws AbortError when `signal` aborts
    */
-  async resolveIdentity(input: string, options: ResolveIdentityOptions = {}): Promise<Identity> {
+  async resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
     const startedAt = performance.now();
     try {
-      const identity = await this.#resolveIdentity(input, options);
+      const identity = await this.#resolveIdentity(input, resolveCallOptions(options));
       this.#recorder.record('identity', startedAt, 'ok', 'bypass');
       return identity;
     } catch (error) {
@@ -145,27 +174,39 @@ export class IdResolver implements AsyncDisposable {
     }
   }
 
-  async #resolveIdentity(input: string, options: ResolveIdentityOptions): Promise<Identity> {
-    const id = ensureResolvableAtIdentifier(input, { allowTestTlds: this.#allowTestTlds, allowLocalhost: this.#allowLocalhost });
+  async #resolveIdentity(input: string, options: ResolveCallOptions): Promise<Identity> {
+    const id = ensureResolvableAtIdentifier(input, this.#resolution);
     if (id.kind === 'did') {
       const doc = await this.did.ensureResolve(id.did, options);
-      const data = memoizedAtprotoData(doc);
-      let verified = false;
-      if (data.handle !== undefined) {
-        try {
-          verified = (await this.handle.resolve(data.handle, options)) === id.did;
-        } catch (error) {
-          // The identity stands without a verified handle; only a cancel ends the call.
-          if (options.signal?.aborted) throw error;
-        }
+      const declared = memoizedAtprotoData(doc).handle;
+      if (declared === undefined) return identityOf(doc, 'undeclared');
+      try {
+        const did = await this.handle.resolve(declared, options);
+        return identityOf(doc, did === id.did ? 'verified' : 'mismatch');
+      } catch (error) {
+        if (options.signal?.aborted || error instanceof AbortError) throw error;
+        // An authoritative "no" is a mismatch; anything else says nothing
+        // about the handle yet, and nothing of it was cached.
+        if (error instanceof AmbiguousHandleError || error instanceof InvalidHandleError) return identityOf(doc, 'mismatch');
+        return identityOf(doc, 'unavailable', error);
       }
-      return identityOf(doc, verified);
     }
-    const did = await this.handle.resolve(id.handle, options);
-    if (did === undefined) throw new HandleNotFoundError(id.handle);
+    const claimed = await this.handle.resolve(id.handle, options);
+    if (claimed === undefined) throw new HandleNotFoundError(id.handle);
+    let did: string;
+    try {
+      did = ensureResolvableDid(claimed, this.#resolution).did;
+    } catch (error) {
+      // The caller's input was fine; the handle's answer is unusable.
+      if (error instanceof InvalidDidError || error instanceof UnsupportedDidMethodError) {
+        throw new HandleNotFoundError(id.handle, { cause: error, claimedDid: claimed });
+      }
+      throw error;
+    }
     const doc = await this.did.resolve(did, options);
     if (!doc) throw new DidNotFoundError(did);
-    return identityOf(doc, memoizedAtprotoData(doc).handle === id.handle);
+    const declared = memoizedAtprotoData(doc).handle;
+    return identityOf(doc, declared === undefined ? 'undeclared' : declared === id.handle ? 'verified' : 'mismatch');
   }
 
   /**
@@ -192,7 +233,7 @@ export class IdResolver implements AsyncDisposable {
     return {
       resolutions: this.#recorder.counts(),
       handleConflicts: this.handle.conflicts,
-      cache: { did: this.#didCache?.stats() ?? null, handle: this.#handleCache?.stats() ?? null },
+      cache: { did: this.#didCache.stats(), handle: this.#handleCache.stats() },
       transport: this.transport.stats(),
     };
   }
@@ -210,7 +251,7 @@ export class IdResolver implements AsyncDisposable {
    */
   async reset(): Promise<void> {
     if (this.#ownsDns) this.#dns.clear();
-    await Promise.all([this.transport.reset(), this.#didCache?.clearLocal(), this.#handleCache?.clearLocal()]);
+    await Promise.all([this.transport.reset(), this.#didCache.clearLocal(), this.#handleCache.clearLocal()]);
   }
 
   /**
@@ -219,8 +260,8 @@ export class IdResolver implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closing ??= Promise.all([
-      this.#didCache?.close(),
-      this.#handleCache?.close(),
+      this.#didCache.close(),
+      this.#handleCache.close(),
       this.#ownsTransport ? this.transport.close() : undefined,
     ]).then(() => {
       if (this.#ownsDns) this.#dns.close();
@@ -249,11 +290,13 @@ function makeCache<V>(o: ResolvedCacheOptions, store: CacheStore<V> | undefined)
   });
 }
 
-function identityOf(doc: DidDocument, handleVerified: boolean): Identity {
+function identityOf(doc: DidDocument, handleCheck: HandleCheck, handleError?: unknown): Identity {
   const data = memoizedAtprotoData(doc);
   return {
     did: data.did,
-    handle: handleVerified && data.handle !== undefined ? data.handle : INVALID_HANDLE,
+    handle: handleCheck === 'verified' && data.handle !== undefined ? data.handle : INVALID_HANDLE,
+    handleCheck,
+    handleError,
     declaredHandle: data.handle,
     pds: data.pds,
     signingKey: data.signingKey,

@@ -1,10 +1,12 @@
+import { memoryCacheStoreOptionSpec, type MemoryCacheStoreOptions } from '../cache/memory.js';
+import { checkCacheStore, fitFreshnessTtls, resolutionCacheOptionSpec, type ResolutionCacheOptions } from '../cache/policy.js';
 import type { CacheStore } from '../cache/types.js';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
 import { resolveDnsOptions, type DnsOptions, type ResolvedDnsOptions } from '../dns/options.js';
-import { DAY_MS, resolveOptions, type OptionSpec } from '../util/options.js';
+import { DAY_MS, optionName, resolveOptions, type OptionSpec } from '../util/options.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from './handle-strategy.js';
 
 /**
@@ -21,27 +23,24 @@ export interface ResolverDnsOptions extends DnsOptions {
   dohUrl?: string;
 }
 
-/** Bounds and freshness of the resolver's two caches (DID documents, handle → DID). */
-export interface IdentityCacheOptions {
-  /** Entries per cache. Default `100000`: the active accounts a relay sees in a day fit. */
-  maxEntries?: number;
+/**
+ * Bounds and freshness of the resolver's two caches (DID documents, handle
+ * → DID), each field applying to each cache. The bounds are
+ * `MemoryCacheStore`'s and the freshness TTLs and refresh cap are
+ * `ResolutionCache`'s, with their defaults, ranges and docs: one table per
+ * rule. `staleTtlMs` and `negativeTtlMs` never exceed `maxTtlMs`: their
+ * defaults shrink to a smaller `maxTtlMs`, values you give must fit.
+ */
+export interface IdentityCacheOptions
+  extends Pick<MemoryCacheStoreOptions, 'maxEntries' | 'maxBytes'>,
+    Pick<ResolutionCacheOptions<unknown>, 'staleTtlMs' | 'maxTtlMs' | 'negativeTtlMs' | 'maxConcurrentRefreshes'> {
   /**
-   * Approximate bytes per cache. Default `67108864` (64 MiB): 100k parsed
-   * documents at ~600 bytes of JSON each, costed at three times their
-   * JSON size, fit with headroom.
+   * A store for DID documents instead of the in-memory LRU (e.g.
+   * `RedisCache.did`); `maxEntries` and `maxBytes` then do not apply to it.
+   * Default none.
    */
-  maxBytes?: number;
-  /** A fresh entry is served as is for this long. Default `3600000` (1 h). */
-  staleTtlMs?: number;
-  /** No entry older than this is served; stale entries bridge origin outages up to it. Default `86400000` (24 h). */
-  maxTtlMs?: number;
-  /** A not-found answer is cached this long. Default `300000` (5 min). */
-  negativeTtlMs?: number;
-  /** Background refreshes at once, per cache. Default `32`. */
-  maxConcurrentRefreshes?: number;
-  /** A store for DID documents instead of the in-memory LRU (e.g. a shared Redis store). */
   didStore?: CacheStore<DidDocument>;
-  /** A store for handle → DID answers instead of the in-memory LRU. */
+  /** A store for handle → DID answers instead of the in-memory LRU (e.g. `RedisCache.handle`). Default none. */
   handleStore?: CacheStore<string>;
 }
 
@@ -85,13 +84,8 @@ export interface ResolvedResolverDnsOptions extends ResolvedDnsOptions {
   given: DnsOptions;
 }
 
-export interface ResolvedCacheOptions {
-  maxEntries: number;
-  maxBytes: number;
-  staleTtlMs: number;
-  maxTtlMs: number;
-  negativeTtlMs: number;
-  maxConcurrentRefreshes: number;
+/** `IdentityCacheOptions` with every default filled in. */
+export interface ResolvedCacheOptions extends Required<Omit<IdentityCacheOptions, 'didStore' | 'handleStore'>> {
   didStore: CacheStore<DidDocument> | undefined;
   handleStore: CacheStore<string> | undefined;
 }
@@ -124,23 +118,27 @@ const resolverSpec = {
   allowLocalhost: { kind: 'boolean', default: false },
 } as const satisfies OptionSpec;
 
+/** The resolver's `cache` option: fields of the store's and the policy's tables, not restated. */
 const cacheSpec = {
-  maxEntries: { kind: 'integer', default: 100_000, min: 1, max: 100_000_000 },
-  maxBytes: { kind: 'integer', default: 64 * 1024 * 1024, min: 1, max: 2 ** 40 },
-  staleTtlMs: { kind: 'integer', default: 3_600_000, min: 0, max: DAY_MS },
-  maxTtlMs: { kind: 'integer', default: DAY_MS, min: 1, max: DAY_MS },
-  negativeTtlMs: { kind: 'integer', default: 300_000, min: 0, max: DAY_MS },
-  maxConcurrentRefreshes: { kind: 'integer', default: 32, min: 1, max: 65_536 },
+  maxEntries: memoryCacheStoreOptionSpec.maxEntries,
+  maxBytes: memoryCacheStoreOptionSpec.maxBytes,
+  staleTtlMs: resolutionCacheOptionSpec.staleTtlMs,
+  maxTtlMs: resolutionCacheOptionSpec.maxTtlMs,
+  negativeTtlMs: resolutionCacheOptionSpec.negativeTtlMs,
+  maxConcurrentRefreshes: resolutionCacheOptionSpec.maxConcurrentRefreshes,
   didStore: { kind: 'opaque' },
   handleStore: { kind: 'opaque' },
 } as const satisfies OptionSpec;
 
 /**
  * Validate `IdResolverOptions` and fill in defaults, in one pass over the
- * three tables above.
+ * three tables above, before the resolver starts anything. Options are
+ * named as the caller wrote them (`timeoutMs`, `cache.maxEntries`).
+ * Transport options are validated by the transport, which the resolver
+ * creates last.
  * @throws InvalidOptionsError naming the first bad option
  */
-export function resolveIdResolverOptions(input: unknown, prefix = 'resolver'): ResolvedIdResolverOptions {
+export function resolveIdResolverOptions(input: unknown, prefix = ''): ResolvedIdResolverOptions {
   const base = resolveOptions<Omit<ResolvedIdResolverOptions, 'dns' | 'cache'> & { dns: unknown; cache: unknown }>(
     resolverSpec,
     input,
@@ -150,18 +148,23 @@ export function resolveIdResolverOptions(input: unknown, prefix = 'resolver'): R
     const plc = new URL(base.plcUrl);
     if (plc.protocol !== 'https:' && plc.protocol !== 'http:') throw new Error('not http(s)');
   } catch {
-    throw new InvalidOptionsError(`${prefix}.plcUrl`, `expected an http(s) URL, got '${base.plcUrl}'`);
+    throw new InvalidOptionsError(optionName(prefix, 'plcUrl'), `expected an http(s) URL, got '${base.plcUrl}'`);
   }
-  const dns = resolveResolverDnsOptions(base.dns, `${prefix}.dns`);
-  const cache = base.cache === false ? false : resolveOptions<ResolvedCacheOptions>(cacheSpec, base.cache, `${prefix}.cache`);
-  if (cache && cache.staleTtlMs > cache.maxTtlMs) {
-    throw new InvalidOptionsError(`${prefix}.cache.staleTtlMs`, 'must not exceed maxTtlMs');
-  }
+  const dns = resolveResolverDnsOptions(base.dns, optionName(prefix, 'dns'));
+  const cache = base.cache === false ? false : resolveCacheOptions(base.cache, optionName(prefix, 'cache'));
   const transport = base.transport ?? {};
   if (typeof transport !== 'object' || transport === null) {
-    throw new InvalidOptionsError(`${prefix}.transport`, 'expected transport options or a Transport');
+    throw new InvalidOptionsError(optionName(prefix, 'transport'), 'expected transport options or a Transport');
   }
   return { ...base, transport: transport as Transport | TransportOptions, dns, cache };
+}
+
+function resolveCacheOptions(input: unknown, prefix: string): ResolvedCacheOptions {
+  const cache = resolveOptions<ResolvedCacheOptions>(cacheSpec, input, prefix);
+  fitFreshnessTtls(cache, input, prefix);
+  if (cache.didStore !== undefined) checkCacheStore(cache.didStore, optionName(prefix, 'didStore'));
+  if (cache.handleStore !== undefined) checkCacheStore(cache.handleStore, optionName(prefix, 'handleStore'));
+  return cache;
 }
 
 function resolveResolverDnsOptions(input: unknown, option: string): ResolvedResolverDnsOptions {

@@ -1,12 +1,12 @@
-import { DidDocumentMismatchError, InvalidDidDocumentError } from '../document/errors.js';
+import { DidDocumentMismatchError, InvalidDidDocumentError, MissingAtprotoDataError } from '../document/errors.js';
 import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
 import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
-import type { CacheOutcome, ResolutionEvent, ResolutionMethod, ResolutionOutcome } from './types.js';
+import type { CacheOutcome } from '../cache/types.js';
+import { RESOLUTION_METHODS as METHODS, type ResolutionEvent, type ResolutionMethod, type ResolutionOutcome } from './types.js';
 
 /** A listener for finished resolutions. */
 export type ResolutionListener = (event: ResolutionEvent) => void;
 
-const METHODS: readonly ResolutionMethod[] = ['plc', 'web', 'handle', 'identity'];
 const OUTCOMES: readonly ResolutionOutcome[] = ['ok', 'not_found', 'invalid', 'error'];
 
 /**
@@ -63,6 +63,7 @@ export function outcomeOf(error: unknown): ResolutionOutcome {
     error instanceof UnsupportedDidMethodError ||
     error instanceof InvalidDidDocumentError ||
     error instanceof DidDocumentMismatchError ||
+    error instanceof MissingAtprotoDataError ||
     error instanceof AmbiguousHandleError
   ) {
     return 'invalid';

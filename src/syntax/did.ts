@@ -21,8 +21,6 @@ import { isValidHandle, normalizeHandle, tldRestriction } from './handle.js';
 /** Longest DID in characters (atproto's "initial hard limit"). */
 export const DID_MAX_LENGTH = 2048;
 
-/** The DID methods atproto resolves. */
-export const SUPPORTED_DID_METHODS: readonly string[] = Object.freeze(['plc', 'web']);
 
 /**
  * The spec's starting-point regex, tightened to require every `%` to be
@@ -238,34 +236,51 @@ export function resolveDidResolutionOptions(options: DidResolutionOptions | unde
  * @throws InvalidOptionsError for bad `options`
  */
 export function ensureResolvableDid(input: unknown, options?: DidResolutionOptions): ResolvableDid {
-  const { allowTestTlds, allowLocalhost } = resolveDidResolutionOptions(options);
+  const resolution = resolveDidResolutionOptions(options);
   ensureValidDid(input);
   const method = getDidMethod(input);
-  if (method === 'plc') {
-    if (!isPlcDid(input)) {
-      throw new InvalidDidError(input, 'method-syntax', 'a did:plc identifier is 24 characters of base32 (a-z, 2-7)');
+  if (!Object.hasOwn(METHOD_RULES, method)) throw new UnsupportedDidMethodError(input, method, SUPPORTED_DID_METHODS);
+  return METHOD_RULES[method as ResolvableDid['method']](input, resolution);
+}
+
+/**
+ * The resolution rule of each DID method atproto resolves, keyed by method
+ * name: it checks the method-specific identifier and says how to reach the
+ * document. Adding a DID method is a row here (with its `…DidInfo`) plus a
+ * row in `src/resolve/did-methods.ts`, whose type requires one row per key.
+ */
+const METHOD_RULES: {
+  readonly [M in ResolvableDid['method']]: (did: string, options: ResolvedDidResolutionOptions) => Extract<ResolvableDid, { method: M }>;
+} = {
+  plc(did) {
+    if (!isPlcDid(did)) {
+      throw new InvalidDidError(did, 'method-syntax', 'a did:plc identifier is 24 characters of base32 (a-z, 2-7)');
     }
-    return Object.freeze({ method: 'plc', did: input });
-  }
-  if (method === 'web') {
-    const web = parseDidWeb(input);
+    return Object.freeze({ method: 'plc', did });
+  },
+  web(did, { allowTestTlds, allowLocalhost }) {
+    const web = parseDidWeb(did);
     if (web.isLocalhost) {
       if (!allowLocalhost) {
-        throw new InvalidDidError(input, 'localhost', 'did:web:localhost is refused unless allowLocalhost is set');
+        throw new InvalidDidError(did, 'localhost', 'did:web:localhost is refused unless allowLocalhost is set');
       }
       return web;
     }
     const restriction = tldRestriction(web.hostname, allowTestTlds);
     if (restriction === 'reserved-tld') {
-      throw new InvalidDidError(input, 'reserved-tld', 'the did:web host is under a reserved top-level domain');
+      throw new InvalidDidError(did, 'reserved-tld', 'the did:web host is under a reserved top-level domain');
     }
     if (restriction === 'test-tld') {
-      throw new InvalidDidError(input, 'test-tld', '.test did:web hosts are refused unless allowTestTlds is set');
+      throw new InvalidDidError(did, 'test-tld', '.test did:web hosts are refused unless allowTestTlds is set');
     }
     return web;
-  }
-  throw new UnsupportedDidMethodError(input, method);
-}
+  },
+};
+
+/** The DID methods atproto resolves (the keys of the method rules). */
+export const SUPPORTED_DID_METHODS: readonly ResolvableDid['method'][] = Object.freeze(
+  Object.keys(METHOD_RULES) as ResolvableDid['method'][],
+);
 
 /**
  * Whether {@link ensureResolvableDid} would accept `input`. Never throws for

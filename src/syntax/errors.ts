@@ -93,9 +93,10 @@ export class InvalidHandleError extends AtresolveError {
 }
 
 /**
- * A well-formed DID of a method atproto does not resolve (only `plc` and
- * `web` are supported). The atproto DID spec asks implementations to keep
- * this case distinct from bad syntax, so it is its own class.
+ * A well-formed DID of a method atresolve does not resolve (it resolves
+ * `SUPPORTED_DID_METHODS`: `plc` and `web`). The atproto DID spec asks
+ * implementations to keep this case distinct from bad syntax, so it is its
+ * own class.
  */
 export class UnsupportedDidMethodError extends AtresolveError {
   readonly code = 'UNSUPPORTED_DID_METHOD';
@@ -104,9 +105,11 @@ export class UnsupportedDidMethodError extends AtresolveError {
   /** The method name, at most 32 characters. */
   readonly method: string;
 
-  constructor(did: string, method: string) {
+  /** @param supported the methods that are resolved, named in the message */
+  constructor(did: string, method: string, supported: readonly string[] = ['plc', 'web']) {
     const shown = method.length > 32 ? `${method.slice(0, 32)}…` : method;
-    super(`unsupported DID method "${shown}" in ${previewInput(did)} (only plc and web)`);
+    const list = supported.length > 1 ? `${supported.slice(0, -1).join(', ')} and ${supported.at(-1)}` : supported.join('');
+    super(`unsupported DID method "${shown}" in ${previewInput(did)} (only ${list})`);
     this.input = keptInput(did);
     this.method = shown;
   }

@@ -14,7 +14,7 @@ import {
   TransportError,
   InternalTransportError,
 } from './errors.js';
-import type { ResolvedTransportOptions } from './options.js';
+import { checkRequestOptions, type ResolvedTransportOptions } from './options.js';
 import { fetchTrace, type FetchTraceEvent } from '../telemetry/trace.js';
 import type {
   Transport,
@@ -50,9 +50,12 @@ export interface DispatchRequest {
    * preference (IPv4 first), already resolved by the transport's
    * `DnsResolver` and allowed by the SSRF guard (an IP-literal host gives
    * itself). Implementations connect only to these; libcurl and undici
-   * never resolve names themselves.
+   * never resolve names themselves. The socket-level SSRF check of each
+   * implementation still applies.
    */
   addresses: readonly string[] | undefined;
+  /** Close the connection after this exchange instead of pooling it. Not set by `BaseTransport` yet. */
+  forbidReuse?: boolean;
   signal: AbortSignal | undefined;
 }
 
@@ -151,6 +154,7 @@ export abstract class BaseTransport implements Transport {
 
   async request(url: string, options: TransportRequestOptions = {}): Promise<TransportResponse> {
     this.#assertOpen();
+    checkRequestOptions(options);
     this.#counters.requests += 1;
     this.#active += 1;
     this.#countTowardsRecycle();
@@ -159,7 +163,7 @@ export abstract class BaseTransport implements Transport {
       this.#counters.ok += 1;
       return response;
     } catch (error) {
-      const typed = error instanceof TransportError
+      const typed = error instanceof TransportError || error instanceof AbortError
         ? error
         : new InternalTransportError(`unexpected failure: ${String(error)}`, { cause: error });
       this.#counters.failed += 1;
@@ -387,7 +391,7 @@ export abstract class BaseTransport implements Transport {
         const event: FetchTraceEvent = {
           ...base,
           status: undefined,
-          errorCode: error instanceof TransportError ? error.code : 'INTERNAL',
+          errorCode: error instanceof TransportError || error instanceof AbortError ? error.code : 'INTERNAL',
           errorMessage: error instanceof Error ? error.message : String(error),
           reusedConnection: undefined,
           connectMs: 0,

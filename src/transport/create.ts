@@ -25,13 +25,13 @@ export interface TransportInfo {
   kind: TransportKind;
   /** One sentence saying why, e.g. `native addon loaded from …` or `native addon unavailable: …`. */
   reason: string;
-  /** Whether the native libcurl addon loads here. */
+  /** Whether the native libcurl addon loads here and its libcurl is new enough. */
   nativeAvailable: boolean;
   /** Why the native addon does not load, when it does not. */
   nativeReason: string | undefined;
   /** The loaded addon's file, when it loads. */
   nativePath: string | undefined;
-  /** The libcurl version the addon runs on, when it loads. */
+  /** The libcurl version the addon runs on, when it loads (also when that version is too old). */
   curlVersion: string | undefined;
   /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15`, when the addon loads. */
   curlSslVersion: string | undefined;
@@ -51,7 +51,7 @@ export function transportInfo(): TransportInfo {
   const load = loadNativeAddon();
   const native = load.ok
     ? { nativeAvailable: true, nativeReason: undefined, nativePath: load.path, curlVersion: load.addon.curlVersion, curlSslVersion: load.addon.curlSslVersion }
-    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: undefined, curlSslVersion: undefined };
+    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: load.curlVersion, curlSslVersion: undefined };
   if (forced === 'undici') {
     return { kind: 'undici', reason: `${TRANSPORT_ENV}=undici`, forced, ...native };
   }
@@ -82,7 +82,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const info = transportInfo();
   if (info.kind === 'curl') {
     if (!info.nativeAvailable) {
-      throw new TransportUnavailableError(`${TRANSPORT_ENV}=curl, but the native addon does not load: ${info.nativeReason}`);
+      throw new TransportUnavailableError(`${TRANSPORT_ENV}=curl, but the native engine is unavailable: ${info.nativeReason}`);
     }
     return new CurlTransport(options);
   }

@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import { InvalidOptionsError } from '../errors.js';
-import type { ConnectTarget } from './connect-to.js';
 import { BaseTransport, type DispatchRequest, type DispatchResponse, type PoolStats } from './base.js';
+import { readCaFile } from './ca-file.js';
 import {
   AbortError,
   ConnectError,
@@ -23,6 +22,7 @@ import {
   loadNativeAddon,
   type NativeAddon,
   type NativeCompletion,
+  type NativeEngineOptions,
   type NativeErrorName,
   type NativeHandle,
   type NativeStats,
@@ -37,12 +37,16 @@ import type { TransportKind, TransportMethod } from './types.js';
  * See `docs/native-engine.md` for threads, generations and limits.
  *
  * Construct it with the shared `TransportOptions`. The constructor throws
- * `InternalTransportError` when the native addon cannot be loaded; call
- * `loadNativeAddon()` first to decide between this and `UndiciTransport`.
+ * `InternalTransportError` when the native addon cannot be loaded (or its
+ * libcurl is too old); call `loadNativeAddon()` first to decide between
+ * this and `UndiciTransport`. Constructing one opens no thread, socket or
+ * file descriptor: the first request starts the engine's worker thread.
  *
- * A transport that is dropped without `close()` is cleaned up when it is
- * garbage-collected (its worker thread exits and its sockets close), and an
- * idle transport never keeps the process alive.
+ * A transport with nothing in flight for `idleTimeoutMs` parks: its worker
+ * thread exits and every libcurl handle, socket and descriptor is freed;
+ * the next request starts it again (counters survive). So a transport that
+ * is dropped without `close()` costs a few hundred bytes until it is
+ * garbage-collected, and an idle transport never keeps the process alive.
  */
 export class CurlTransport extends BaseTransport {
   readonly kind: TransportKind = 'curl';
@@ -55,21 +59,20 @@ export class CurlTransport extends BaseTransport {
   #nextId = 1;
 
   /**
-   * @throws InvalidOptionsError for invalid options
-   * @throws InternalTransportError when the native addon is unavailable
+   * @throws InvalidOptionsError for invalid options, or a `caFile` that is missing, unreadable or not PEM
+   * @throws InternalTransportError when the native addon is unavailable, or `caFile` cannot be opened right now (descriptors exhausted)
    */
   constructor(options: TransportOptions = {}) {
     const resolved = resolveTransportOptions(options);
     super(resolved);
+    const caPem = resolved.caFile === undefined ? undefined : readCaFile(resolved.caFile);
     const load = loadNativeAddon();
     if (!load.ok) throw new InternalTransportError(`native engine unavailable: ${load.reason}`);
     this.#addon = load.addon;
     const pending = new Map<number, Pending>();
     this.#pending = pending;
-    // The completion callback is held by the native thread-safe function
-    // for the transport's whole life, so it must not reach `this`: that
-    // would keep the handle alive and its finalizer would never run.
-    this.#handle = load.addon.create(
+    this.#handle = createEngine(
+      load.addon,
       {
         maxConnections: resolved.maxConnections,
         maxConnectionsPerHost: resolved.maxConnectionsPerHost,
@@ -80,9 +83,9 @@ export class CurlTransport extends BaseTransport {
         maxQueuedRequests: resolved.maxQueuedRequests,
         allowHttp: resolved.allowHttp,
         allowPrivateNetwork: resolved.allowPrivateNetwork,
-        caFile: resolved.caFile,
+        caPem,
       },
-      completionHandler(pending),
+      pending,
     );
   }
 
@@ -94,8 +97,9 @@ export class CurlTransport extends BaseTransport {
   /**
    * Engine internals for diagnostics and tests: generations alive (more
    * than one while a `clearConnections()`/`reset()` drains), pooled easy
-   * handles, and requests/operations not yet delivered. All zero once the
-   * transport is closed.
+   * handles, requests/operations not yet delivered, whether the worker
+   * thread runs, and how often it parked. Gauges are zero once the
+   * transport is closed or parked.
    */
   engineStats(): NativeStats {
     return this.#addon.stats(this.#handle);
@@ -116,9 +120,10 @@ export class CurlTransport extends BaseTransport {
     }
     const url = new URL(request.url.href);
     url.hash = '';
-    // libcurl never resolves a name: it connects to the `connectTo` target
-    // or to the first address the transport's DnsResolver found.
-    const target = request.connectTo ?? connectTargetOf(request);
+    // libcurl never resolves a name: it connects to the `connectTo` target,
+    // or to the addresses the transport's DnsResolver found (passed to the
+    // engine below, which tries them in order).
+    const target = request.connectTo;
     const connectTo = target ? `::${target.ip.includes(':') ? `[${target.ip}]` : target.ip}:${target.port}` : null;
     const id = this.#nextId++;
     const signal = request.signal;
@@ -140,6 +145,8 @@ export class CurlTransport extends BaseTransport {
         request.connectTimeoutMs,
         request.maxResponseBytes,
         request.maxHeaderBytes,
+        request.addresses ?? null,
+        request.forbidReuse ?? false,
       );
       if (submitError !== undefined) {
         reject(toError({ kind: 'transfer', error: submitError, message: submitMessage(submitError, this.options) }, request));
@@ -217,20 +224,28 @@ export class CurlTransport extends BaseTransport {
   }
 }
 
-/** The first resolved address of a hop's host, unless the host is an IP literal (libcurl connects to those itself). */
-function connectTargetOf(request: DispatchRequest): ConnectTarget | undefined {
-  const first = request.addresses?.[0];
-  if (first === undefined || isIP(request.url.hostname.replace(/^\[|\]$/g, '')) !== 0) return undefined;
-  const port = request.url.port === '' ? (request.url.protocol === 'http:' ? 80 : 443) : Number(request.url.port);
-  return { ip: first, port };
-}
-
 /** A request or operation waiting for its completion. */
 interface Pending {
   settle(result: NativeCompletion): void;
 }
 
 const METHOD_CODES: Record<TransportMethod, 0 | 1 | 2> = { GET: 0, HEAD: 1, POST: 2 };
+
+/**
+ * Create the native engine. Its completion callback is held by the native
+ * thread-safe function for the transport's whole life, so it must not reach
+ * the transport: that would keep the handle alive and its finalizer would
+ * never run.
+ *
+ * @throws InternalTransportError when the addon cannot create it (out of memory)
+ */
+function createEngine(addon: NativeAddon, options: NativeEngineOptions, pending: Map<number, Pending>): NativeHandle {
+  try {
+    return addon.create(options, completionHandler(pending));
+  } catch (cause) {
+    throw new InternalTransportError(`could not create the native engine: ${(cause as Error).message}`, { cause });
+  }
+}
 
 /** RFC 9110 token. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -331,6 +346,6 @@ function submitMessage(error: string, options: { maxConnections: number; maxQueu
   if (error === 'QUEUE_FULL') {
     return `too many requests outstanding: maxConnections (${options.maxConnections}) + maxQueuedRequests (${options.maxQueuedRequests})`;
   }
-  if (error === 'INVALID_REQUEST') return 'request headers or options cannot be sent';
+  if (error === 'INVALID_REQUEST') return 'request headers, addresses or options cannot be sent';
   return error;
 }

@@ -159,10 +159,12 @@ export class RedirectError extends TransportError {
   readonly code = 'REDIRECT';
 }
 
-/** The request was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
-export class AbortError extends TransportError {
-  readonly code = 'ABORTED';
-}
+/**
+ * The request was cancelled through its `AbortSignal`. Defined beside the
+ * root of the error set (every layer rejects with it, not only the
+ * transport); re-exported here for the transport's own modules.
+ */
+export { AbortError } from '../errors.js';
 
 /** Too many requests are already waiting for a connection (`maxQueuedRequests`). */
 export class QueueFullError extends TransportError {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,8 @@ export interface NativeEngineOptions {
   maxQueuedRequests: number;
   allowHttp: boolean;
   allowPrivateNetwork: boolean;
-  caFile: string | undefined;
+  /** PEM certificates trusted besides the system roots (the `caFile` option's contents). */
+  caPem: string | undefined;
 }
 
 /** The engine's error names (`engine_error_name()` in `engine.c`). */
@@ -85,6 +87,10 @@ export interface NativeStats extends Omit<PoolStats, 'dnsCacheEntries' | 'tlsSes
   generations: number;
   /** Idle easy handles kept for reuse. */
   pooledHandles: number;
+  /** 1 while the engine's worker thread exists, 0 while it is parked (or closed). */
+  workerRunning: number;
+  /** Times the worker parked after `idleTimeoutMs` with nothing in flight. */
+  parks: number;
   /** Requests and operations not yet delivered to JavaScript. */
   outstanding: number;
 }
@@ -96,11 +102,21 @@ export type NativeSubmitError = 'QUEUE_FULL' | 'CLOSED' | 'INVALID_REQUEST' | 'I
 export interface NativeAddon {
   /** libcurl's version, e.g. `7.88.1`. */
   readonly curlVersion: string;
-  /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15` (inside Node: the OpenSSL the node binary exports). */
+  /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15`. */
   readonly curlSslVersion: string;
+  /** The oldest libcurl the engine supports, e.g. `7.74.0`. */
+  readonly curlMinimumVersion: string;
+  /** Whether `curlVersion` is at least `curlMinimumVersion`; `create()` fails otherwise. */
+  readonly curlSupported: boolean;
   /** Start an engine (its worker thread). `onComplete` must not throw. */
   create(options: NativeEngineOptions, onComplete: (id: number, result: NativeCompletion) => void): NativeHandle;
-  /** Queue one request; `method` is 0 GET, 1 HEAD, 2 POST; `headers` are `Name: value` lines. */
+  /**
+   * Queue one request; `method` is 0 GET, 1 HEAD, 2 POST; `headers` are
+   * `Name: value` lines; `addresses` are the URL host's IP literals in the
+   * order to try (libcurl then resolves nothing), or `null`; `forbidReuse`
+   * closes the connection after this exchange. Returns `INVALID_REQUEST`
+   * when an address is not an IP literal.
+   */
   request(
     handle: NativeHandle,
     id: number,
@@ -113,6 +129,8 @@ export interface NativeAddon {
     connectTimeoutMs: number,
     maxResponseBytes: number,
     maxHeaderBytes: number,
+    addresses: readonly string[] | null,
+    forbidReuse: boolean,
   ): NativeSubmitError | undefined;
   abort(handle: NativeHandle, id: number): undefined;
   clear(handle: NativeHandle, id: number): NativeSubmitError | undefined;
@@ -139,8 +157,14 @@ export interface NativeDecodeResult {
   message: string;
 }
 
-/** The outcome of loading the addon: the addon and the file it came from, or why it is unavailable. */
-export type NativeAddonLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+/**
+ * The outcome of loading the addon: the addon and the file it came from, or
+ * why it is unavailable (with the libcurl version when the addon loaded but
+ * its libcurl is older than the engine supports).
+ */
+export type NativeAddonLoad =
+  | { ok: true; addon: NativeAddon; path: string }
+  | { ok: false; reason: string; curlVersion?: string };
 
 const require = createRequire(import.meta.url);
 /** The package root: two levels above this file, in `src/transport/` and in `dist/transport/` alike. */
@@ -154,8 +178,10 @@ let memo: NativeAddonLoad | undefined;
  * `prebuilds/<platform>-<arch>/` (only the prebuild when `PREBUILDS_ONLY=1`).
  * The directory searched is the package root, or `ATRESOLVE_NATIVE_DIR`
  * when set. Never throws: on failure `reason` says why in words, e.g.
- * `no prebuild for linux-arm64-musl in /app/prebuilds/` or the dynamic
- * loader's `libcurl.so.4: cannot open shared object file`.
+ * `no prebuild for linux-arm64-musl in /app/prebuilds/`, the dynamic
+ * loader's `libcurl.so.4: cannot open shared object file`, or
+ * `libcurl 7.68.0 is older than 7.74.0, the oldest the native engine
+ * supports`.
  */
 export function loadNativeAddon(): NativeAddonLoad {
   memo ??= load();
@@ -173,7 +199,7 @@ function load(): NativeAddonLoad {
   }
   let addon: NativeAddon;
   try {
-    addon = require(path) as NativeAddon;
+    addon = dlopenIsolated(path);
   } catch (error) {
     return { ok: false, reason: `cannot load ${path}: ${firstLine(error)}` };
   }
@@ -182,7 +208,32 @@ function load(): NativeAddonLoad {
   if (missing.length > 0) {
     return { ok: false, reason: `${path} is not the atresolve addon (missing ${missing.join(', ')})` };
   }
+  if (!addon.curlSupported) {
+    return {
+      ok: false,
+      reason: `libcurl ${addon.curlVersion} is older than ${addon.curlMinimumVersion}, the oldest the native engine supports`,
+      curlVersion: addon.curlVersion,
+    };
+  }
   return { ok: true, addon, path };
+}
+
+/**
+ * Load the addon with `RTLD_DEEPBIND`, so the addon and the libraries it
+ * brings in (libcurl, and libcurl's OpenSSL) resolve symbols among
+ * themselves before the process's global ones. Without it, libcurl's
+ * OpenSSL calls bind to the OpenSSL that the `node` binary exports: the
+ * same ABI when libcurl was built against OpenSSL 3, but a libcurl built
+ * against OpenSSL 1.1 (Debian 11's 7.74) then mixes the two libraries and
+ * crashes in its first handshake. With it, libcurl always runs on the
+ * OpenSSL it was built for, separate from Node's.
+ */
+function dlopenIsolated(path: string): NativeAddon {
+  const flags = constants.dlopen;
+  const module = { exports: {} as unknown };
+  const deepBind = flags.RTLD_DEEPBIND ?? 0;
+  process.dlopen(module, path, flags.RTLD_NOW | deepBind);
+  return module.exports as NativeAddon;
 }
 
 function describeMissing(dir: string, error: unknown): string {

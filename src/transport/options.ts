@@ -1,5 +1,6 @@
 import { resolveDnsOptions, type DnsOptions, type ResolvedDnsOptions } from '../dns/options.js';
-import { DAY_MS, MAX_COUNT, resolveOptions, type OptionSpec } from '../util/options.js';
+import { InvalidOptionsError } from '../errors.js';
+import { checkOptions, DAY_MS, MAX_COUNT, resolveOptions, type OptionSpec } from '../util/options.js';
 
 /**
  * Options shared by every transport. Every limit has a default chosen for a
@@ -143,4 +144,33 @@ export function resolveTransportOptions<Extra extends object = Record<never, nev
     prefix,
   );
   return { ...resolved, dns: resolveDnsOptions(resolved.dns, `${prefix}.dns`, resolved.dnsCacheTtlMs) };
+}
+
+/**
+ * The table of per-request options (`Transport.request()`): the limits are
+ * the transport's own fields, with their ranges; an absent field takes the
+ * transport's setting.
+ */
+const requestOptionSpec = {
+  method: { kind: 'string', default: 'GET', oneOf: ['GET', 'HEAD', 'POST'] },
+  headers: { kind: 'string-record' },
+  body: { kind: 'opaque' },
+  timeoutMs: transportOptionSpec.timeoutMs,
+  connectTimeoutMs: transportOptionSpec.connectTimeoutMs,
+  maxResponseBytes: transportOptionSpec.maxResponseBytes,
+  maxRedirects: transportOptionSpec.maxRedirects,
+  signal: { kind: 'signal' },
+} as const satisfies OptionSpec;
+
+/**
+ * Validate the options of one request as constructor options are, naming
+ * the field (`request.timeoutMs`).
+ * @throws InvalidOptionsError for an unknown field or a bad value
+ */
+export function checkRequestOptions(options: unknown): void {
+  checkOptions(requestOptionSpec, options, 'request');
+  const body = (options as { body?: unknown } | undefined)?.body;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw new InvalidOptionsError('request.body', 'expected a string or a Uint8Array');
+  }
 }

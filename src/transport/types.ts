@@ -122,7 +122,12 @@ export interface Transport extends AsyncDisposable {
   readonly kind: TransportKind;
   /** `true` once `close()` or `destroy()` has been called. */
   readonly closed: boolean;
-  /** Perform one HTTP exchange, following redirects only when allowed. */
+  /**
+   * Perform one HTTP exchange, following redirects only when allowed.
+   * Rejects with `InvalidOptionsError` (naming `request.<field>`) for an
+   * unknown option or a value outside the range of the transport option of
+   * the same name, before anything is sent.
+   */
   request(url: string, options?: TransportRequestOptions): Promise<TransportResponse>;
   stats(): TransportStats;
   clearConnections(): Promise<void>;

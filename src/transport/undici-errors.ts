@@ -55,8 +55,8 @@ const BROKEN_CONNECTION_CODES = new Set([
  * mapping is made; errors that already are `TransportError`s pass through.
  * The original error is always kept as `cause`.
  */
-export function toTransportError(error: unknown, context: FailureContext): TransportError {
-  if (error instanceof TransportError) return error;
+export function toTransportError(error: unknown, context: FailureContext): TransportError | AbortError {
+  if (error instanceof TransportError || error instanceof AbortError) return error;
   const code = errorCode(error);
   const detail = error instanceof Error ? error.message : String(error);
   const where = context.target;

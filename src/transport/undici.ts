@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Client, type Dispatcher } from 'undici';
 import { InvalidOptionsError } from '../errors.js';
 import type { OptionSpec } from '../util/options.js';
 import { BaseTransport, type DispatchRequest, type DispatchResponse, type PoolStats } from './base.js';
 import { BodyDecoder } from './body-decoder.js';
+import { readCaFile } from './ca-file.js';
 import { ConnectionGate, type ConnectionSlot } from './connection-gate.js';
 import {
   AbortError,
@@ -108,7 +108,8 @@ export class UndiciTransport extends BaseTransport {
   readonly #counters = { newConnections: 0, reusedConnections: 0, bytesIn: 0 };
 
   /**
-   * @throws InvalidOptionsError for an invalid option, or a `caFile` that cannot be read
+   * @throws InvalidOptionsError for an invalid option, or a `caFile` that is missing, unreadable or not PEM
+   * @throws InternalTransportError when `caFile` cannot be opened right now (descriptors exhausted)
    */
   constructor(options?: UndiciTransportOptions) {
     const resolved = resolveTransportOptions<{ maxOrigins: number }>(options, undiciOptionSpec);
@@ -866,18 +867,4 @@ class JobQueue {
     job.next = undefined;
     this.size -= 1;
   }
-}
-
-/** Read `caFile` once, at construction. */
-function readCaFile(path: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InvalidOptionsError('transport.caFile', `cannot read '${path}': ${(error as Error).message}`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new InvalidOptionsError('transport.caFile', `'${path}' holds no PEM certificate`);
-  }
-  return pem;
 }

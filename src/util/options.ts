@@ -5,7 +5,10 @@ import { InvalidOptionsError } from '../errors.js';
  * described by one `OptionSpec` table that holds each field's kind, range and
  * default; `resolveOptions()` validates the caller's object against it and
  * returns a fully-populated copy. One table per class means one place where a
- * check can be wrong, instead of forty copy-pasted checks.
+ * check can be wrong, instead of forty copy-pasted checks. A class whose
+ * options gather another's (the resolver's `cache` option, `RedisCache`)
+ * spreads the fields of that class's table into its own, so a field's
+ * default and range are written once.
  */
 
 interface IntegerSpec {
@@ -40,6 +43,11 @@ interface StringListSpec {
   default: readonly string[];
 }
 
+/** An `AbortSignal` (anything with `aborted` and `addEventListener`), or absent. */
+interface SignalSpec {
+  kind: 'signal';
+}
+
 /** Anything the table cannot describe; the caller validates it itself. */
 interface OpaqueSpec {
   kind: 'opaque';
@@ -52,6 +60,7 @@ export type FieldSpec =
   | OptionalStringSpec
   | StringRecordSpec
   | StringListSpec
+  | SignalSpec
   | OpaqueSpec;
 
 export type OptionSpec = Readonly<Record<string, FieldSpec>>;
@@ -63,31 +72,59 @@ export const DAY_MS = 86_400_000;
 export const MAX_COUNT = 2 ** 31 - 1;
 
 /**
+ * The name of option `key` inside the options object named `prefix`, as the
+ * caller wrote it: `cache.maxEntries` inside `new IdResolver({ cache })`,
+ * plain `timeoutMs` at the top level (`prefix` empty).
+ */
+export function optionName(prefix: string, key: string): string {
+  return prefix === '' ? key : `${prefix}.${key}`;
+}
+
+/**
  * Validate `input` against `spec` and fill in defaults.
  *
  * @param spec the table describing every accepted field
  * @param input the caller's options (may be `undefined`)
- * @param prefix dotted prefix used in error messages, e.g. `transport`
+ * @param prefix dotted prefix used in error messages, e.g. `transport`;
+ *   empty for the options object of the call itself (`IdResolver`)
  * @throws InvalidOptionsError naming the first offending option
  */
 export function resolveOptions<T>(spec: OptionSpec, input: unknown, prefix: string): T {
-  if (input === undefined || input === null) input = {};
+  const source = ownOptions(spec, input, prefix);
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(spec)) {
+    out[key] = resolveField(optionName(prefix, key), field, source[key]);
+  }
+  return out as T;
+}
+
+/**
+ * Validate the fields `input` sets against `spec`, without filling in
+ * defaults: for per-call options, where an absent field means "the
+ * instance's setting". Cheap enough for every call (only the fields present
+ * are looked at).
+ *
+ * @throws InvalidOptionsError naming the first offending option
+ */
+export function checkOptions(spec: OptionSpec, input: unknown, prefix: string): void {
+  const source = ownOptions(spec, input, prefix);
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (value !== undefined) resolveField(optionName(prefix, key), spec[key] as FieldSpec, value);
+  }
+}
+
+/** `input` as a record whose every key `spec` knows. */
+function ownOptions(spec: OptionSpec, input: unknown, prefix: string): Record<string, unknown> {
+  if (input === undefined || input === null) return {};
   if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidOptionsError(prefix, 'expected an options object');
+    throw new InvalidOptionsError(prefix === '' ? 'options' : prefix, 'expected an options object');
   }
   const source = input as Record<string, unknown>;
   for (const key of Object.keys(source)) {
-    if (!Object.hasOwn(spec, key)) {
-      throw new InvalidOptionsError(`${prefix}.${key}`, 'unknown option');
-    }
+    if (!Object.hasOwn(spec, key)) throw new InvalidOptionsError(optionName(prefix, key), 'unknown option');
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(spec)) {
-    const name = `${prefix}.${key}`;
-    const value = source[key];
-    out[key] = resolveField(name, field, value);
-  }
-  return out as T;
+  return source;
 }
 
 function resolveField(name: string, field: FieldSpec, value: unknown): unknown {
@@ -147,9 +184,30 @@ function resolveField(name: string, field: FieldSpec, value: unknown): unknown {
       }
       return [...value];
     }
+    case 'signal': {
+      if (value === undefined) return undefined;
+      const signal = value as Partial<AbortSignal> | null;
+      if (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+        throw new InvalidOptionsError(name, `expected an AbortSignal, got ${describe(value)}`);
+      }
+      return value;
+    }
     case 'opaque':
       return value;
   }
+}
+
+/**
+ * The `now` option every cache option set has: a clock in ms since the
+ * epoch, `Date.now` by default (tests inject a fake one).
+ * @throws InvalidOptionsError when it is not a function
+ */
+export function checkClock(value: unknown, prefix: string): () => number {
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') {
+    throw new InvalidOptionsError(optionName(prefix, 'now'), 'expected a function returning ms since the epoch');
+  }
+  return value as () => number;
 }
 
 function describe(value: unknown): string {

@@ -253,7 +253,7 @@ describe.skipIf(redisSkip !== undefined)('RedisCache on a single node', () => {
     await waitFor('b to load', () => loader.calls === 1);
     const key = `${prefix}handle:{max.test}`;
     await server.cli('SET', `${key}:lock`, '!purged', 'PX', '30000');
-    bCache.clearLocal();
+    await bCache.clearLocal();
     // The second lookup finds its lock replaced by the purge marker.
     const after = b.resolve('max.test', loader.load);
     await waitFor('b to start a second load', () => loader.calls === 2);
@@ -285,8 +285,7 @@ describe.skipIf(redisSkip !== undefined)('RedisCache on a single node', () => {
   it('clearLocal() empties L1 only; the next read comes back from Redis', async () => {
     const cache = await connect();
     await cache.handle.set('hank.test', { value: 'did:plc:hank', fetchedAt: Date.now(), size: 10 });
-    cache.clearLocal();
-    await flush();
+    await cache.clearLocal();
     expect(cache.handle.stats().entries).toBe(0);
     expect((await cache.handle.get('hank.test'))?.value).toBe('did:plc:hank');
     expect(cache.stats().l2Hits).toBe(1);

@@ -380,7 +380,7 @@ describe('options', () => {
 
   it('the resolver and both transports reject a bad nameserver before starting anything, naming it as written', () => {
     expect(() => new IdResolver({ dns: { nameservers: ['127.0.0.1:0'] } })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', option: 'resolver.dns.nameservers[0]' }),
+      expect.objectContaining({ code: 'INVALID_OPTIONS', option: 'dns.nameservers[0]' }),
     );
     for (const Transport of [CurlTransport, UndiciTransport]) {
       expect(() => new Transport({ dns: { nameservers: ['_'] } })).toThrow(

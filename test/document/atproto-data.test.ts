@@ -109,6 +109,13 @@ describe('handle', () => {
     expect(getHandle(doc({ alsoKnownAs: aliases }))).toBe('good.example.com');
   });
 
+  it("agrees with indigo's DeclaredHandle cases: an invalid at:// entry is skipped, the next valid one taken", () => {
+    expect(getHandle(doc({ alsoKnownAs: ['at://BLAH.com', 'at://other.org'] }))).toBe('blah.com');
+    const aliases = ['https://http.example.com', 'at://under_example_com', 'at://correct.EXAMPLE.com', 'at://other.example.com'];
+    expect(getHandle(doc({ alsoKnownAs: aliases }))).toBe('correct.example.com');
+    expect(getHandle(doc({ alsoKnownAs: ['https://http.example.com'] }))).toBeUndefined();
+  });
+
   it('is undefined when no alias is a valid handle URI', () => {
     expect(getHandle(doc({ alsoKnownAs: ['https://alice.com', 'at://-bad.com'] }))).toBeUndefined();
     expect(getHandle(doc({ alsoKnownAs: [] }))).toBeUndefined();

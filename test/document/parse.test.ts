@@ -32,22 +32,9 @@ function deepFrozen(value: unknown): boolean {
 }
 
 describe('valid documents', () => {
-  it('parses a PLC document from bytes, text and a parsed value alike', () => {
-    const expected = {
-      id: PLC,
-      alsoKnownAs: ['at://Atproto.com'],
-      verificationMethod: [
-        {
-          id: `${PLC}#atproto`,
-          type: 'Multikey',
-          controller: PLC,
-          publicKeyMultibase: 'zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme',
-        },
-      ],
-      service: [
-        { id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint: 'https://enoki.us-east.host.bsky.network' },
-      ],
-    };
+  it('parses a PLC document from bytes, text and a parsed value alike, as published', () => {
+    const expected = fixtureObject('plc.json');
+    expect(expected['@context']).toBeDefined();
     const bytes = fixture('plc.json');
     expect(parseDidDocument(bytes, PLC)).toStrictEqual(expected);
     expect(parseDidDocument(new Uint8Array(bytes), PLC)).toStrictEqual(expected);
@@ -55,17 +42,22 @@ describe('valid documents', () => {
     expect(parseDidDocument(fixtureObject('plc.json'), PLC)).toStrictEqual(expected);
   });
 
-  it('keeps only the atproto fields of a did:web document and drops the rest unread', () => {
+  it('returns a did:web document as published: @context, unknown fields, publicKeyJwk, a map endpoint, in order', () => {
     const doc = parseDidDocument(fixture('web.json'), WEB);
-    expect(Object.keys(doc)).toEqual(['id', 'alsoKnownAs', 'verificationMethod', 'service']);
-    expect(doc.verificationMethod?.[0]).toStrictEqual({
-      id: `${WEB}#atproto`,
-      type: 'Multikey',
-      controller: WEB,
-      publicKeyMultibase: 'zDnaeTiq1PdzvZXUaMdezchcMJQpBdH2VN4pgrrEhMCCbmwSb',
-    });
-    // W3C forms: a list of types is kept, a map endpoint is not
-    expect(doc.service?.[2]).toStrictEqual({ id: '#linked', type: ['LinkedDomains', 'Other'], serviceEndpoint: undefined });
+    expect(doc).toStrictEqual(fixtureObject('web.json'));
+    expect(Object.keys(doc)).toEqual(['@context', 'id', 'alsoKnownAs', 'authentication', 'verificationMethod', 'service', 'x-extension']);
+    expect(doc.verificationMethod?.[0]?.['publicKeyJwk']).toStrictEqual({ kty: 'EC', crv: 'P-256' });
+    // W3C forms: a list of types and a map endpoint are kept.
+    expect(doc.service?.[2]).toStrictEqual({ id: '#linked', type: ['LinkedDomains', 'Other'], serviceEndpoint: { origins: ['https://alice.example.com'] } });
+    // Re-serving it gives back the published JSON.
+    expect(JSON.parse(JSON.stringify(doc))).toStrictEqual(fixtureObject('web.json'));
+  });
+
+  it('keeps JSON values only: undefined fields of a parsed value are left out, other non-JSON values refused', () => {
+    expect(parseDidDocument({ id: PLC, note: undefined, n: 1.5, ok: true, none: null }, PLC)).toStrictEqual({ id: PLC, n: 1.5, ok: true, none: null });
+    expect(invalid({ id: PLC, n: Number.NaN }).message).toMatch(/"n" must be a JSON value, got NaN/);
+    expect(invalid({ id: PLC, f: () => 1 }).message).toMatch(/"f" must be a JSON value, got a function/);
+    expect(invalid({ id: PLC, x: { big: 10n } }).message).toMatch(/"x"\.big must be a JSON value/);
   });
 
   it('parses the legacy PLC document', () => {
@@ -225,7 +217,7 @@ describe('bounds', () => {
     const padded = JSON.stringify({ id: PLC, pad: 'x'.repeat(65_536) });
     expect(invalid(Buffer.from(padded)).message).toMatch(/bytes, more than maxDocumentBytes \(65536\)/);
     expect(invalid(padded).message).toMatch(/characters, more than maxDocumentBytes \(65536\)/);
-    expect(parseDidDocument(Buffer.from(padded), PLC, { maxDocumentBytes: 70_000 })).toStrictEqual({ id: PLC });
+    expect(parseDidDocument(Buffer.from(padded), PLC, { maxDocumentBytes: 70_000, maxStringLength: 65_536 })).toStrictEqual({ id: PLC, pad: 'x'.repeat(65_536) });
     const small = Buffer.from(JSON.stringify({ id: PLC }));
     expect(invalid(small, PLC, { maxDocumentBytes: small.length - 1 }).message).toMatch(/maxDocumentBytes/);
     expect(parseDidDocument(small, PLC, { maxDocumentBytes: small.length })).toStrictEqual({ id: PLC });
@@ -238,6 +230,26 @@ describe('bounds', () => {
     expect(
       invalid({ id: PLC, service: [{ id: '#x', type: many(65, () => 'T'), serviceEndpoint: 'https://a.com' }] }).message,
     ).toMatch(/"service"\[0\]\.type has 65 entries/);
+  });
+
+  it('applies every bound to every field, known or not', () => {
+    expect(invalid({ id: PLC, '@context': many(65, () => 'x') }).message).toMatch(/"@context" has 65 entries, more than maxEntries \(64\)/);
+    expect(invalid({ id: PLC, ext: { s: 'x'.repeat(2049) } }).message).toMatch(/"ext"\.s is 2049 characters/);
+    expect(invalid({ id: PLC, ext: Object.fromEntries(many(65, (i) => [`k${i}`, i]) as [string, unknown][]) }).message).toMatch(
+      /"ext" has 65 keys, more than maxEntries/,
+    );
+    expect(invalid({ id: PLC, ['k'.repeat(2049)]: 1 }).message).toMatch(/has a key of 2049 characters/);
+    const jwk = { id: '#atproto', type: 'Multikey', controller: PLC, publicKeyJwk: { x: 'x'.repeat(2049) } };
+    expect(invalid({ id: PLC, verificationMethod: [jwk] }).message).toMatch(/"verificationMethod"\[0\]\.publicKeyJwk\.x is 2049 characters/);
+  });
+
+  it('refuses nesting deeper than maxDepth (default 16): the document is depth 1', () => {
+    let value: unknown = 'leaf';
+    for (let i = 0; i < 15; i++) value = [value];
+    expect(parseDidDocument({ id: PLC, ext: value }, PLC).ext).toBeDefined();
+    expect(invalid({ id: PLC, ext: [value] }).message).toMatch(/nested deeper than maxDepth \(16\)/);
+    expect(parseDidDocument({ id: PLC, ext: { a: { b: 1 } } }, PLC, { maxDepth: 3 })).toStrictEqual({ id: PLC, ext: { a: { b: 1 } } });
+    expect(invalid({ id: PLC, ext: { a: { b: { c: 1 } } } }, PLC, { maxDepth: 3 }).message).toMatch(/"ext"\.a\.b is nested deeper/);
   });
 
   it('refuses strings over maxStringLength (default 2048)', () => {
@@ -255,6 +267,7 @@ describe('bounds', () => {
   it('validates the options with the table', () => {
     expect(() => parseDidDocument({ id: PLC }, PLC, { maxEntries: 0 })).toThrow(InvalidOptionsError);
     expect(() => parseDidDocument({ id: PLC }, PLC, { maxStringLength: 1.5 })).toThrow(/didDocument\.maxStringLength/);
-    expect(() => parseDidDocument({ id: PLC }, PLC, { maxDepth: 3 } as never)).toThrow(/didDocument\.maxDepth: unknown option/);
+    expect(() => parseDidDocument({ id: PLC }, PLC, { maxDepth: 1 })).toThrow(/didDocument\.maxDepth/);
+    expect(() => parseDidDocument({ id: PLC }, PLC, { depth: 3 } as never)).toThrow(/didDocument\.depth: unknown option/);
   });
 });

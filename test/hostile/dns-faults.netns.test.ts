@@ -9,7 +9,7 @@ import { AbortError, DnsError, TimeoutError, TransportDestroyedError } from '../
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
-import { distIndex } from '../support/dist.js';
+import { distTransport } from '../support/dist.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 import { startHostileServer, type HostileServer } from '../support/hostile-server.js';
 import { implementations } from '../transport/implementations.js';
@@ -247,7 +247,7 @@ describe('a worker holding a resolver', () => {
       const hosts = Array.from({ length: 50 }, () => name('dead'));
       const worker = new Worker(source, {
         eval: true,
-        workerData: { dist: distIndex, caFile: ca.certFile, hosts },
+        workerData: { dist: distTransport, caFile: ca.certFile, hosts },
         env: { ...process.env, ATRESOLVE_TRANSPORT: kind },
       });
       await once(worker, 'message');

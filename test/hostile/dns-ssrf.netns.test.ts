@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HandleNotFoundError, ResolutionFailedError } from '../../src/resolve/errors.js';
+import { ResolutionFailedError } from '../../src/resolve/errors.js';
 import { IdResolver } from '../../src/resolve/id-resolver.js';
-import { ForbiddenAddressError, ConnectError, TlsError } from '../../src/transport/errors.js';
+import { ForbiddenAddressError, ConnectError, RedirectError, TlsError } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
@@ -209,9 +209,11 @@ describe.each(implementations)('$name transport: IdResolver with production defa
     expect((await resolver.did.resolve('did:web:public.example.com'))?.id).toBe('did:web:public.example.com');
   });
 
-  it.each(FORBIDDEN)('%s: no handle answer, did:web refused, sentinel untouched', async (name) => {
+  it.each(FORBIDDEN)('%s: the well-known and did:web refused (a transient failure, never a cached "none"), sentinel untouched', async (name) => {
     const before = sentinelConnections();
-    await expect(resolver.resolveIdentity(name)).rejects.toBeInstanceOf(HandleNotFoundError);
+    const fromHandle = await resolver.resolveIdentity(name).catch((e: unknown) => e);
+    expect(fromHandle).toBeInstanceOf(ResolutionFailedError);
+    expect((fromHandle as Error).cause).toBeInstanceOf(ForbiddenAddressError);
     const error = await resolver.did.resolve(`did:web:${name}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResolutionFailedError);
     expect((error as Error).cause).toBeInstanceOf(ForbiddenAddressError);
@@ -227,10 +229,12 @@ describe.each(implementations)('$name transport: IdResolver with production defa
     'redir-name',
     'redir-private-port',
     'redir-http',
-  ])('%s: the well-known redirect is refused on its hop, sentinel untouched', async (label) => {
+  ])('%s: the well-known redirect is refused on its hop (a transient failure), sentinel untouched', async (label) => {
     const before = sentinelConnections();
     const hits = publicServer.requests.get(label) ?? 0;
-    expect(await resolver.handle.resolveHttp(`${label}.example.com`)).toBeUndefined();
+    const error = await resolver.handle.resolveHttp(`${label}.example.com`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResolutionFailedError);
+    expect([RedirectError, ForbiddenAddressError].some((Class) => (error as Error).cause instanceof Class)).toBe(true);
     expect(publicServer.requests.get(label)).toBe(hits + 1);
     expect(sentinelConnections()).toBe(before);
   });

@@ -125,7 +125,8 @@ describe('the packed tarball, installed into an empty project', () => {
   const requireEsm = major >= 23 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
   it.skipIf(!requireEsm)('require() works where Node supports require(esm) (20.19+, 22.12+), and atresolve/redis says npm i redis', async () => {
     const script = [
-      "const { IdResolver, transportInfo } = require('atresolve');",
+      "const { IdResolver } = require('atresolve');",
+      "const { transportInfo } = require('atresolve/transport');",
       "console.log(typeof IdResolver, transportInfo().kind);",
       "try { require('atresolve/redis'); } catch (e) { console.log(e.name, e.code, e.message); }",
     ].join('\n');

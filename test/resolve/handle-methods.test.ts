@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MissingAtprotoDataError } from '../../src/document/errors.js';
 import { AmbiguousHandleError, HandleNotFoundError, ResolutionFailedError } from '../../src/resolve/errors.js';
+import { InvalidDidError, UnsupportedDidMethodError } from '../../src/syntax/errors.js';
+import { ConnectError, TlsError } from '../../src/transport/errors.js';
 import { IdResolver } from '../../src/resolve/id-resolver.js';
 import type { IdResolverOptions } from '../../src/resolve/options.js';
 import { secp256k1KeyFromPrivate } from '../../src/world/keys.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
+import { freePort, startTcpFront } from '../support/tcp-front.js';
 
 /**
  * Handle resolution against servers scripted per test: a real DNS server
@@ -64,7 +68,8 @@ function serve(hostAndPath: string, status: number, body: string, headers: Recor
   hosts.set(hostAndPath, (_req, res) => res.writeHead(status, headers).end(body));
 }
 
-function resolver(options: IdResolverOptions = {}): IdResolver {
+/** A resolver on the scripted servers; `routes` adds or overrides `connectTo` entries. */
+function resolver(options: IdResolverOptions = {}, routes: Record<string, string> = {}): IdResolver {
   const target = `127.0.0.1:${server.port}`;
   return new IdResolver({
     allowTestTlds: true,
@@ -73,7 +78,7 @@ function resolver(options: IdResolverOptions = {}): IdResolver {
     transport: {
       caFile: server.ca.certFile,
       allowPrivateNetwork: true,
-      connectTo: { '*.handle.test:443': target, '*.web.test:443': target, 'doh.example.test:443': target },
+      connectTo: { '*.handle.test:443': target, '*.web.test:443': target, 'doh.example.test:443': target, ...routes },
     },
     ...options,
   });
@@ -125,24 +130,30 @@ describe('HTTPS well-known', () => {
     expect(await r.handle.resolveHttp('bad.handle.test')).toBeUndefined();
   });
 
-  it('follows up to 3 redirects, each re-checked; the 4th or a redirect to http: is "none"', async () => {
+  it('follows up to 3 redirects, each re-checked; the 4th or a redirect to http: is a transient failure', async () => {
     await using r = resolver();
     for (let i = 0; i < 4; i += 1) {
       serve(`r${i}.handle.test/.well-known/atproto-did`, 302, '', { location: `https://r${i + 1}.handle.test/.well-known/atproto-did` });
     }
     serve('r4.handle.test/.well-known/atproto-did', 200, DID_A);
     expect(await r.handle.resolveHttp('r1.handle.test')).toBe(DID_A);
-    expect(await r.handle.resolveHttp('r0.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('r0.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
     serve('plain.handle.test/.well-known/atproto-did', 302, '', { location: 'http://r4.handle.test/.well-known/atproto-did' });
-    expect(await r.handle.resolveHttp('plain.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('plain.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
   });
 
-  it('a body over 2 KiB is "none"; a 500 is a transient failure', async () => {
+  it('only a 404 is "none"; a body over 2 KiB, a 500 or a 403 is a transient failure', async () => {
     await using r = resolver();
+    serve('gone.handle.test/.well-known/atproto-did', 404, 'no such file');
+    expect(await r.handle.resolveHttp('gone.handle.test')).toBeUndefined();
     serve('big.handle.test/.well-known/atproto-did', 200, `${DID_A}${' '.repeat(4096)}`);
-    expect(await r.handle.resolveHttp('big.handle.test')).toBeUndefined();
+    await expect(r.handle.resolveHttp('big.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
     serve('down.handle.test/.well-known/atproto-did', 500, 'oops');
     await expect(r.handle.resolveHttp('down.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
+    serve('denied.handle.test/.well-known/atproto-did', 403, 'forbidden');
+    const denied = await r.handle.resolveHttp('denied.handle.test').catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ResolutionFailedError);
+    expect((denied as ResolutionFailedError).status).toBe(403);
   });
 });
 
@@ -230,5 +241,130 @@ describe('DNS over HTTPS', () => {
     dns.set('_atproto.sf-doh.handle.test', { rcode: 'SERVFAIL' });
     await expect(r.handle.resolveDns('sf-doh.handle.test')).rejects.toBeInstanceOf(ResolutionFailedError);
     expect(r.stats().transport.requests).toBe(3);
+  });
+});
+
+describe('a transient well-known failure is never a cached "not found"', () => {
+  /** The handle `name` claims `did:web:<label>.web.test` over HTTPS (no DNS record), whose document declares it back. */
+  function identityOverHttps(label: string): { handle: string; did: string } {
+    const handle = `${label}.handle.test`;
+    const host = `${label}.web.test`;
+    serve(`${handle}/.well-known/atproto-did`, 200, `did:web:${host}`);
+    serve(`${host}/.well-known/did.json`, 200, webDocument(host, handle));
+    return { handle, did: `did:web:${host}` };
+  }
+
+  it('a refused connection: ResolutionFailedError and handleCheck "unavailable", nothing cached, verified once the host is back', async () => {
+    const port = await freePort();
+    await using r = resolver({ cache: {} }, { 'back.handle.test:443': `127.0.0.1:${port}` });
+    const { handle, did } = identityOverHttps('back');
+
+    const fromHandle = await r.resolveIdentity(handle).catch((e: unknown) => e);
+    expect(fromHandle).toBeInstanceOf(ResolutionFailedError);
+    expect((fromHandle as Error).cause).toBeInstanceOf(ConnectError);
+    const fromDid = await r.resolveIdentity(did);
+    expect(fromDid).toMatchObject({ did, handle: 'handle.invalid', handleCheck: 'unavailable', declaredHandle: handle });
+    expect(fromDid.handleError).toBeInstanceOf(ResolutionFailedError);
+    expect(r.stats().cache.handle).toMatchObject({ entries: 0, negativeHits: 0 });
+
+    const front = await startTcpFront(server.port, port);
+    try {
+      expect(await r.resolveIdentity(handle)).toMatchObject({ did, handle, handleCheck: 'verified' });
+      expect(await r.resolveIdentity(did)).toMatchObject({ did, handle, handleCheck: 'verified', handleError: undefined });
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('an untrusted certificate: ResolutionFailedError (cause TlsError), nothing cached', async () => {
+    const stranger = await startTestServer();
+    try {
+      await using r = resolver({ cache: {} }, { 'untrusted.handle.test:443': `127.0.0.1:${stranger.port}` });
+      const { handle, did } = identityOverHttps('untrusted');
+      for (let i = 0; i < 2; i += 1) {
+        const error = await r.handle.resolve(handle).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ResolutionFailedError);
+        expect((error as Error).cause).toBeInstanceOf(TlsError);
+      }
+      expect(stranger.handshakes + stranger.accepted).toBeGreaterThanOrEqual(2);
+      expect((await r.resolveIdentity(did)).handleCheck).toBe('unavailable');
+      expect(r.stats().cache.handle).toMatchObject({ entries: 0, misses: 3 });
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it('an HTTP 404 and a body that is not a DID are "not found", cached for negativeTtlMs', async () => {
+    await using r = resolver({ cache: {} });
+    serve('junk.handle.test/.well-known/atproto-did', 200, '<html>parked domain</html>');
+    for (const handle of ['gone.handle.test', 'junk.handle.test']) {
+      expect(await r.handle.resolve(handle)).toBeUndefined();
+      expect(await r.handle.resolve(handle)).toBeUndefined();
+      expect(hostHits.get(`${handle}/.well-known/atproto-did`)).toBe(1);
+      await expect(r.resolveIdentity(handle)).rejects.toBeInstanceOf(HandleNotFoundError);
+    }
+    expect(r.stats().cache.handle).toMatchObject({ entries: 2, negativeHits: 4 });
+  });
+
+  it('from a DID, a handle that names another DID is a "mismatch", and a document without a handle "undeclared"', async () => {
+    await using r = resolver();
+    serve('other.web.test/.well-known/did.json', 200, webDocument('other.web.test', 'other.handle.test'));
+    serve('other.handle.test/.well-known/atproto-did', 200, DID_A);
+    expect(await r.resolveIdentity('did:web:other.web.test')).toMatchObject({ handle: 'handle.invalid', handleCheck: 'mismatch', handleError: undefined });
+    const bare = JSON.parse(webDocument('bare.web.test', 'x.handle.test')) as Record<string, unknown>;
+    delete bare.alsoKnownAs;
+    serve('bare.web.test/.well-known/did.json', 200, JSON.stringify(bare));
+    expect(await r.resolveIdentity('did:web:bare.web.test')).toMatchObject({ handle: 'handle.invalid', handleCheck: 'undeclared' });
+  });
+});
+
+describe('a handle that names a DID atresolve cannot resolve', () => {
+  const DID_KEY = 'did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme';
+
+  it.each([
+    ['key', DID_KEY, UnsupportedDidMethodError],
+    ['other-method', 'did:example:123456', UnsupportedDidMethodError],
+    ['upper', 'did:plc:AAAAAAAAAAAAAAAAAAAAAAAA', InvalidDidError],
+    ['web-localhost', 'did:web:localhost', InvalidDidError],
+  ] as const)('%s: the handle has no usable DID (HandleNotFoundError with the remote value), not an input error', async (label, claimed, causeClass) => {
+    await using r = resolver({ handleStrategy: 'dns-first' });
+    const handle = `${label}.handle.test`;
+    dns.set(`_atproto.${handle}`, { txt: [[`did=${claimed}`]] });
+    // The raw step returns what the handle claims, as @atproto/identity does.
+    expect(await r.handle.resolve(handle)).toBe(claimed);
+    const error = await r.resolveIdentity(handle).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HandleNotFoundError);
+    expect((error as HandleNotFoundError).claimedDid).toBe(claimed);
+    expect((error as Error).cause).toBeInstanceOf(causeClass);
+    expect((error as Error).message).toContain(claimed.slice(0, 20));
+    expect(r.stats().resolutions.identity).toMatchObject({ not_found: 1, invalid: 0 });
+  });
+
+  it('the same from the HTTPS well-known', async () => {
+    await using r = resolver({ handleStrategy: 'https-first' });
+    serve('wk-key.handle.test/.well-known/atproto-did', 200, DID_KEY);
+    const error = await r.resolveIdentity('wk-key.handle.test').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HandleNotFoundError);
+    expect((error as HandleNotFoundError).claimedDid).toBe(DID_KEY);
+  });
+});
+
+describe('atproto data of a document that lacks a field', () => {
+  it('resolveAtprotoData gives undefined; resolveAtprotoKey and ensureResolveAtprotoData throw MissingAtprotoDataError', async () => {
+    await using r = resolver();
+    const keyless = JSON.parse(webDocument('keyless.web.test', 'keyless.handle.test')) as Record<string, unknown>;
+    keyless.verificationMethod = [];
+    serve('keyless.web.test/.well-known/did.json', 200, JSON.stringify(keyless));
+    const did = 'did:web:keyless.web.test';
+    expect(await r.did.resolveAtprotoData(did)).toMatchObject({ handle: 'keyless.handle.test', signingKey: undefined });
+    for (const call of [() => r.did.resolveAtprotoKey(did), () => r.did.ensureResolveAtprotoData(did)]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MissingAtprotoDataError);
+      expect(error).toMatchObject({ code: 'MISSING_ATPROTO_DATA', did, field: 'signingKey' });
+    }
+    const pdsless = JSON.parse(webDocument('pdsless.web.test', 'pdsless.handle.test')) as Record<string, unknown>;
+    pdsless.service = [];
+    serve('pdsless.web.test/.well-known/did.json', 200, JSON.stringify(pdsless));
+    await expect(r.did.ensureResolveAtprotoData('did:web:pdsless.web.test')).rejects.toMatchObject({ field: 'pds' });
   });
 });

@@ -1,10 +1,12 @@
 // Child process for test/transport/create.test.ts: create a transport the
-// way a consumer would (createTransport from the compiled package), make one
-// request (then create a second transport), and print what happened as one
-// JSON line; process warnings go to stderr as usual. Environment:
-// ATRESOLVE_TEST_DIST (dist/index.js), TEST_URL, TEST_CA, and whatever
-// ATRESOLVE_* variables the test sets.
-const { createTransport, transportInfo } = await import(process.env.ATRESOLVE_TEST_DIST);
+// way a consumer would (createTransport from the compiled package's
+// `atresolve/transport`), make one request (then create a second transport),
+// and print what happened as one JSON line; process warnings go to stderr as
+// usual. Environment: ATRESOLVE_TEST_DIST (dist/index.js), TEST_URL, TEST_CA,
+// and whatever ATRESOLVE_* variables the test sets.
+import { pathToFileURL } from 'node:url';
+
+const { createTransport, transportInfo } = await import(new URL('./transport/index.js', pathToFileURL(process.env.ATRESOLVE_TEST_DIST)).href);
 
 const out = {};
 try {

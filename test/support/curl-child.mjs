@@ -1,11 +1,17 @@
-// Child-process scenarios for test/transport/curl-process.test.ts and
-// curl-prebuild.test.ts. Plain JS: imports the compiled package from
-// ATRESOLVE_TEST_DIST. Environment: TEST_ORIGIN (https://127.0.0.1:port),
-// TEST_CA (CA PEM path). argv[2] is the scenario. Prints JSON lines.
+// Child-process scenarios for test/transport/curl-process.test.ts,
+// curl-exit.test.ts, curl-parking.test.ts and curl-prebuild.test.ts. Plain
+// JS: imports the compiled package (ATRESOLVE_TEST_DIST, dist/index.js, and
+// its `atresolve/transport` next to it). Environment: TEST_ORIGIN
+// (https://127.0.0.1:port), TEST_CA (CA PEM path), TEST_SILENT (a port that
+// accepts and never speaks). argv[2] is the scenario. Prints JSON lines.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-const { CurlTransport, loadNativeAddon } = await import(process.env.ATRESOLVE_TEST_DIST);
+const { AtresolveError, IdResolver } = await import(process.env.ATRESOLVE_TEST_DIST);
+const { CurlTransport, createTransport, loadNativeAddon } = await import(
+  new URL('./transport/index.js', pathToFileURL(process.env.ATRESOLVE_TEST_DIST)).href
+);
 const origin = process.env.TEST_ORIGIN;
 const options = { caFile: process.env.TEST_CA, allowPrivateNetwork: true };
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -125,6 +131,63 @@ const scenarios = {
     setTimeout(() => {
       throw new Error('boom');
     }, 0);
+  },
+  // A SIGTERM handler calls process.exit(code) while requests run: TLS
+  // handshakes on fresh connections and CA bundle loads after resets
+  // ('load'), plus 50 requests hanging in a handshake with a silent server
+  // ('hang'). The parent sends SIGTERM after the first line.
+  async 'exit-on-sigterm'() {
+    const mode = process.argv[3];
+    const code = Number(process.argv[4]);
+    process.on('SIGTERM', () => process.exit(code));
+    const transports = [0, 1].map(() => new CurlTransport({ ...options, maxIdleConnections: 0 }));
+    if (mode === 'hang') {
+      for (let i = 0; i < 50; i += 1) {
+        transports[i % 2].request(`https://127.0.0.1:${process.env.TEST_SILENT}/`, { timeoutMs: 60_000, connectTimeoutMs: 60_000 }).catch(() => {});
+      }
+    }
+    const loop = async (t) => {
+      for (let i = 0; ; i += 1) {
+        await t.request(`${origin}/status/200`).catch(() => {});
+        if (i % 8 === 7) await t.reset().catch(() => {});
+      }
+    };
+    for (const t of transports) for (let k = 0; k < 6; k += 1) void loop(t);
+    await delay(20);
+    say({ stage: 'running' });
+  },
+  // Descriptors exhausted (the parent runs this under `ulimit -n 64`):
+  // constructing transports and a resolver, then a request, give typed
+  // errors; once descriptors are free again the same transport works.
+  async 'fds-exhausted'() {
+    const { openSync, closeSync } = await import('node:fs');
+    const early = new CurlTransport(options); // reads caFile now, opens nothing
+    const held = [];
+    try {
+      for (;;) held.push(openSync('/dev/null', 'r'));
+    } catch {}
+    const outcome = (make) => {
+      try {
+        make();
+        return 'ok';
+      } catch (error) {
+        return { name: error.name, typed: error instanceof AtresolveError, message: error.message };
+      }
+    };
+    const construct = {
+      curl: outcome(() => new CurlTransport({ allowPrivateNetwork: true })),
+      curlWithCaFile: outcome(() => new CurlTransport(options)),
+      create: outcome(() => createTransport({ allowPrivateNetwork: true })),
+      resolver: outcome(() => new IdResolver()),
+    };
+    const failed = await early.request(`${origin}/status/200`).then(
+      (res) => ({ status: res.status }),
+      (error) => ({ name: error.name, typed: error instanceof AtresolveError, message: error.message }),
+    );
+    for (const fd of held.splice(0)) closeSync(fd);
+    const recovered = await early.request(`${origin}/status/200`).then((res) => res.status, (error) => error.name);
+    await early.close();
+    say({ construct, failed, recovered });
   },
   // worker_threads: the addon in workers and the main thread at once; a
   // worker terminated mid-request; a worker that finishes normally.

@@ -14,3 +14,6 @@ export function packagePath(...parts: string[]): string {
  * builds `dist/` from `src/` before any test file runs.
  */
 export const distIndex = packagePath('dist', 'index.js');
+
+/** The compiled `atresolve/transport` entry (createTransport, the transports). */
+export const distTransport = packagePath('dist', 'transport', 'index.js');

@@ -18,7 +18,13 @@ export interface TcpFront {
   close(): Promise<void>;
 }
 
-export async function startTcpFront(initial: number | undefined): Promise<TcpFront> {
+/**
+ * @param initial the backend port, or `undefined` to drop connections until `pointAt()`
+ * @param port the front's own port; default 0 (any free port). A test that
+ *   needs "connection refused, then the host is back" picks a free port,
+ *   connects to it while nothing listens, then starts the front on it.
+ */
+export async function startTcpFront(initial: number | undefined, port = 0): Promise<TcpFront> {
   let target = initial;
   const pairs = new Set<Socket>();
   const server = createServer((client) => {
@@ -40,7 +46,7 @@ export async function startTcpFront(initial: number | undefined): Promise<TcpFro
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
@@ -58,4 +64,16 @@ export async function startTcpFront(initial: number | undefined): Promise<TcpFro
       await once(server, 'close');
     },
   };
+}
+
+/** A 127.0.0.1 port nothing listens on right now (connecting to it is refused). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return address.port;
 }

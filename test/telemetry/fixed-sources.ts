@@ -65,6 +65,7 @@ export function fixedResolverStats(): ResolverStats {
     resolutions: {
       plc: { ok: 700, not_found: 5, invalid: 1, error: 4 },
       web: { ok: 60, not_found: 2, invalid: 0, error: 3 },
+      other: { ok: 0, not_found: 0, invalid: 4, error: 0 },
       handle: { ok: 500, not_found: 20, invalid: 7, error: 9 },
       identity: { ok: 450, not_found: 0, invalid: 2, error: 1 },
     },

@@ -1,9 +1,13 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidOptionsError } from '../../src/errors.js';
 import {
   AbortError,
   ConnectError,
@@ -143,6 +147,29 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
     open.push(transport);
     return transport;
   }
+
+  describe('construction', () => {
+    it('refuses a caFile that does not exist, or holds no certificate, with InvalidOptionsError naming caFile', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'atresolve-cafile-'));
+      try {
+        const notPem = join(dir, 'not-a-cert.pem');
+        writeFileSync(notPem, 'hello\n');
+        for (const caFile of [join(dir, 'missing.pem'), notPem, dir]) {
+          let error: unknown;
+          try {
+            open.push(create({ caFile }));
+          } catch (caught) {
+            error = caught;
+          }
+          expect(error).toBeInstanceOf(InvalidOptionsError);
+          expect((error as InvalidOptionsError).option).toBe('transport.caFile');
+          expect((error as InvalidOptionsError).message).toContain(caFile);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
 
   describe('exchange', () => {
     it('returns status, headers, body, URL and timing', async () => {

@@ -108,7 +108,7 @@ describe('createTransport picks the native transport, else undici, and says why'
   it('ATRESOLVE_TRANSPORT=curl without the addon is a TransportUnavailableError, not a silent fallback', async () => {
     const out = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: 'curl' });
     expect(out.error).toMatchObject({ name: 'TransportUnavailableError', code: 'TRANSPORT_UNAVAILABLE' });
-    expect(out.error?.message).toContain('native addon does not load');
+    expect(out.error?.message).toContain('native engine is unavailable');
   });
 
   it('a bad ATRESOLVE_TRANSPORT value is an InvalidOptionsError naming the variable', async () => {

@@ -34,6 +34,7 @@ const CURL_FUNCTIONS: Record<string, string> = {
   curl_easy_reset: '7.12.1',
   curl_easy_setopt: '7.1',
   curl_easy_strerror: '7.12.0',
+  curl_free: '7.7',
   curl_global_init: '7.8',
   curl_multi_add_handle: '7.9.6',
   curl_multi_cleanup: '7.9.6',
@@ -47,6 +48,11 @@ const CURL_FUNCTIONS: Record<string, string> = {
   curl_share_setopt: '7.10',
   curl_slist_append: '7.1',
   curl_slist_free_all: '7.1',
+  // The URL API (curl 7.62.0 release notes).
+  curl_url: '7.62.0',
+  curl_url_cleanup: '7.62.0',
+  curl_url_get: '7.62.0',
+  curl_url_set: '7.62.0',
   curl_version_info: '7.10',
 };
 const CURL_LINK_FLOOR = [7, 74, 0];

@@ -82,8 +82,10 @@ describe('toTransportError', () => {
     expect([headers.part, headers.limit]).toEqual(['headers', 16_384]);
   });
 
-  it('passes transport errors through unchanged', () => {
+  it('passes transport errors and aborts through unchanged', () => {
     const original = new ForbiddenAddressError('no', { address: '127.0.0.1', addressClass: 'loopback' });
     expect(toTransportError(original, context('connect'))).toBe(original);
+    const abort = new AbortError('stop', { cause: 'shutdown' });
+    expect(toTransportError(abort, context('exchange'))).toBe(abort);
   });
 });
