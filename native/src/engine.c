@@ -2188,6 +2188,12 @@ int engine_curl_supported(void)
          engine_curl_version_supported(caps.version_num);
 }
 
+const char *engine_curl_ssl_version(void)
+{
+  const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+  return info && info->ssl_version ? info->ssl_version : "none";
+}
+
 engine_error_t engine_create(const engine_config_t *config,
                              engine_notify_fn notify, void *notify_arg,
                              engine_t **out)

@@ -30,6 +30,7 @@ import { startTestServer, type TestServer } from '../support/https-server.js';
 import { waitFor } from '../support/curl.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { implementations } from './implementations.js';
+import { TIME_SCALE } from '../support/time-scale.js';
 
 /**
  * The transport contract, run against every implementation through the
@@ -669,7 +670,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
         maxSockets = Math.max(maxSockets, socketsConnectedTo(server.port));
         maxOpen = Math.max(maxOpen, t.stats().openConnections);
       };
-      const deadline = performance.now() + 60_000;
+      const deadline = performance.now() + 60_000 * TIME_SCALE;
       const worker = async (): Promise<void> => {
         while (next < hosts && performance.now() < deadline) {
           const i = next;
@@ -691,7 +692,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       await t.reset();
       expect(socketsConnectedTo(server.port)).toBe(0);
       expect(t.stats().openConnections).toBe(0);
-    }, 90_000);
+    }, 90_000 * TIME_SCALE);
   });
 
   describe('churn', () => {
