@@ -76,6 +76,7 @@ static struct curl_caps {
   int cainfo_info;             /* 7.84: CURLINFO_CAINFO */
   int protocols_str;           /* 7.85: CURLOPT_PROTOCOLS_STR */
   int ca_cache;                /* 7.87: CURLOPT_CA_CACHE_TIMEOUT */
+  int http2;                   /* 7.88: HTTP/2 by ALPN (older: 1.1 only) */
 } caps;
 
 /* ------------------------------------------------------------------ */
@@ -1247,6 +1248,8 @@ static int configure(struct engine *e, struct transfer *t)
     SETOPT(CURLOPT_REDIR_PROTOCOLS, protocols);
   }
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  if(!caps.http2)
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_PROXY, "");  /* never take a proxy from the environment */
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -1367,6 +1370,13 @@ static void transfer_finish(struct engine *e, struct transfer *t,
       d->first_byte_us = v;
     if(curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK)
       d->total_us = v;
+  }
+  /* libcurl 7.88 refuses a status below 100 (WEIRD_SERVER_REPLY); 7.74
+     passes "HTTP/1.1 000" on as status 0. */
+  if(d->error == ENGINE_OK && d->status < 100) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "the server sent an invalid HTTP status (%03ld)", d->status);
+    d->error = ENGINE_E_PROTOCOL;
   }
   if(d->error == ENGINE_OK) {
     d->body = t->body.buf;
@@ -2137,6 +2147,9 @@ static void global_init_once(void)
   caps.cainfo_info = caps.version_num >= 0x075400;
   caps.protocols_str = caps.version_num >= 0x075500;
   caps.ca_cache = caps.version_num >= 0x075700;
+  /* Before 7.88 an oversized HTTP/2 header block and a framing error are
+     the same CURLE_HTTP2; HTTP/1.1 keeps every cap exact there. */
+  caps.http2 = caps.version_num >= 0x075800;
   if(pthread_condattr_init(&attr) != 0 ||
      pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
      pthread_cond_init(&g_cond, &attr) != 0)
