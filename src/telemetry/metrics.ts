@@ -347,6 +347,45 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
   transportMetric('atresolve_transport_received_bytes_total', 'counter', 'Decoded response body bytes received.', (t) => t.bytesIn),
   transportMetric('atresolve_transport_dns_cache_entries', 'gauge', 'Entries in the transport DNS cache (absent when not exposed).', (t) => t.dnsCacheEntries),
   transportMetric('atresolve_transport_tls_session_cache_entries', 'gauge', 'Entries in the TLS session cache (absent when not exposed).', (t) => t.tlsSessionCacheEntries),
+  transportMetric('atresolve_transport_admission_waiting', 'gauge', 'Exchanges waiting for admission (a connection slot).', (t) => t.admission.waiting),
+  transportMetric('atresolve_transport_shed_total', 'counter', 'Exchanges refused at once: the queue was full or they could not start before their deadline at the current pace.', (t) => t.admission.shed),
+  transportMetric('atresolve_transport_expired_waiting_total', 'counter', 'Exchanges whose deadline passed while they waited for admission (never started).', (t) => t.admission.expiredWaiting),
+  {
+    name: 'atresolve_transport_route_connections_total',
+    type: 'counter',
+    help: 'Successful exchanges by route kind (repeat: used within idleTimeoutMs before, keeps its connection; first_seen: closes it) and connection (new, reused).',
+    labelNames: ['kind', 'route', 'connection'],
+    section: 'transport',
+    read: (s) => {
+      const t = s.transport;
+      if (t === null) return [];
+      const out: Sample[] = [];
+      for (const [route, counts] of [['repeat', t.connectionsByRoute.repeat], ['first_seen', t.connectionsByRoute.firstSeen]] as const) {
+        out.push([{ kind: t.kind, route, connection: 'new' }, counts.newConnections]);
+        out.push([{ kind: t.kind, route, connection: 'reused' }, counts.reusedConnections]);
+      }
+      return out;
+    },
+  },
+  transportMetric('atresolve_dns_lookups_total', 'counter', 'Name lookups (addresses and TXT), answered or not.', (t) => t.dns.lookups),
+  transportMetric('atresolve_dns_cache_hits_total', 'counter', 'Lookups answered from the DNS cache (addresses, no such name, or a remembered failure).', (t) => t.dns.cacheHits),
+  transportMetric('atresolve_dns_queries_total', 'counter', 'Lookups sent to the DNS servers.', (t) => t.dns.queries),
+  transportMetric('atresolve_dns_in_flight', 'gauge', 'Lookups the DNS servers have not finished, abandoned ones included.', (t) => t.dns.inFlight),
+  transportMetric('atresolve_dns_abandoned', 'gauge', 'Lookups at the DNS servers nobody waits for any more.', (t) => t.dns.abandoned),
+  transportMetric('atresolve_dns_waiting', 'gauge', 'Lookups waiting behind a failing domain.', (t) => t.dns.waiting),
+  transportMetric('atresolve_dns_failing_domains', 'gauge', 'Domains whose last lookup timed out or got SERVFAIL.', (t) => t.dns.failingDomains),
+  {
+    name: 'atresolve_dns_failures_total',
+    type: 'counter',
+    help: 'Failed lookups by reason (NOT_FOUND, NO_DATA, SERVER_FAILURE, TIMEOUT, BAD_RESPONSE, OVERLOADED, UNKNOWN).',
+    labelNames: ['kind', 'reason'],
+    section: 'transport',
+    read: (s) => {
+      const t = s.transport;
+      if (t === null) return [];
+      return Object.entries(t.dns.failuresByReason).map(([reason, value]): Sample => [{ kind: t.kind, reason }, value]);
+    },
+  },
 ];
 
 const DURATION_METRIC = 'atresolve_resolution_duration_seconds';
