@@ -1,5 +1,6 @@
-import { createClient, createCluster, type RedisClientOptions } from 'redis';
+import type { RedisClientOptions } from 'redis';
 import { CacheClosedError, CacheUnavailableError } from './errors.js';
+import { createClient, createCluster } from './redis-client.js';
 import type { Script } from './redis-layout.js';
 import type { ResolvedRedisCacheOptions } from './redis-options.js';
 

@@ -21,9 +21,9 @@ export { redisCacheOptionSpec, resolveRedisCacheOptions, type RedisCacheOptions,
  * layout, locks, pub/sub messages and failure modes. Options are in
  * `redis-options.ts`, keys, value format and Lua scripts in
  * `redis-layout.ts`, the connections (start-up, backoff, timeouts,
- * subscription) in `redis-connection.ts`, the only file that imports
- * `redis`. They are reached only through the `atresolve/redis` subpath, so
- * the main entry never loads the client.
+ * subscription) in `redis-connection.ts`, on the client that
+ * `redis-client.ts` loads. They are reached only through the
+ * `atresolve/redis` subpath, so the main entry never loads the client.
  */
 
 /** Figures of one `RedisCache` (both stores and the connection). Counters are cumulative. */
