@@ -1,9 +1,8 @@
-import { InvalidOptionsError } from '../errors.js';
-import { AbortError } from '../errors.js';
+import type { DidDocument } from '../document/did-document.js';
+import { AbortError, InvalidOptionsError } from '../errors.js';
 import { untilAborted } from '../util/abort.js';
 import { checkClock, DAY_MS, optionName, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError } from './errors.js';
-import type { DidDocument } from '../document/did-document.js';
 import { MemoryCacheStore, memoryCacheStoreOptionSpec, type MemoryCacheStoreOptions } from './memory.js';
 import type { CacheOutcome, CacheStats, CacheStore, StoredEntry } from './types.js';
 
