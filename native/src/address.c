@@ -2,8 +2,10 @@
  * address.c - the SSRF address classifier, pure: no allocation, no I/O,
  * no libcurl. The engine's on_curl_opensocket calls it for every socket;
  * the TypeScript twin (src/transport/address.ts) classifies resolved
- * addresses before a connection is attempted, and a test runs one case
- * table through both. See address.h.
+ * addresses before a connection is attempted. Both must agree: one case
+ * table (test/fixtures/address-classes.txt) runs through this file in the
+ * C suite and through both in test/transport/address.test.ts, with a
+ * random sample. See address.h.
  */
 #define _GNU_SOURCE
 #include "address.h"

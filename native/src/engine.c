@@ -1319,18 +1319,13 @@ static void transfer_unlink(struct engine *e, struct transfer *t)
     e->idle_since = now_ms();
 }
 
-/* Fill the completion, post it and free the transfer. The transfer must
-   already be out of its multi handle (or never have been added). */
-static void transfer_finish(struct engine *e, struct transfer *t,
-                            CURLcode code)
+/* The flags a transfer ends with: its own, and what only its end shows
+   (the whole time limit spent, a cut inside the head, a body whose coding
+   did not end, libcurl's HTTP/2 callback failure). */
+static unsigned finish_flags(struct transfer *t, CURLcode code)
 {
-  engine_completion_t *d = t->done;
-  curl_off_t num_connects = 0;
-  int64_t elapsed = now_ms() - t->started_at;
   unsigned flags = t->flags;
-  uint64_t body_len = 0;
-
-  if(elapsed >= t->req->timeout_ms)
+  if(now_ms() - t->started_at >= t->req->timeout_ms)
     flags |= ENGINE_F_TOTAL_ELAPSED;
   if((flags & ENGINE_F_CONNECTED) && t->hdrs.state != ENGINE_HS_TRAILERS)
     flags |= ENGINE_F_IN_HEADERS;
@@ -1342,96 +1337,110 @@ static void transfer_finish(struct engine *e, struct transfer *t,
      (NGHTTP2_ERR_CALLBACK_FAILURE); the text is the same in 7.74-7.88. */
   if(strstr(t->errbuf, "nghttp2_session_mem_recv() returned -902"))
     flags |= ENGINE_F_H2_CALLBACK;
-  d->kind = ENGINE_DONE_TRANSFER;
-  d->id = t->req->id;
-  d->curl_code = (int)code;
-  d->error = t->fail_error ? t->fail_error
-                           : engine_map_error((int)code, flags);
-  if(t->easy) {
-    long status = 0;
-    long connects = 0;
-    curl_off_t v = 0;
-    if(curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) ==
-       CURLE_OK)
-      d->status = status;
-    if(curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) ==
-       CURLE_OK)
-      num_connects = connects;
-    d->reused = num_connects == 0;
-    if(!d->reused &&
-       curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &v) == CURLE_OK)
-      d->connect_us = v;
-    if(!d->reused &&
-       curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &v) ==
-       CURLE_OK)
-      d->tls_us = v;
-    if(curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &v) ==
-       CURLE_OK)
-      d->first_byte_us = v;
-    if(curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK)
-      d->total_us = v;
-  }
-  /* libcurl 7.88 refuses a status below 100 (WEIRD_SERVER_REPLY); 7.74
-     passes "HTTP/1.1 000" on as status 0. */
-  if(d->error == ENGINE_OK && d->status < 100) {
-    snprintf(t->errbuf, sizeof t->errbuf,
-             "the server sent an invalid HTTP status (%03ld)", d->status);
-    d->error = ENGINE_E_PROTOCOL;
-  }
-  if(d->error == ENGINE_OK) {
-    d->body = t->body.buf;
-    d->body_len = t->body.len;
-    d->headers = t->hdrs.buf;
-    d->headers_len = t->hdrs.len;
-    t->body.buf = NULL;
-    t->hdrs.buf = NULL;
-    body_len = d->body_len;
-  }
-  else if(d->error == ENGINE_E_PROTOCOL &&
-          (flags & ENGINE_F_BAD_ENCODING) && t->decoder) {
+  return flags;
+}
+
+/* Copy the status and timings libcurl kept for the transfer into the
+   completion. Returns the number of new connections it made (0 when it
+   reused one, or never had an easy handle). */
+static curl_off_t read_transfer_info(struct transfer *t,
+                                     engine_completion_t *d)
+{
+  long status = 0;
+  long connects = 0;
+  curl_off_t v = 0;
+  if(!t->easy)
+    return 0;
+  if(curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) ==
+     CURLE_OK)
+    d->status = status;
+  if(curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) !=
+     CURLE_OK)
+    connects = 0;
+  d->reused = connects == 0;
+  if(!d->reused &&
+     curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &v) == CURLE_OK)
+    d->connect_us = v;
+  if(!d->reused &&
+     curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &v) ==
+     CURLE_OK)
+    d->tls_us = v;
+  if(curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &v) ==
+     CURLE_OK)
+    d->first_byte_us = v;
+  if(curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK)
+    d->total_us = v;
+  return connects;
+}
+
+/* A successful transfer: the completion takes its body and headers. */
+static void hand_over_response(struct transfer *t, engine_completion_t *d)
+{
+  d->body = t->body.buf;
+  d->body_len = t->body.len;
+  d->headers = t->hdrs.buf;
+  d->headers_len = t->hdrs.len;
+  t->body.buf = NULL;
+  t->hdrs.buf = NULL;
+}
+
+/* A failed transfer: the completion's message (and, for a refused
+   address, the address and its class). */
+static void describe_failure(struct transfer *t, engine_completion_t *d,
+                             CURLcode code, unsigned flags)
+{
+  switch(d->error) {
+  case ENGINE_E_PROTOCOL:
+    if((flags & ENGINE_F_BAD_ENCODING) && t->decoder) {
+      snprintf(d->message, sizeof d->message,
+               "cannot decode the response body: %s",
+               engine_decoder_message(t->decoder));
+      return;
+    }
+    set_message(d, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+    break;
+  case ENGINE_E_BODY_TOO_LARGE:
     snprintf(d->message, sizeof d->message,
-             "cannot decode the response body: %s",
-             engine_decoder_message(t->decoder));
-  }
-  else {
-    switch(d->error) {
-    case ENGINE_E_BODY_TOO_LARGE:
+             "response body exceeds %zu bytes after decoding",
+             t->req->max_response_bytes);
+    break;
+  case ENGINE_E_HEADERS_TOO_LARGE:
+    snprintf(d->message, sizeof d->message,
+             "response headers exceed %zu bytes",
+             t->req->max_header_bytes);
+    break;
+  case ENGINE_E_FORBIDDEN_ADDRESS:
+    snprintf(d->message, sizeof d->message,
+             "refused to connect to %s address %s",
+             engine_address_class_name(t->address_class), t->address);
+    break;
+  case ENGINE_E_ABORTED:
+    set_message(d, "request aborted");
+    break;
+  case ENGINE_E_DESTROYED:
+    set_message(d, "transport was destroyed");
+    break;
+  case ENGINE_E_TIMEOUT:
+    if(flags & ENGINE_F_DEADLINE) {
       snprintf(d->message, sizeof d->message,
-               "response body exceeds %zu bytes after decoding",
-               t->req->max_response_bytes);
-      break;
-    case ENGINE_E_HEADERS_TOO_LARGE:
-      snprintf(d->message, sizeof d->message,
-               "response headers exceed %zu bytes",
-               t->req->max_header_bytes);
-      break;
-    case ENGINE_E_FORBIDDEN_ADDRESS:
-      snprintf(d->message, sizeof d->message,
-               "refused to connect to %s address %s",
-               engine_address_class_name(t->address_class), t->address);
-      break;
-    case ENGINE_E_ABORTED:
-      set_message(d, "request aborted");
-      break;
-    case ENGINE_E_DESTROYED:
-      set_message(d, "transport was destroyed");
-      break;
-    case ENGINE_E_TIMEOUT:
-      if(flags & ENGINE_F_DEADLINE) {
-        snprintf(d->message, sizeof d->message,
-                 "no response within %ld ms", t->req->timeout_ms);
-        break;
-      }
-      /* FALLTHROUGH */
-    default:
-      set_message(d, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+               "no response within %ld ms", t->req->timeout_ms);
       break;
     }
-    if(t->flags & ENGINE_F_FORBIDDEN) {
-      memcpy(d->address, t->address, sizeof d->address);
-      d->address_class = t->address_class;
-    }
+    /* FALLTHROUGH */
+  default:
+    set_message(d, t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+    break;
   }
+  if(t->flags & ENGINE_F_FORBIDDEN) {
+    memcpy(d->address, t->address, sizeof d->address);
+    d->address_class = t->address_class;
+  }
+}
+
+/* Free the transfer and what it still owns; its easy handle goes back to
+   the pool. */
+static void transfer_free(struct engine *e, struct transfer *t)
+{
   if(t->easy)
     pool_give(e, t->easy);
   curl_slist_free_all(t->headers);
@@ -1441,18 +1450,54 @@ static void transfer_finish(struct engine *e, struct transfer *t,
   engine_body_free(&t->body);
   engine_headers_free(&t->hdrs);
   engine_decoder_free(t->decoder);
-  t->done = NULL;
+  free(t);
+}
 
+/* Count a finished transfer in the engine's stats. */
+static void count_finished(struct engine *e, const engine_completion_t *d,
+                           int connected, curl_off_t num_connects)
+{
   pthread_mutex_lock(&e->mu);
   e->stats.in_flight--;
-  if(!(t->flags & ENGINE_F_CONNECTED))
+  if(!connected)
     e->stats.queued--;
   e->stats.new_connections += (uint64_t)num_connects;
   if(d->error == ENGINE_OK && num_connects == 0)
     e->stats.reused_connections++;
-  e->stats.bytes_in += body_len;
+  if(d->error == ENGINE_OK)
+    e->stats.bytes_in += d->body_len;
   pthread_mutex_unlock(&e->mu);
-  free(t);
+}
+
+/* Fill the completion, post it and free the transfer. The transfer must
+   already be out of its multi handle (or never have been added). */
+static void transfer_finish(struct engine *e, struct transfer *t,
+                            CURLcode code)
+{
+  engine_completion_t *d = t->done;
+  unsigned flags = finish_flags(t, code);
+  int connected = (t->flags & ENGINE_F_CONNECTED) != 0;
+  curl_off_t num_connects;
+
+  d->kind = ENGINE_DONE_TRANSFER;
+  d->id = t->req->id;
+  d->curl_code = (int)code;
+  d->error = t->fail_error ? t->fail_error
+                           : engine_map_error((int)code, flags);
+  num_connects = read_transfer_info(t, d);
+  /* libcurl 7.88 refuses a status below 100 (WEIRD_SERVER_REPLY); 7.74
+     passes "HTTP/1.1 000" on as status 0. */
+  if(d->error == ENGINE_OK && d->status < 100) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "the server sent an invalid HTTP status (%03ld)", d->status);
+    d->error = ENGINE_E_PROTOCOL;
+  }
+  if(d->error == ENGINE_OK)
+    hand_over_response(t, d);
+  else
+    describe_failure(t, d, code, flags);
+  transfer_free(e, t);
+  count_finished(e, d, connected, num_connects);
   post(e, d);
 }
 

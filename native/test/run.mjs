@@ -38,6 +38,7 @@ const env = {
   TEST_CA: info.ca,
   TEST_BLACKHOLE: String(info.blackhole),
   TEST_CLOSED: String(info.closed),
+  TEST_ADDRESS_CASES: join(here, '..', '..', 'test', 'fixtures', 'address-classes.txt'),
 };
 
 const runs = {

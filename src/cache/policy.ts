@@ -1,9 +1,9 @@
-import { InvalidOptionsError } from '../errors.js';
-import { AbortError } from '../errors.js';
+import type { DidDocument } from '../document/did-document.js';
+import { AbortError, InvalidOptionsError } from '../errors.js';
 import { untilAborted } from '../util/abort.js';
 import { checkClock, DAY_MS, optionName, resolveOptions, type OptionSpec } from '../util/options.js';
 import { CacheClosedError } from './errors.js';
-import { MemoryCacheStore, memoryCacheStoreOptionSpec } from './memory.js';
+import { MemoryCacheStore, memoryCacheStoreOptionSpec, type MemoryCacheStoreOptions } from './memory.js';
 import type { CacheOutcome, CacheStats, CacheStore, StoredEntry } from './types.js';
 
 /**
@@ -138,6 +138,27 @@ export interface ResolutionCacheOptions<V> {
    * Default `Date.now`; tests inject a fake clock.
    */
   now?: () => number;
+}
+
+/**
+ * Bounds and freshness of the resolver's two caches (DID documents, handle
+ * → DID), each field applying to each cache. The bounds are
+ * `MemoryCacheStore`'s and the freshness TTLs and refresh cap are
+ * `ResolutionCache`'s, with their defaults, ranges and docs: one table per
+ * rule. `staleTtlMs` and `negativeTtlMs` never exceed `maxTtlMs`: their
+ * defaults shrink to a smaller `maxTtlMs`, values you give must fit.
+ */
+export interface IdentityCacheOptions
+  extends Pick<MemoryCacheStoreOptions, 'maxEntries' | 'maxBytes'>,
+    Pick<ResolutionCacheOptions<unknown>, 'staleTtlMs' | 'maxTtlMs' | 'negativeTtlMs' | 'maxConcurrentRefreshes'> {
+  /**
+   * A store for DID documents instead of the in-memory LRU (e.g.
+   * `RedisCache.did`); `maxEntries` and `maxBytes` then do not apply to it.
+   * Default none.
+   */
+  didStore?: CacheStore<DidDocument>;
+  /** A store for handle → DID answers instead of the in-memory LRU (e.g. `RedisCache.handle`). Default none. */
+  handleStore?: CacheStore<string>;
 }
 
 /** `ResolutionCacheOptions` with every default filled in. */

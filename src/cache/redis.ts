@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { RedisClientOptions } from 'redis';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
-import type { IdentityCacheOptions } from '../resolve/options.js';
 import { normalizeHandle } from '../syntax/handle.js';
-import { CacheClosedError, CacheUnavailableError } from './errors.js';
-import { createClient, createCluster } from './redis-client.js';
+import { CacheClosedError } from './errors.js';
 import { MemoryCacheStore } from './memory.js';
-import { CLAIM, decodeEntry, DROP, encodeEntry, entryKeys, PURGE, READ, RELEASE, storePattern, WRITE, type EntryKeys, type Script } from './redis-layout.js';
+import type { IdentityCacheOptions } from './policy.js';
+import { RedisConnection, unavailable } from './redis-connection.js';
+import { CLAIM, decodeEntry, DROP, encodeEntry, entryKeys, PURGE, READ, RELEASE, storePattern, WRITE, type EntryKeys } from './redis-layout.js';
 import { resolveRedisCacheOptions, STORE_NAME_PATTERN, type RedisCacheOptions, type ResolvedRedisCacheOptions } from './redis-options.js';
 import type { CacheStore, CacheStoreStats, StoredEntry } from './types.js';
 
@@ -21,9 +20,10 @@ export { redisCacheOptionSpec, resolveRedisCacheOptions, type RedisCacheOptions,
  * shared by every process of a fleet. `docs/redis-cache.md` has the key
  * layout, locks, pub/sub messages and failure modes. Options are in
  * `redis-options.ts`, keys, value format and Lua scripts in
- * `redis-layout.ts`. These files are the only ones that import `redis`, and
- * they are reached only through the `atresolve/redis` subpath, so the main
- * entry never loads the client.
+ * `redis-layout.ts`, the connections (start-up, backoff, timeouts,
+ * subscription) in `redis-connection.ts`, on the client that
+ * `redis-client.ts` loads. They are reached only through the
+ * `atresolve/redis` subpath, so the main entry never loads the client.
  */
 
 /** Figures of one `RedisCache` (both stores and the connection). Counters are cumulative. */
@@ -69,35 +69,6 @@ export interface RedisCacheStats {
 }
 
 
-/* ------------------------------------------------------------------------ */
-/* The client seam: the few node-redis calls used, over one node or a cluster. */
-/* ------------------------------------------------------------------------ */
-
-type Listener = (...args: unknown[]) => void;
-
-/** The part of a node-redis client this file uses. */
-interface NodeClient {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
-  duplicate(): NodeClient;
-  destroy(): void;
-  on(event: string, listener: Listener): unknown;
-}
-
-/** The part of a node-redis cluster this file uses. */
-interface ClusterClient {
-  readonly isReady: boolean;
-  readonly masters: readonly unknown[];
-  connect(): Promise<unknown>;
-  sendCommand(firstKey: string | undefined, isReadonly: boolean, args: string[]): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
-  nodeClient(node: unknown): Promise<NodeClient> | NodeClient;
-  destroy(): void;
-  on(event: string, listener: Listener): unknown;
-}
-
 /** What the `RedisCache` needs of any of its stores, whatever their value type. */
 interface StoreRef {
   readonly name: string;
@@ -115,8 +86,6 @@ interface FillWaiter {
   wake(): void;
   promise: Promise<void>;
 }
-
-const ignore = (): void => {};
 
 /**
  * One store of a `RedisCache` (`did`, `handle`, or a named one): a
@@ -267,8 +236,8 @@ export class RedisCacheStore<V> implements CacheStore<V> {
 
 /**
  * The shared identity cache of a fleet: owns the Redis connections (a
- * command connection, or a cluster client, plus one subscriber for
- * invalidations) and hands out two stores for the resolver.
+ * `RedisConnection`: a command connection, or a cluster client, plus one
+ * subscriber for invalidations) and hands out two stores for the resolver.
  *
  * ```ts
  * const redisCache = new RedisCache({ url: 'redis://cache.internal:6379' });
@@ -297,7 +266,7 @@ export class RedisCache {
   readonly #openStores = new Set<StoreRef>();
   /** L2 reads in flight, by full value key, shared by concurrent `get()`s. */
   readonly #reads = new Map<string, Promise<StoredEntry<unknown> | undefined>>();
-  /** Processes-wide: keys this process waits on, by full value key. */
+  /** Keys this process waits on for another process's fill, by full value key. */
   readonly #waiters = new Map<string, FillWaiter>();
   /** Operations in flight, awaited by `close()`. */
   readonly #ops = new Set<Promise<unknown>>();
@@ -310,23 +279,11 @@ export class RedisCache {
   readonly #held = new LRUCache<string, { token: string; until: number }>({ max: 16_384 });
   #tokens = 0;
 
-  #client: NodeClient | undefined;
-  #subscriber: NodeClient | undefined;
-  #cluster: ClusterClient | undefined;
-  #clusterReady = false;
-  #subscribed = false;
-  /** The invalidation channel was down since the last subscription: L1 may have missed purges. */
-  #linkLost = false;
-  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #connection: RedisConnection;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #ready: Promise<void>;
-  #resolveReady!: () => void;
-  #rejectReady!: (error: unknown) => void;
 
-  #pending = 0;
   #redisErrors = 0;
-  #connectionErrors = 0;
   #l2Hits = 0;
   #l2Misses = 0;
   #fillWaits = 0;
@@ -349,13 +306,15 @@ export class RedisCache {
   constructor(options?: RedisCacheOptions) {
     this.#o = resolveRedisCacheOptions(options);
     this.#channel = `${this.#o.keyPrefix}events`;
-    this.#ready = new Promise<void>((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
+    this.#connection = new RedisConnection(this.#o, this.#channel, {
+      onMessage: (message) => this.#onMessage(message),
+      // Purges and fill messages may be missed until the link is back:
+      // waiters stop waiting (they load themselves).
+      onLinkLost: () => {
+        for (const waiter of this.#waiters.values()) waiter.wake();
+      },
+      onMissedMessages: () => this.#resync(),
     });
-    this.#ready.catch(ignore);
-    if (this.#o.clusterNodes.length > 0) this.#startCluster(0);
-    else this.#startSingle();
   }
 
   /** The store for DID documents (pass as the resolver's `cache.didStore`). */
@@ -447,17 +406,17 @@ export class RedisCache {
    * timer to bound start-up, and remember the cache works without Redis.
    */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#connection.ready();
   }
 
   /** A snapshot of the connection state and counters. */
   stats(): RedisCacheStats {
     return {
-      connected: this.#connected(),
-      subscribed: this.#subscribed,
-      pendingCommands: this.#pending,
+      connected: this.#connection.connected,
+      subscribed: this.#connection.subscribed,
+      pendingCommands: this.#connection.pendingCommands,
       redisErrors: this.#redisErrors,
-      connectionErrors: this.#connectionErrors,
+      connectionErrors: this.#connection.connectionErrors,
       l2Hits: this.#l2Hits,
       l2Misses: this.#l2Misses,
       fillWaits: this.#fillWaits,
@@ -484,18 +443,10 @@ export class RedisCache {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      this.#rejectReady(new CacheClosedError('the Redis cache was closed'));
+      this.#connection.stop();
       for (const waiter of this.#waiters.values()) waiter.wake();
-      clearTimeout(this.#retryTimer);
       await Promise.allSettled([...this.#ops]);
-      for (const client of [this.#client, this.#subscriber, this.#cluster]) {
-        try {
-          client?.destroy();
-        } catch {
-          // already closed
-        }
-      }
-      this.#subscribed = false;
+      this.#connection.destroy();
     })();
     return this.#closing;
   }
@@ -529,7 +480,7 @@ export class RedisCache {
     const waiter = this.#fillWaiter(keys.value);
     try {
       const held = this.#heldToken(keys.value);
-      const reply = (await this.#eval(READ, RedisCache.#all(keys), [
+      const reply = (await this.#connection.eval(READ, RedisCache.#all(keys), [
         held,
         this.#newToken(),
         String(this.#o.fillLockTtlMs),
@@ -559,7 +510,7 @@ export class RedisCache {
         this.#fillWaitMisses++;
         return undefined;
       }
-      const entry = await this.#adopt(store, key, await this.#raw(keys.value, ['GET', keys.value]));
+      const entry = await this.#adopt(store, key, await this.#connection.send(keys.value, ['GET', keys.value]));
       if (entry === undefined) this.#fillWaitMisses++;
       else this.#fillWaitHits++;
       return entry;
@@ -630,10 +581,10 @@ export class RedisCache {
     this.#held.delete(keys.value);
     try {
       if (size > this.#o.maxBytes || ttl <= 0) {
-        await this.#eval(DROP, RedisCache.#all(keys), [held, this.#channel, fill]);
+        await this.#connection.eval(DROP, RedisCache.#all(keys), [held, this.#channel, fill]);
         return;
       }
-      const written = await this.#eval(WRITE, RedisCache.#all(keys), [held, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
+      const written = await this.#connection.eval(WRITE, RedisCache.#all(keys), [held, encodeEntry(entry, size), String(ttl), this.#channel, fill]);
       if (written === 1) this.#writes++;
       else this.#writesSkipped++;
     } catch {
@@ -651,7 +602,7 @@ export class RedisCache {
         this.#held.delete(value);
         if (held === '') return;
         try {
-          await this.#eval(RELEASE, [lock, wait], [held, this.#channel, this.#message('f', store, key)]);
+          await this.#connection.eval(RELEASE, [lock, wait], [held, this.#channel, this.#message('f', store, key)]);
         } catch {
           this.#countError(store);
         }
@@ -667,7 +618,7 @@ export class RedisCache {
         const keys = this.#keys(store, key);
         this.#held.delete(keys.value);
         try {
-          await this.#eval(PURGE, RedisCache.#all(keys), [String(this.#o.purgeGuardMs), this.#channel, this.#message('p', store, key)]);
+          await this.#connection.eval(PURGE, RedisCache.#all(keys), [String(this.#o.purgeGuardMs), this.#channel, this.#message('p', store, key)]);
           this.#invalidationsSent++;
         } catch (error) {
           this.#countError(store);
@@ -685,16 +636,16 @@ export class RedisCache {
         this.#forgetHeld(`${this.#o.keyPrefix}${store.name}:{`);
         try {
           const pattern = storePattern(this.#o.keyPrefix, store.name);
-          for (const node of await this.#nodes()) {
+          for (const node of await this.#connection.nodes()) {
             let cursor = '0';
             do {
-              const [next, found] = (await this.#timed(node(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500']))) as [string, string[]];
+              const [next, found] = (await node(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '500'])) as [string, string[]];
               cursor = next;
               // One key per UNLINK: keys on one node may be in different slots.
-              await Promise.all(found.map((k) => this.#timed(node(['UNLINK', k]))));
+              await Promise.all(found.map((k) => node(['UNLINK', k])));
             } while (cursor !== '0');
           }
-          await this.#raw(undefined, ['PUBLISH', this.#channel, this.#message('c', store)]);
+          await this.#connection.send(undefined, ['PUBLISH', this.#channel, this.#message('c', store)]);
           this.#invalidationsSent++;
         } catch (error) {
           this.#countError(store);
@@ -713,7 +664,7 @@ export class RedisCache {
         const local = await store._l1.get(key);
         try {
           const claimTtl = Math.max(1, Math.ceil(ttlMs));
-          const reply = (await this.#eval(CLAIM, [keys.value, keys.lock], [
+          const reply = (await this.#connection.eval(CLAIM, [keys.value, keys.lock], [
             this.#heldToken(keys.value),
             this.#newToken(),
             String(claimTtl),
@@ -742,7 +693,7 @@ export class RedisCache {
     if (this.#openStores.size === 0) await this.close();
   }
 
-  /* ------------------------------ Redis plumbing ----------------------------- */
+  /* --------------------------- locks and messages --------------------------- */
 
   /** A fresh lock token: this process's token plus a sequence number, so each load's lock is its own. */
   #newToken(): string {
@@ -790,203 +741,13 @@ export class RedisCache {
     return promise;
   }
 
-  /** Run a script by its SHA, loading it with EVAL when the node does not know it yet. */
-  async #eval(s: Script, keys: readonly string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.#raw(keys[0], ['EVALSHA', s.sha, ...tail]);
-    } catch (error) {
-      if (!(error instanceof CacheUnavailableError) || !/NOSCRIPT/.test(String((error.cause as Error | undefined)?.message))) throw error;
-    }
-    return this.#raw(keys[0], ['EVAL', s.source, ...tail]);
-  }
-
   /** The three keys of an entry, in the order the scripts take them. */
   static #all(keys: EntryKeys): string[] {
     return [keys.value, keys.lock, keys.wait];
   }
 
-  /** Send one command (routed by `firstKey` in a cluster) under the command timeout. */
-  #raw(firstKey: string | undefined, args: string[]): Promise<unknown> {
-    if (this.#closed) return Promise.reject(unavailable('the Redis cache is closed'));
-    let sent: Promise<unknown>;
-    try {
-      if (this.#cluster !== undefined) {
-        if (!this.#clusterReady) return Promise.reject(unavailable('not connected to the Redis cluster'));
-        sent = this.#cluster.sendCommand(firstKey, false, args);
-      } else if (this.#client !== undefined) {
-        sent = this.#client.sendCommand(args);
-      } else {
-        return Promise.reject(unavailable('not connected to Redis'));
-      }
-    } catch (error) {
-      return Promise.reject(unavailable('the Redis client refused the command', error));
-    }
-    return this.#timed(sent);
-  }
-
-  /** Settle with `sent`, or reject after `commandTimeoutMs` (the command itself is left to settle later). */
-  #timed(sent: Promise<unknown>): Promise<unknown> {
-    this.#pending++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(unavailable(`Redis did not answer within ${this.#o.commandTimeoutMs} ms`)), this.#o.commandTimeoutMs);
-      timer.unref();
-      sent.then(
-        (value) => {
-          this.#pending--;
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#pending--;
-          clearTimeout(timer);
-          reject(unavailable('Redis command failed', error));
-        },
-      );
-    });
-  }
-
-  /** One command sender per master (the single node, or each cluster master), for SCAN. */
-  async #nodes(): Promise<Array<(args: string[]) => Promise<unknown>>> {
-    if (this.#closed) throw unavailable('the Redis cache is closed');
-    if (this.#cluster !== undefined) {
-      if (!this.#clusterReady) throw unavailable('not connected to the Redis cluster');
-      const cluster = this.#cluster;
-      const clients = await Promise.all(cluster.masters.map((m) => cluster.nodeClient(m)));
-      return clients.map((c) => (args: string[]) => c.sendCommand(args));
-    }
-    const client = this.#client;
-    if (client === undefined) throw unavailable('not connected to Redis');
-    return [(args: string[]) => client.sendCommand(args)];
-  }
-
-  #connected(): boolean {
-    if (this.#closed) return false;
-    if (this.#cluster !== undefined) return this.#clusterReady && this.#cluster.isReady;
-    return this.#client?.isReady === true;
-  }
-
-  /** node-redis client options: the caller's, under ours. */
-  #clientOptions(): RedisClientOptions {
-    const user = this.#o.redis;
-    return {
-      ...user,
-      RESP: 2,
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: this.#o.maxPendingCommands,
-      socket: {
-        ...(user.socket ?? {}),
-        connectTimeout: this.#o.connectTimeoutMs,
-        reconnectStrategy: (retries: number) => this.#backoff(retries),
-      },
-    } as unknown as RedisClientOptions;
-  }
-
-  /** Exponential backoff with jitter (50–100 % of the step), capped at `reconnectMaxMs`; stops after `close()`. */
-  #backoff(retries: number): number | false {
-    if (this.#closed) return false;
-    const step = Math.min(this.#o.reconnectMaxMs, this.#o.reconnectMinMs * 2 ** Math.min(retries, 30));
-    return Math.max(1, Math.round(step * (0.5 + Math.random() / 2)));
-  }
-
-  #startSingle(): void {
-    const client = createClient({ ...this.#clientOptions(), url: this.#o.url }) as unknown as NodeClient;
-    const subscriber = client.duplicate();
-    this.#client = client;
-    this.#subscriber = subscriber;
-    let everSubscribed = false;
-    const onError = (): void => {
-      this.#connectionErrors++;
-    };
-    client.on('error', onError);
-    client.on('ready', () => this.#maybeReady());
-    subscriber.on('error', onError);
-    subscriber.on('reconnecting', () => this.#onLinkLost());
-    // node-redis subscribes again on every reconnection before 'ready';
-    // only the first subscription is made below.
-    subscriber.on('ready', () => {
-      if (everSubscribed && !this.#closed) this.#onSubscribed();
-    });
-    client.connect().catch(ignore);
-    subscriber
-      .connect()
-      .then(() => subscriber.subscribe(this.#channel, (message) => this.#onMessage(message)))
-      .then(() => {
-        everSubscribed = true;
-        if (!this.#closed) this.#onSubscribed();
-      })
-      .catch(ignore);
-  }
-
-  /**
-   * A connection dropped (in a cluster: any node's, since the subscriber's
-   * node is not known): purges and fill messages may be missed until it is
-   * back. Waiters stop waiting (they load themselves); L1 is resynced when
-   * the subscription is back.
-   */
-  #onLinkLost(): void {
-    this.#linkLost = true;
-    if (this.#cluster === undefined) this.#subscribed = false;
-    for (const waiter of this.#waiters.values()) waiter.wake();
-  }
-
-  /** The invalidation channel is (again) subscribed. */
-  #onSubscribed(): void {
-    this.#subscribed = true;
-    if (this.#linkLost) this.#resync();
-    this.#maybeReady();
-  }
-
-  #startCluster(attempt: number): void {
-    if (this.#closed) return;
-    const user = this.#clientOptions();
-    const cluster = createCluster({
-      rootNodes: this.#o.clusterNodes.map((url) => ({ url })),
-      defaults: user as never,
-      RESP: 2,
-    }) as unknown as ClusterClient;
-    this.#cluster = cluster;
-    cluster.on('error', () => {
-      this.#connectionErrors++;
-    });
-    cluster.on('node-error', () => {
-      this.#connectionErrors++;
-    });
-    cluster.on('node-reconnecting', () => this.#onLinkLost());
-    cluster.on('node-ready', () => {
-      if (this.#linkLost && this.#subscribed) this.#resync();
-    });
-    cluster
-      .connect()
-      .then(async () => {
-        this.#clusterReady = true;
-        await cluster.subscribe(this.#channel, (message) => this.#onMessage(message));
-        if (!this.#closed) this.#onSubscribed();
-      })
-      .catch(() => {
-        // Discovery failed (no root node answered): retry with a fresh
-        // cluster client after a backoff, until closed.
-        this.#connectionErrors++;
-        this.#clusterReady = false;
-        try {
-          cluster.destroy();
-        } catch {
-          // never connected
-        }
-        const delay = this.#backoff(attempt);
-        if (delay === false) return;
-        this.#retryTimer = setTimeout(() => this.#startCluster(attempt + 1), delay);
-        this.#retryTimer.unref();
-      });
-  }
-
-  #maybeReady(): void {
-    if (this.#connected() && this.#subscribed) this.#resolveReady();
-  }
-
   /** The invalidation channel came back after an outage: purges may have been missed, so L1 starts over. */
   #resync(): void {
-    this.#linkLost = false;
     this.#resyncs++;
     this.#held.clear();
     for (const store of this.#stores.values()) void store._invalidated(undefined);
@@ -1021,9 +782,4 @@ export class RedisCache {
       for (const [valueKey, waiter] of this.#waiters) if (valueKey.startsWith(prefix)) waiter.wake();
     }
   }
-}
-
-function unavailable(message: string, cause?: unknown): CacheUnavailableError {
-  if (cause instanceof CacheUnavailableError) return cause;
-  return new CacheUnavailableError(cause instanceof Error ? `${message}: ${cause.message}` : message, { cause });
 }

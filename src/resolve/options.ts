@@ -1,5 +1,5 @@
-import { memoryCacheStoreOptionSpec, type MemoryCacheStoreOptions } from '../cache/memory.js';
-import { checkCacheStore, fitFreshnessTtls, resolutionCacheOptionSpec, type ResolutionCacheOptions } from '../cache/policy.js';
+import { memoryCacheStoreOptionSpec } from '../cache/memory.js';
+import { checkCacheStore, fitFreshnessTtls, resolutionCacheOptionSpec, type IdentityCacheOptions } from '../cache/policy.js';
 import type { CacheStore } from '../cache/types.js';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
@@ -8,6 +8,8 @@ import type { Transport } from '../transport/types.js';
 import { resolveDnsOptions, type DnsOptions, type ResolvedDnsOptions } from '../dns/options.js';
 import { DAY_MS, optionName, resolveOptions, type OptionSpec } from '../util/options.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from './handle-strategy.js';
+
+export type { IdentityCacheOptions } from '../cache/policy.js';
 
 /**
  * How the resolver uses DNS: the `DnsOptions` of its name resolution
@@ -21,27 +23,6 @@ export interface ResolverDnsOptions extends DnsOptions {
    * the resolver's transport instead of the DNS servers. Default none.
    */
   dohUrl?: string;
-}
-
-/**
- * Bounds and freshness of the resolver's two caches (DID documents, handle
- * → DID), each field applying to each cache. The bounds are
- * `MemoryCacheStore`'s and the freshness TTLs and refresh cap are
- * `ResolutionCache`'s, with their defaults, ranges and docs: one table per
- * rule. `staleTtlMs` and `negativeTtlMs` never exceed `maxTtlMs`: their
- * defaults shrink to a smaller `maxTtlMs`, values you give must fit.
- */
-export interface IdentityCacheOptions
-  extends Pick<MemoryCacheStoreOptions, 'maxEntries' | 'maxBytes'>,
-    Pick<ResolutionCacheOptions<unknown>, 'staleTtlMs' | 'maxTtlMs' | 'negativeTtlMs' | 'maxConcurrentRefreshes'> {
-  /**
-   * A store for DID documents instead of the in-memory LRU (e.g.
-   * `RedisCache.did`); `maxEntries` and `maxBytes` then do not apply to it.
-   * Default none.
-   */
-  didStore?: CacheStore<DidDocument>;
-  /** A store for handle → DID answers instead of the in-memory LRU (e.g. `RedisCache.handle`). Default none. */
-  handleStore?: CacheStore<string>;
 }
 
 /** Options of `IdResolver` (and, in part, of `DidResolver` and `HandleResolver`). */

@@ -7,8 +7,8 @@ import { resolveOptions, type OptionSpec } from '../util/options.js';
  *
  * Node reports its own heaps (`process.memoryUsage()`), but most of what an
  * atresolve process holds outside V8 — libcurl's connection pool, TLS
- * state, response bodies in `Buffer`s, the native engine's queues — lives in
- * glibc malloc. glibc's `mallinfo2()` (glibc >= 2.33) counts it exactly; we
+ * state, response bodies in `Buffer`s, the native engine's command and
+ * completion lists — lives in glibc malloc. glibc's `mallinfo2()` (glibc >= 2.33) counts it exactly; we
  * call it through koffi, so no extra native build is needed.
  *
  * Field mapping from `struct mallinfo2` (glibc `malloc/malloc.c`,

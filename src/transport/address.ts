@@ -5,8 +5,12 @@ import { isIPv4, isIPv6 } from 'node:net';
  * addresses may be connected to unless `allowPrivateNetwork` is set.
  *
  * The names and the table below are shared with the native engine's C
- * classifier (`engine_classify_address`); a cross-check test compares both,
- * so a change here must be made there too.
+ * classifier (`engine_classify_address` in `native/src/address.c`), which
+ * checks every socket libcurl opens. Both must agree on every address:
+ * `test/transport/address.test.ts` runs one case table
+ * (`test/fixtures/address-classes.txt`, read by the C suite too) and a
+ * random sample through both, so a change here is made there too and
+ * starts in that table.
  */
 export type AddressClass =
   | 'public'

@@ -3,7 +3,8 @@ import { ResolutionCache } from '../../src/cache/policy.js';
 import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis.js';
 import { startRedisCluster, type RedisClusterServers } from '../support/redis-server.mjs';
 import { countingLoader } from './helpers.js';
-import { redisSkip, uniquePrefix, waitFor } from './redis-support.js';
+import { waitFor } from '../support/async.js';
+import { redisSkip, uniquePrefix } from './redis-support.js';
 import { describeCacheStoreContract } from './store-contract.js';
 
 /**

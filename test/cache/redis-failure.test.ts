@@ -5,9 +5,11 @@ import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis.js';
 import type { IdResolver } from '../../src/resolve/id-resolver.js';
 import { registerMetrics } from '../../src/telemetry/metrics.js';
 import { startWorld, type World } from '../../src/world/world.js';
-import { freePort, startRedis, type RedisServer } from '../support/redis-server.mjs';
+import { freePort } from '../support/free-port.mjs';
+import { startRedis, type RedisServer } from '../support/redis-server.mjs';
 import { resolverFor } from '../resolve/support.js';
-import { redisSkip, uniquePrefix, waitFor } from './redis-support.js';
+import { waitFor } from '../support/async.js';
+import { redisSkip, uniquePrefix } from './redis-support.js';
 
 /**
  * Redis down or slow: the cache fails open. Resolutions that the network

@@ -6,7 +6,8 @@ import type { RedisCacheStats } from '../../src/cache/redis.js';
 import { startWorld, type World } from '../../src/world/world.js';
 import { distIndex, packagePath } from '../support/dist.js';
 import { startRedis, type RedisServer } from '../support/redis-server.mjs';
-import { redisSkip, uniquePrefix, waitFor } from './redis-support.js';
+import { waitFor } from '../support/async.js';
+import { redisSkip, uniquePrefix } from './redis-support.js';
 
 /**
  * Three resolver PROCESSES (test/support/redis-fleet-child.mjs, on the

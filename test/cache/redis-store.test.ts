@@ -5,7 +5,8 @@ import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis.js';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { startRedis, type RedisServer } from '../support/redis-server.mjs';
 import { ControlledLoader, countingLoader, FakeClock, flush } from './helpers.js';
-import { redisSkip, uniquePrefix, waitFor } from './redis-support.js';
+import { sleep, waitFor } from '../support/async.js';
+import { redisSkip, uniquePrefix } from './redis-support.js';
 import { describeCacheStoreContract } from './store-contract.js';
 
 /**
@@ -92,7 +93,7 @@ describe.skipIf(redisSkip !== undefined)('RedisCache on a single node', () => {
     let loads = 0;
     const load = async () => {
       loads++;
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await sleep(30);
       return { value: 'did:plc:bob', size: 20 };
     };
     const results = await Promise.all([a.resolve('bob.test', load), b.resolve('bob.test', load), b.resolve('bob.test', load)]);

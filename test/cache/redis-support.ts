@@ -14,17 +14,3 @@ if (redisSkip !== undefined) console.log(`[redis tests skipped] ${redisSkip}`);
 export function uniquePrefix(): string {
   return `t${process.pid}-${randomBytes(4).toString('hex')}:`;
 }
-
-/**
- * Poll `check` until it holds; fail with `what` after `timeoutMs`. A
- * bounded wait for something asynchronous (a pub/sub message, a
- * reconnection), not a timing assertion.
- */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,8 +1,8 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolveErrorJson } from '../../src/cli/resolve.js';
 import { startWorld, type World } from '../../src/world/world.js';
+import { startSilentDns } from '../support/dns-server.js';
+import { freePort } from '../support/free-port.mjs';
 import { startSilentTcpServer } from '../support/hostile-server.js';
 import { runCli } from './run-cli.js';
 
@@ -30,16 +30,6 @@ function worldFlags(override: Record<string, string> = {}): string[] {
     '--allow-test-tlds',
     '--timeout', '2s',
   ];
-}
-
-/** A TCP port on 127.0.0.1 that refuses connections (bound, then closed). */
-async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('atresolve resolve', () => {
@@ -103,7 +93,7 @@ describe('atresolve resolve', () => {
   });
 
   it('exits 5 when the PLC directory refuses connections, and says so down the cause chain', async () => {
-    const port = await refusingPort();
+    const port = await freePort();
     const id = world.plcIdentity(5);
     const result = await runCli(['resolve', ...worldFlags({ 'plc.test:443': `127.0.0.1:${port}` }), id.did]);
     expect(result.code).toBe(5);
@@ -114,7 +104,7 @@ describe('atresolve resolve', () => {
   });
 
   it('--json prints the failure as an object with its causes, in input order with the identities', async () => {
-    const port = await refusingPort();
+    const port = await freePort();
     const good = world.webIdentity(2);
     const bad = world.plcIdentity(8);
     const result = await runCli(['resolve', ...worldFlags({ 'plc.test:443': `127.0.0.1:${port}` }), '--json', bad.did, good.did]);
@@ -159,15 +149,10 @@ describe('atresolve resolve', () => {
 
   it('--timeout bounds the whole resolution, DNS included', async () => {
     // Three DNS servers that never answer: c-ares alone would try for ~9 s (1 s, then 2 s, per server).
-    const silent: Socket[] = [];
-    for (let i = 0; i < 3; i++) {
-      const socket = createSocket('udp4');
-      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-      silent.push(socket);
-    }
+    const silent = await Promise.all([startSilentDns(), startSilentDns(), startSilentDns()]);
     try {
       const id = world.plcIdentity(9);
-      const dns = silent.flatMap((s) => ['--dns-server', `127.0.0.1:${s.address().port}`]);
+      const dns = silent.flatMap((s) => ['--dns-server', s.address]);
       const flags = worldFlags().filter((f, i, all) => f !== '--dns-server' && all[i - 1] !== '--dns-server' && f !== '--timeout' && all[i - 1] !== '--timeout');
       const startedAt = Date.now();
       const result = await runCli(['resolve', ...flags, ...dns, '--timeout', '1s', '--handle-strategy', 'dns-first', '--verbose', id.handle]);
@@ -182,7 +167,7 @@ describe('atresolve resolve', () => {
       // ... and the process ended with it: start-up on a loaded box is the slack, far below the 9 s of DNS tries.
       expect(elapsed).toBeLessThan(6_000);
     } finally {
-      for (const socket of silent) socket.close();
+      await Promise.all(silent.map((server) => server.close()));
     }
   });
 

@@ -57,12 +57,3 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
-
-/** Whether process `pid` is still running (a zombie counts as gone). */
-export function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}

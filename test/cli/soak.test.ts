@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SoakReport } from '../../src/cli/report.js';
-import { waitFor } from '../support/curl.js';
-import { alive, childPids, runCli, startCli } from './run-cli.js';
+import { waitFor } from '../support/async.js';
+import { alive } from '../support/child.js';
+import { childPids, runCli, startCli } from './run-cli.js';
 
 // Short, bounded soak runs (seconds, low rates) through the real CLI: a
 // world child, a load-runner child, report.json and memory.svg, the exit
@@ -178,7 +179,7 @@ describe('atresolve soak, stopped', () => {
   it('Ctrl-C stops the load, writes the report and chart of what ran marked interrupted, and exits 130', async () => {
     const out = outDir();
     const cli = startCli(['soak', '--duration', '60s', '--warmup', '1s', '--rate', '100', '--hosts', '200', '--flush-every', '1s', '--out', out]);
-    expect(await waitFor(() => (reportIfAny(out)?.contenders[0]?.samples.length ?? 0) >= 3, 30_000)).toBe(true);
+    await waitFor('three samples in the report', () => (reportIfAny(out)?.contenders[0]?.samples.length ?? 0) >= 3, 30_000);
     const children = childPids(cli.child.pid!);
     expect(children).toHaveLength(2);
     cli.child.kill('SIGINT');
@@ -202,13 +203,13 @@ describe('atresolve soak, stopped', () => {
     expect(result.stdout).toMatch(/^verdict \[atresolve \((curl|undici)\)\] \(interrupted at [\d.]+ s\): /m);
     expect(readFileSync(join(out, 'memory.svg'), 'utf8')).toContain('interrupted');
     // The world and the load runner are gone.
-    expect(await waitFor(() => children.every((pid) => !alive(pid)), 10_000)).toBe(true);
+    await waitFor('the world and the load runner to exit', () => children.every((pid) => !alive(pid)), 10_000);
   }, 60_000);
 
   it('SIGTERM does the same and exits 143', async () => {
     const out = outDir();
     const cli = startCli(['soak', '--duration', '60s', '--warmup', '0', '--rate', '50', '--hosts', '200', '--out', out]);
-    expect(await waitFor(() => /\] 1\/60s /.test(cli.output().stderr), 30_000)).toBe(true);
+    await waitFor('the first status line', () => /\] 1\/60s /.test(cli.output().stderr), 30_000);
     cli.child.kill('SIGTERM');
     const result = await cli.exited;
     expect(result.code).toBe(143);
@@ -219,7 +220,7 @@ describe('atresolve soak, stopped', () => {
   it('rewrites the report while it runs, so a killed run leaves a usable one', async () => {
     const out = outDir();
     const cli = startCli(['soak', '--duration', '60s', '--warmup', '0', '--rate', '50', '--hosts', '200', '--flush-every', '1s', '--out', out]);
-    expect(await waitFor(() => (reportIfAny(out)?.contenders[0]?.samples.length ?? 0) >= 3, 30_000)).toBe(true);
+    await waitFor('three samples in the report', () => (reportIfAny(out)?.contenders[0]?.samples.length ?? 0) >= 3, 30_000);
     const children = childPids(cli.child.pid!);
     cli.child.kill('SIGKILL');
     await cli.exited;
@@ -229,6 +230,6 @@ describe('atresolve soak, stopped', () => {
     expect(report.contenders[0]?.samples.length).toBeGreaterThanOrEqual(3);
     expect(readFileSync(join(out, 'memory.svg'), 'utf8')).toContain('(running)');
     // Without their parent the children exit (their IPC channel closed).
-    expect(await waitFor(() => children.every((pid) => !alive(pid)), 10_000)).toBe(true);
+    await waitFor('the world and the load runner to exit', () => children.every((pid) => !alive(pid)), 10_000);
   }, 60_000);
 });

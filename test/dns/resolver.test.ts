@@ -10,6 +10,7 @@ import { IdResolver } from '../../src/resolve/id-resolver.js';
 import { CurlTransport } from '../../src/transport/curl.js';
 import { AbortError, DnsError } from '../../src/transport/errors.js';
 import { UndiciTransport } from '../../src/transport/undici.js';
+import { rejection, sleep, waitFor } from '../support/async.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 
 /**
@@ -36,23 +37,12 @@ function resolver(options: DnsOptions = {}): DnsResolver {
   return r;
 }
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error as Error,
-  );
-}
-
 let serial = 0;
 /** A fresh name, so answers cached by an earlier case never interfere. */
 function fresh(label: string, zone = 'dns.test'): string {
   serial += 1;
   return `${label}-${serial}.${zone}`;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('answers', () => {
   it('returns IPv4 then IPv6 addresses, or one family when asked', async () => {
@@ -75,12 +65,12 @@ describe('answers', () => {
 
   it('NXDOMAIN is a definitive NOT_FOUND; a name with no address a definitive NO_DATA', async () => {
     const r = resolver();
-    const gone = await failure(r.lookup(fresh('gone')));
+    const gone = await rejection(r.lookup(fresh('gone')));
     expect(gone).toBeInstanceOf(DnsError);
     expect(gone).toMatchObject({ reason: 'NOT_FOUND', definitive: true });
     const txtOnly = fresh('txtonly');
     dns.set(txtOnly, { txt: [['hello']] });
-    expect(await failure(r.lookup(txtOnly))).toMatchObject({ reason: 'NO_DATA', definitive: true });
+    expect(await rejection(r.lookup(txtOnly))).toMatchObject({ reason: 'NO_DATA', definitive: true });
   });
 
   it('SERVFAIL and REFUSED are transient SERVER_FAILUREs, with the DNS code in the cause', async () => {
@@ -88,7 +78,7 @@ describe('answers', () => {
     for (const rcode of ['SERVFAIL', 'REFUSED'] as const) {
       const name = fresh(rcode.toLowerCase());
       dns.set(name, { rcode });
-      const error = await failure(r.lookup(name));
+      const error = await rejection(r.lookup(name));
       expect(error).toMatchObject({ reason: 'SERVER_FAILURE', definitive: false, cause: { code: `E${rcode}` } });
     }
   });
@@ -106,7 +96,7 @@ describe('answers', () => {
     expect(await r.resolveTxt(name)).toEqual([['did=did:plc:', 'abc'], ['other']]);
     await r.resolveTxt(name);
     expect(dns.queries.get(name)).toBe(2);
-    expect(await failure(r.resolveTxt(fresh('_atproto.none')))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await rejection(r.resolveTxt(fresh('_atproto.none')))).toMatchObject({ reason: 'NOT_FOUND' });
   });
 });
 
@@ -146,16 +136,16 @@ describe('cache', () => {
   it('remembers "no such name" for negativeTtlMs and a failure for failureTtlMs', async () => {
     const r = resolver({ negativeTtlMs: 60_000, failureTtlMs: 200 });
     const gone = fresh('neg');
-    await failure(r.lookup(gone));
-    const again = await failure(r.lookup(gone));
+    await rejection(r.lookup(gone));
+    const again = await rejection(r.lookup(gone));
     expect(again).toMatchObject({ reason: 'NOT_FOUND' });
     expect(again.message).toMatch(/remembered/);
     expect(dns.queries.get(gone)).toBe(2);
 
     const broken = fresh('sf');
     dns.set(broken, { rcode: 'SERVFAIL' });
-    await failure(r.lookup(broken));
-    await failure(r.lookup(broken));
+    await rejection(r.lookup(broken));
+    await rejection(r.lookup(broken));
     expect(dns.queries.get(broken)).toBe(2);
     await sleep(250);
     dns.set(broken, { a: ['192.0.2.13'] });
@@ -189,7 +179,7 @@ describe('time limits', () => {
     const name = fresh('silent');
     dns.set(name, { drop: true });
     const started = performance.now();
-    const error = await failure(r.lookup(name));
+    const error = await rejection(r.lookup(name));
     const took = performance.now() - started;
     expect(error).toMatchObject({ code: 'DNS', reason: 'TIMEOUT', definitive: false });
     expect(took).toBeGreaterThanOrEqual(195);
@@ -201,13 +191,12 @@ describe('time limits', () => {
     const name = fresh('slow');
     dns.set(name, { drop: true });
     const started = performance.now();
-    const error = await failure(r.lookup(name, { timeoutMs: 50 }));
+    const error = await rejection(r.lookup(name, { timeoutMs: 50 }));
     expect(performance.now() - started).toBeLessThan(50 + 100);
     expect(error).toMatchObject({ reason: 'TIMEOUT' });
     expect(r.stats()).toMatchObject({ inFlight: 1, abandoned: 1 });
     // c-ares gives up on its own schedule (here within about 2 × timeoutMs).
-    const end = performance.now() + 3_000;
-    while (r.stats().inFlight > 0 && performance.now() < end) await sleep(20);
+    await waitFor('c-ares to give up', () => r.stats().inFlight === 0, 3_000);
     expect(r.stats()).toMatchObject({ inFlight: 0, abandoned: 0 });
   });
 
@@ -216,27 +205,27 @@ describe('time limits', () => {
     const name = fresh('abort');
     dns.set(name, { drop: true });
     const controller = new AbortController();
-    const pending = failure(r.lookup(name, { signal: controller.signal }));
+    const pending = rejection(r.lookup(name, { signal: controller.signal }));
     await sleep(20);
     const started = performance.now();
     controller.abort(new Error('caller gave up'));
     const error = await pending;
     expect(performance.now() - started).toBeLessThan(50);
     expect(error).toBeInstanceOf(AbortError);
-    expect(await failure(r.lookup(name, { signal: controller.signal }))).toBeInstanceOf(AbortError);
+    expect(await rejection(r.lookup(name, { signal: controller.signal }))).toBeInstanceOf(AbortError);
   });
 
   it('close() cancels lookups in flight and refuses new ones', async () => {
     const r = resolver({ timeoutMs: 2000 });
     const name = fresh('closing');
     dns.set(name, { drop: true });
-    const pending = failure(r.lookup(name));
+    const pending = rejection(r.lookup(name));
     await sleep(20);
     const started = performance.now();
     r.close();
     expect(await pending).toBeInstanceOf(DnsError);
     expect(performance.now() - started).toBeLessThan(100);
-    expect(await failure(r.lookup(fresh('after')))).toMatchObject({ message: expect.stringMatching(/closed/) });
+    expect(await rejection(r.lookup(fresh('after')))).toMatchObject({ message: expect.stringMatching(/closed/) });
   });
 });
 
@@ -246,10 +235,10 @@ describe('bounds and fairness', () => {
     const dead = Array.from({ length: 3 }, (_, i) => {
       const name = fresh(`full${i}`, `full${i}.test`);
       dns.set(name, { drop: true });
-      return failure(r.lookup(name));
+      return rejection(r.lookup(name));
     });
     const started = performance.now();
-    const refused = await failure(r.lookup(fresh('extra', 'extra.test')));
+    const refused = await rejection(r.lookup(fresh('extra', 'extra.test')));
     expect(performance.now() - started).toBeLessThan(50);
     expect(refused).toMatchObject({ reason: 'OVERLOADED', definitive: false });
     await Promise.all(dead);
@@ -260,12 +249,12 @@ describe('bounds and fairness', () => {
     // One timeout marks dead.test failing.
     const first = fresh('d', 'dead.test');
     dns.set(first, { drop: true });
-    await failure(r.lookup(first));
+    await rejection(r.lookup(first));
     // Now three more dead names of that domain and a healthy name elsewhere, at once.
     const dead = Array.from({ length: 3 }, () => {
       const name = fresh('d', 'dead.test');
       dns.set(name, { drop: true });
-      return { name, result: failure(r.lookup(name, { timeoutMs: 1_000 })) };
+      return { name, result: rejection(r.lookup(name, { timeoutMs: 1_000 })) };
     });
     const healthy = fresh('ok', 'alive.test');
     dns.set(healthy, { a: ['192.0.2.20'] });
@@ -285,7 +274,7 @@ describe('bounds and fairness', () => {
     const r = resolver({ maxInFlightPerFailingDomain: 1, timeoutMs: 200, tries: 1, failureTtlMs: 0 });
     const dead = fresh('d', 'flaky.test');
     dns.set(dead, { drop: true });
-    await failure(r.lookup(dead));
+    await rejection(r.lookup(dead));
     expect(r.stats().failingDomains).toBe(1);
     const back = fresh('ok', 'flaky.test');
     dns.set(back, { a: ['192.0.2.21'] });
@@ -300,7 +289,7 @@ describe('bounds and fairness', () => {
     const dead = Array.from({ length: 200 }, (_, i) => {
       const name = fresh('t', `thread${i}.test`);
       dns.set(name, { drop: true });
-      return failure(r.lookup(name));
+      return rejection(r.lookup(name));
     });
     await sleep(50);
     expect(r.stats().inFlight).toBe(200);
@@ -326,7 +315,7 @@ describe('hosts file', () => {
     expect(await r.lookup('ALIAS.test')).toEqual(['192.0.2.30']);
     expect(dns.queries.has('pinned.test')).toBe(false);
     expect(r.stats().hostsHits).toBe(2);
-    expect(await failure(r.lookup('bogus.test'))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await rejection(r.lookup('bogus.test'))).toMatchObject({ reason: 'NOT_FOUND' });
   });
 
   it('is read again when it changes', async () => {

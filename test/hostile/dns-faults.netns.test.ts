@@ -1,4 +1,3 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -9,8 +8,9 @@ import { AbortError, DnsError, TimeoutError, TransportDestroyedError } from '../
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
+import { sleep, timed } from '../support/async.js';
 import { distTransport } from '../support/dist.js';
-import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
+import { startScriptedDns, startSilentDns, type ScriptedDnsServer, type SilentDnsServer } from '../support/dns-server.js';
 import { startHostileServer, type HostileServer } from '../support/hostile-server.js';
 import { implementations } from '../transport/implementations.js';
 import { failOnUnhandledRejections } from './support.js';
@@ -56,16 +56,6 @@ function name(kind: 'dead' | 'slow' | 'ok'): string {
 
 const threads = (): number => readdirSync('/proc/self/task').length;
 
-async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { ms: performance.now() - started, value };
-  } catch (error) {
-    return { ms: performance.now() - started, error };
-  }
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
@@ -107,7 +97,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
 
   it('a dead name settles within timeoutMs + 100 ms, as a timeout caused by DNS', async () => {
     const t = make();
-    const { ms, error } = await timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 500 }));
+    const { elapsedMs: ms, error } = await timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 500 }));
     expect(ms).toBeLessThan(500 + SLACK_MS);
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).cause).toBeInstanceOf(DnsError);
@@ -116,7 +106,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
 
   it('a SERVFAIL that takes 3 s: settles within timeoutMs + 100 ms', async () => {
     const t = make();
-    const { ms, error } = await timed(() => t.request(`https://${name('slow')}/`, { timeoutMs: 500 }));
+    const { elapsedMs: ms, error } = await timed(() => t.request(`https://${name('slow')}/`, { timeoutMs: 500 }));
     expect(ms).toBeLessThan(500 + SLACK_MS);
     expect(error).toBeInstanceOf(TimeoutError);
   });
@@ -124,10 +114,10 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
   it('a healthy request started during a dead lookup is not held up', async () => {
     const t = make();
     const dead = timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 2_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const healthy = await timed(() => t.request(`https://${name('ok')}/`, { timeoutMs: 2_000 }));
     expect(healthy.error).toBeUndefined();
-    expect(healthy.ms).toBeLessThan(500);
+    expect(healthy.elapsedMs).toBeLessThan(500);
     expect((await dead).error).toBeInstanceOf(TimeoutError);
   });
 
@@ -135,7 +125,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
     const t = make();
     const controller = new AbortController();
     const pending = timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 10_000, signal: controller.signal }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     const started = performance.now();
     controller.abort();
     const { error } = await pending;
@@ -146,8 +136,8 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
   it('destroy() settles within 100 ms with dead lookups in flight', async () => {
     const t = make();
     const pending = Array.from({ length: 20 }, () => timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 10_000 })));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const { ms } = await timed(() => t.destroy());
+    await sleep(50);
+    const { elapsedMs: ms } = await timed(() => t.destroy());
     expect(ms).toBeLessThan(SLACK_MS);
     for (const outcome of await Promise.all(pending)) expect(outcome.error).toBeInstanceOf(TransportDestroyedError);
   });
@@ -157,7 +147,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
     const failed = await Promise.all(Array.from({ length: 20 }, () => timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 200 }))));
     for (const outcome of failed) expect(outcome.error).toBeInstanceOf(TimeoutError);
     expect(t.stats().dns.abandoned).toBeGreaterThan(0);
-    const { ms } = await timed(() => t.close());
+    const { elapsedMs: ms } = await timed(() => t.close());
     expect(ms).toBeLessThan(SLACK_MS);
   });
 
@@ -166,7 +156,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
     const healthyRound = async (): Promise<number[]> => {
       const times: number[] = [];
       for (let i = 0; i < 15; i += 1) {
-        const { ms, error } = await timed(() => t.request(`https://${name('ok')}/`, { timeoutMs: 3_000 }));
+        const { elapsedMs: ms, error } = await timed(() => t.request(`https://${name('ok')}/`, { timeoutMs: 3_000 }));
         expect(error).toBeUndefined();
         times.push(ms);
       }
@@ -175,7 +165,7 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
     const baseline = median(await healthyRound());
     const threadsBefore = threads();
     const dead = Array.from({ length: 200 }, () => timed(() => t.request(`https://${name('dead')}/`, { timeoutMs: 8_000 })));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const loaded = median(await healthyRound());
     const threadsDuring = threads();
     console.log(`${kind}: new-host median ${baseline.toFixed(1)} ms alone, ${loaded.toFixed(1)} ms with 200 dead names in flight; threads ${threadsBefore} → ${threadsDuring}`);
@@ -187,18 +177,15 @@ describe.each(implementations)('$name transport: a slow or dead DNS name delays 
 });
 
 describe('handle resolution against dead DNS', () => {
-  const silent: UdpSocket[] = [];
-  afterAll(() => {
-    for (const socket of silent) socket.close();
+  const silent: SilentDnsServer[] = [];
+  afterAll(async () => {
+    await Promise.all(silent.map((server) => server.close()));
   });
 
   async function silentServer(host: string): Promise<string> {
-    const socket = createSocket('udp4');
-    socket.on('message', () => undefined);
-    socket.bind(53, host);
-    await once(socket, 'listening');
-    silent.push(socket);
-    return host;
+    const server = await startSilentDns({ host, port: 53 });
+    silent.push(server);
+    return server.address;
   }
 
   it('a TXT lookup ends within dns.timeoutMs × dns.tries, with one silent nameserver and with three', async () => {
@@ -206,7 +193,7 @@ describe('handle resolution against dead DNS', () => {
     for (const nameservers of [[], ['127.0.0.1', ...extra]]) {
       const resolver = new IdResolver({ dns: { nameservers, timeoutMs: 300, tries: 2 }, transport: { caFile: ca.certFile } });
       try {
-        const { ms, error } = await timed(() => resolver.handle.resolveDns(name('dead')));
+        const { elapsedMs: ms, error } = await timed(() => resolver.handle.resolveDns(name('dead')));
         expect(error).toBeInstanceOf(ResolutionFailedError);
         expect((error as Error).cause).toMatchObject({ reason: 'TIMEOUT' });
         expect(ms).toBeLessThan(600 + SLACK_MS);
@@ -220,12 +207,12 @@ describe('handle resolution against dead DNS', () => {
     const resolver = new IdResolver({ timeoutMs: 3_000, transport: { caFile: ca.certFile } });
     try {
       const deadHandle = timed(() => resolver.resolveIdentity(name('dead')));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       const healthy = await timed(() => resolver.resolveIdentity(`did:web:${name('ok')}`));
       expect(healthy.error).toBeUndefined();
-      expect(healthy.ms).toBeLessThan(1_000);
+      expect(healthy.elapsedMs).toBeLessThan(1_000);
       const dead = await deadHandle;
-      expect(dead.ms).toBeLessThan(3_000 + SLACK_MS);
+      expect(dead.elapsedMs).toBeLessThan(3_000 + SLACK_MS);
       expect(dead.error).toBeDefined();
     } finally {
       await resolver.close();
@@ -251,7 +238,7 @@ describe('a worker holding a resolver', () => {
         env: { ...process.env, ATRESOLVE_TRANSPORT: kind },
       });
       await once(worker, 'message');
-      const { ms } = await timed(() => worker.terminate());
+      const { elapsedMs: ms } = await timed(() => worker.terminate());
       expect(ms, kind).toBeLessThan(SLACK_MS);
     }
   });

@@ -6,7 +6,8 @@ import type { Transport } from '../../src/transport/types.js';
 import { startHostileServer, type HostileServer } from '../support/hostile-server.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { implementations } from '../transport/implementations.js';
-import { eventually, failOnUnhandledRejections, timed, TIME_SLACK_MS } from './support.js';
+import { eventually, timed } from '../support/async.js';
+import { failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
 
 /**
  * Slowloris in real time: one byte per second of headers, of body, of an

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { sleep, timed } from '../support/async.js';
 
 /**
  * Shared checks of the hostile-input suite. Every attack asserts four
@@ -16,24 +16,6 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 export const TIME_SLACK_MS = 2_000;
 
 type ErrorClass<E> = abstract new (...args: never[]) => E;
-
-/** The outcome of one attack: the error (or response) and how long it took. */
-export interface Outcome<T> {
-  error: unknown;
-  value: T | undefined;
-  elapsedMs: number;
-}
-
-/** Run `work`, timing it; never throws. */
-export async function timed<T>(work: () => Promise<T>): Promise<Outcome<T>> {
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { error: undefined, value, elapsedMs: performance.now() - started };
-  } catch (error) {
-    return { error, value: undefined, elapsedMs: performance.now() - started };
-  }
-}
 
 /**
  * Expect `work` to reject with `expected` within `boundMs`; returns the error.
@@ -54,21 +36,6 @@ export async function expectTypedFailure<E extends Error>(
   ).toBe(true);
   expect(outcome.elapsedMs, `${label}: took ${Math.round(outcome.elapsedMs)} ms, bound ${boundMs} ms`).toBeLessThanOrEqual(boundMs);
   return outcome.error as E;
-}
-
-/**
- * Poll `check` until it holds or `withinMs` passes (a bound, not a
- * threshold: closes are asynchronous, e.g. a socket's `close` event comes a
- * loop turn after `destroy()`). Returns the last value for the assertion.
- */
-export async function eventually<T>(read: () => T, check: (value: T) => boolean, withinMs = 3_000): Promise<T> {
-  const deadline = performance.now() + withinMs;
-  let value = read();
-  while (!check(value) && performance.now() < deadline) {
-    await sleep(20);
-    value = read();
-  }
-  return value;
 }
 
 /**

@@ -7,7 +7,8 @@ import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
 import { startHostileServer, type HostileCertificate, type HostileServer } from '../support/hostile-server.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { implementations } from '../transport/implementations.js';
-import { eventually, expectTypedFailure, failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
+import { eventually } from '../support/async.js';
+import { expectTypedFailure, failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
 
 /**
  * Invalid certificates: expired, for another host, and self-signed (no CA

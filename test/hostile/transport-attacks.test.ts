@@ -12,7 +12,8 @@ import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { createTestCa, type TestCa } from '../../src/world/test-ca.js';
 import { startHostileServer, startSilentTcpServer, type HostileServer } from '../support/hostile-server.js';
 import { implementations } from '../transport/implementations.js';
-import { eventually, expectTypedFailure, failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
+import { eventually } from '../support/async.js';
+import { expectTypedFailure, failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
 
 /**
  * Every response-level attack of the hostile server, against both

@@ -11,7 +11,8 @@ import { startWorldProcess, type WorldProcess } from '../../src/world/process.js
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { startTcpFront, type TcpFront } from '../support/tcp-front.js';
 import { implementations } from '../transport/implementations.js';
-import { eventually, failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
+import { eventually } from '../support/async.js';
+import { failOnUnhandledRejections, TIME_SLACK_MS } from './support.js';
 
 /**
  * Kill the world (SIGKILL of its process) while resolutions are in flight,

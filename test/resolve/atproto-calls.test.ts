@@ -4,6 +4,7 @@ import { InvalidDidError } from '../../src/syntax/errors.js';
 import { didDocument } from '../../src/world/documents.js';
 import { startWorld, type World } from '../../src/world/world.js';
 import { resolverFor } from './support.js';
+import { sleep } from '../support/async.js';
 
 /**
  * The call shapes `@atproto/identity` users write, against the local
@@ -115,7 +116,7 @@ describe('an aborted call rejects with AbortError, with or without a cache', () 
     ]) {
       const controller = new AbortController();
       const pending = call(controller.signal).catch((e: unknown) => e);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       controller.abort(reason);
       const error = await pending;
       expect(error).toBeInstanceOf(AbortError);

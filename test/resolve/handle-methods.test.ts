@@ -9,7 +9,8 @@ import type { IdResolverOptions } from '../../src/resolve/options.js';
 import { secp256k1KeyFromPrivate } from '../../src/world/keys.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { freePort, startTcpFront } from '../support/tcp-front.js';
+import { freePort } from '../support/free-port.mjs';
+import { startTcpFront } from '../support/tcp-front.js';
 
 /**
  * Handle resolution against servers scripted per test: a real DNS server

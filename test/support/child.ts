@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './dist.js';
 
@@ -93,4 +94,13 @@ export async function runChild(options: {
     }
   }
   return { ...result, json };
+}
+
+/** Whether process `pid` is still running (a zombie counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

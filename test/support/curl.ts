@@ -14,13 +14,3 @@ export function curlFor(server: TestServer, options: TransportOptions = {}): Cur
     ...options,
   });
 }
-
-/** Wait until `check()` is true, polling every 10 ms, at most `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}

@@ -138,3 +138,28 @@ export async function startScriptedDns(options: ScriptedDnsOptions = {}): Promis
     },
   };
 }
+
+/** A nameserver that takes every query and never answers. */
+export interface SilentDnsServer {
+  /** `<host>:<port>`, for `nameservers`. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** A dead nameserver: a real UDP socket on loopback (or `host`) that reads every query and answers none. */
+export async function startSilentDns(options: ScriptedDnsOptions = {}): Promise<SilentDnsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const socket = createSocket('udp4');
+  socket.on('message', () => undefined);
+  socket.on('error', () => undefined);
+  socket.bind(options.port ?? 0, host);
+  await once(socket, 'listening');
+  return {
+    address: `${host}:${socket.address().port}`,
+    async close() {
+      const closed = once(socket, 'close');
+      socket.close();
+      await closed;
+    },
+  };
+}

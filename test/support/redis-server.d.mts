@@ -3,9 +3,6 @@
 /** Why the Redis tests cannot run (`redis-server` is not installed), or `undefined` when they can. */
 export function redisSkipReason(): string | undefined;
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (probe socket bound to port 0, then closed). */
-export function freePort(): Promise<number>;
-
 /** One redis-server process on 127.0.0.1, without persistence, in its own temporary directory. */
 export interface RedisServer {
   readonly host: string;

@@ -65,15 +65,3 @@ export async function startTcpFront(initial: number | undefined, port = 0): Prom
     },
   };
 }
-
-/** A 127.0.0.1 port nothing listens on right now (connecting to it is refused). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return address.port;
-}

@@ -1,5 +1,5 @@
 import type { CacheStats } from '../../src/cache/types.js';
-import type { ResolutionEvent, ResolverStats } from '../../src/resolve/types.js';
+import { RESOLUTION_METHODS, type ResolutionEvent, type ResolverStats } from '../../src/resolve/types.js';
 import type { TransportStats } from '../../src/transport/types.js';
 import type { MetricsSource, TransportStatsSource } from '../../src/telemetry/metrics.js';
 
@@ -68,6 +68,8 @@ export function fixedTransportStats(kind: 'curl' | 'undici' = 'curl'): Transport
 export function fixedResolverStats(): ResolverStats {
   return {
     resolutions: {
+      // Every method counts (a DID method added to the table starts at zero here).
+      ...(Object.fromEntries(RESOLUTION_METHODS.map((method) => [method, { ok: 0, not_found: 0, invalid: 0, error: 0 }])) as ResolverStats['resolutions']),
       plc: { ok: 700, not_found: 5, invalid: 1, error: 4 },
       web: { ok: 60, not_found: 2, invalid: 0, error: 3 },
       other: { ok: 0, not_found: 0, invalid: 4, error: 0 },

@@ -8,6 +8,7 @@ import {
   type MemorySampleInput,
   type RemedyErrorEvent,
 } from '../../src/telemetry/monitor.js';
+import { sleep, waitFor } from '../support/async.js';
 
 /**
  * A monitor on a synthetic clock and series: `at(ms, bytes)` sets the clock
@@ -263,13 +264,12 @@ describe('MemoryMonitor timer', () => {
     expect(monitor.running).toBe(true);
     expect(monitor.stats().samples).toBe(1);
     expect(monitor.stats().current!.rss).toBeGreaterThan(0);
-    for (let i = 0; i < 400 && monitor.stats().samples < 4; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(monitor.stats().samples).toBeGreaterThanOrEqual(4);
+    await waitFor('four samples', () => monitor.stats().samples >= 4, 2_000);
     await monitor.stop();
     await monitor.stop();
     expect(monitor.running).toBe(false);
     const n = monitor.stats().samples;
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     expect(monitor.stats().samples).toBe(n);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Admission, type AdmissionLimits, type Grant } from '../../src/transport/admission.js';
 import { AbortError, QueueFullError, TimeoutError, TransportDestroyedError } from '../../src/transport/errors.js';
+import { sleep } from '../support/async.js';
 
 /** The admission layer alone: caps, queue, fairness, deadlines, shedding, the repeat-route rule. */
 
@@ -113,7 +114,7 @@ describe('Admission', () => {
     const queue: Promise<Grant>[] = [];
     for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
     for (const next of queue) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       a.release(g);
       g = await next;
     }

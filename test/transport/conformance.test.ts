@@ -11,6 +11,7 @@ import { InvalidOptionsError } from '../../src/errors.js';
 import {
   AbortError,
   ConnectError,
+  DnsError,
   ForbiddenAddressError,
   InvalidUrlError,
   NetworkError,
@@ -25,9 +26,10 @@ import {
 } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
+import { rejection, sleep, waitFor } from '../support/async.js';
+import { freePort } from '../support/free-port.mjs';
 import { startSilentTcpServer } from '../support/hostile-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { waitFor } from '../support/curl.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 import { CurlTransport } from '../../src/transport/curl.js';
 import { implementations } from './implementations.js';
@@ -49,19 +51,6 @@ import { TIME_SCALE } from '../support/time-scale.js';
  * `Transport` interface only, on a real local HTTPS server (test CA trusted
  * through `caFile`). Nothing here depends on how an implementation works.
  */
-
-type ErrorClass<E> = abstract new (...args: never[]) => E;
-
-/** Await a rejection and check its class; returns the error for further checks. */
-async function rejection<E extends Error>(promise: Promise<unknown>, expected: ErrorClass<E>): Promise<E> {
-  const outcome = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected ${expected.name}, but the request succeeded`);
-  expect(outcome.error).toBeInstanceOf(expected);
-  return outcome.error as E;
-}
 
 /** A route that holds each request until the test lets it go, and tells when one arrived. */
 function holdingRoute(server: TestServer, path: string) {
@@ -105,18 +94,6 @@ async function releaseUntilSettled(
   }
 }
 
-/** A port on 127.0.0.1 nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  server.close();
-  await once(server, 'close');
-  return address.port;
-}
-
 describe.each(implementations)('$name transport conformance', ({ create }) => {
   let server: TestServer;
   let origin: string;
@@ -140,7 +117,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
     server.route('/echo', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => res.end(Buffer.concat(chunks)));
+      req.on('end', () => res.writeHead(200, { 'x-method': req.method ?? '' }).end(Buffer.concat(chunks)));
     });
   });
 
@@ -195,11 +172,14 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(res.redirects).toBe(0);
       expect(res.reusedConnection).toBe(false);
       for (const value of Object.values(res.timing)) expect(value).toBeGreaterThanOrEqual(0);
+      expect(res.timing.tlsMs).toBeGreaterThan(0); // a new connection: a handshake
       expect(res.timing.totalMs).toBeGreaterThanOrEqual(res.timing.firstByteMs);
       const stats = t.stats();
       expect(stats.kind).toBe(t.kind);
       expect(stats).toMatchObject({ requests: 1, ok: 1, failed: 0, inFlight: 0, queued: 0 });
       expect(stats.bytesIn).toBe('status 201'.length);
+      // An IP-literal host is never looked up.
+      expect(stats.dnsCacheEntries).toBe(0);
     });
 
     it('returns 4xx and 5xx as responses, not errors', async () => {
@@ -210,12 +190,31 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
 
     it('sends request headers and the configured user agent', async () => {
       const t = make({ userAgent: 'conformance/1.0' });
-      const res = await t.request(`${origin}/headers`, { headers: { 'X-Test': 'yes', Accept: 'application/json' } });
+      const res = await t.request(`${origin}/headers`, { headers: { 'X-Test': 'yes', 'X-Empty': '', Accept: 'application/json' } });
       const seen = JSON.parse(res.body.toString()) as Record<string, string>;
       expect(seen['x-test']).toBe('yes');
+      expect(seen['x-empty']).toBe('');
       expect(seen['accept']).toBe('application/json');
       expect(seen['user-agent']).toBe('conformance/1.0');
       expect(seen['host']).toBe(`127.0.0.1:${server.port}`);
+    });
+
+    it('lower-cases response header names and joins repeated ones', async () => {
+      server.route('/repeated', (_req, res) => {
+        res.setHeader('X-Many', ['one', 'two']);
+        res.setHeader('Content-Type', 'text/plain');
+        res.end('ok');
+      });
+      const t = make();
+      const res = await t.request(`${origin}/repeated`);
+      expect(res.headers['x-many']).toBe('one, two');
+      expect(res.headers['content-type']).toBe('text/plain');
+    });
+
+    it('does not send the URL fragment', async () => {
+      server.route('/fragment', (req, res) => res.end(req.url ?? ''));
+      const t = make();
+      expect((await t.request(`${origin}/fragment?q=1#frag`)).body.toString()).toBe('/fragment?q=1');
     });
 
     it('uses the default user agent', async () => {
@@ -224,10 +223,13 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(seen['user-agent']).toBe('atresolve');
     });
 
-    it('sends a POST body and returns nothing for HEAD', async () => {
+    it('sends a POST body, bytes as they are, and returns nothing for HEAD', async () => {
       const t = make();
       const posted = await t.request(`${origin}/echo`, { method: 'POST', body: '{"a":1}' });
       expect(posted.body.toString()).toBe('{"a":1}');
+      expect(posted.headers['x-method']).toBe('POST');
+      const binary = gzipSync(Buffer.from('binary \0 body'));
+      expect((await t.request(`${origin}/echo`, { method: 'POST', body: binary })).body.equals(binary)).toBe(true);
       const head = await t.request(`${origin}/bytes/500`, { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(head.headers['content-length']).toBe('500');
@@ -276,13 +278,21 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
 
     it('fails with ConnectError when nothing listens', async () => {
       const t = make();
-      const port = await closedPort();
+      const port = await freePort();
       await rejection(t.request(`https://127.0.0.1:${port}/`), ConnectError);
     });
 
-    it('refuses http: URLs unless allowHttp', async () => {
+    it('refuses URLs other than https: (http: unless allowHttp)', async () => {
       const t = make();
       await rejection(t.request(`http://127.0.0.1:${server.port}/`), InvalidUrlError);
+      await rejection(t.request(`ftp://127.0.0.1:${server.port}/`), InvalidUrlError);
+    });
+
+    it('fails with DnsError for a name that cannot exist, without a query', async () => {
+      const t = make();
+      const error = await rejection(t.request(`https://${'a'.repeat(64)}.invalid/`), DnsError);
+      expect(error).toMatchObject({ code: 'DNS', reason: 'NOT_FOUND', definitive: true });
+      expect((error.cause as { code: string }).code).toBe('EBADNAME');
     });
   });
 
@@ -545,8 +555,11 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       server.route('/abort-me', () => controller.abort(reason));
       const error = await rejection(t.request(`${origin}/abort-me`, { signal: controller.signal }), AbortError);
       expect(error.cause).toBe(reason);
-      // The transport stays usable.
-      expect((await t.request(`${origin}/status/200`)).status).toBe(200);
+      // The transport stays usable, and aborting after the answer changes nothing.
+      const done = new AbortController();
+      expect((await t.request(`${origin}/status/200`, { signal: done.signal })).status).toBe(200);
+      done.abort();
+      expect(t.stats()).toMatchObject({ inFlight: 0, ok: 1, failed: 1 });
     });
   });
 
@@ -600,14 +613,21 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(t.stats().errorsByCode).toEqual({ FORBIDDEN_ADDRESS: loopbackTargets().length });
     });
 
-    it('refuses a connectTo target on loopback', async () => {
+    it('refuses connectTo targets and literal hosts that are not public, naming the address', async () => {
       const t = create({
         caFile: server.ca.certFile,
-        connectTo: { 'h1.web.test:443': `127.0.0.1:${server.port}` },
+        connectTo: { 'h1.web.test:443': `127.0.0.1:${server.port}`, 'v6.web.test:443': `[::1]:${port6}` },
       });
       open.push(t);
-      const error = await rejection(t.request('https://h1.web.test/status/200'), ForbiddenAddressError);
-      expect(error.addressClass).toBe('loopback');
+      const hitsBefore = server.accepted;
+      const v4 = await rejection(t.request('https://h1.web.test/status/200'), ForbiddenAddressError);
+      expect(v4).toMatchObject({ address: '127.0.0.1', addressClass: 'loopback' });
+      const v6 = await rejection(t.request('https://v6.web.test/status/200'), ForbiddenAddressError);
+      expect(v6).toMatchObject({ address: '::1', addressClass: 'loopback' });
+      const metadata = await rejection(t.request('https://169.254.169.254/latest/meta-data'), ForbiddenAddressError);
+      expect(metadata).toMatchObject({ address: '169.254.169.254', addressClass: 'link-local' });
+      expect(server.accepted).toBe(hitsBefore);
+      expect(t.stats().openConnections).toBe(0);
     });
 
     it('allows the same requests with allowPrivateNetwork', async () => {
@@ -626,7 +646,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       // A route seen for the first time (a one-off host, as far as anyone
       // knows) does not keep its connection: it never takes idle room from
       // hot hosts. (undici closes the socket just after the response.)
-      expect(await waitFor(() => t.stats().openConnections === 0)).toBe(true);
+      await waitFor('the first connection to close', () => t.stats().openConnections === 0);
       const second = await t.request(`${origin}/status/200`);
       const third = await t.request(`${origin}/status/200`);
       const fourth = await t.request(`${origin}/status/200`);
@@ -643,6 +663,15 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
         },
       });
       expect(server.handshakes - handshakes).toBe(2);
+    });
+
+    it('closes an idle connection by itself after idleTimeoutMs', async () => {
+      const t = make({ idleTimeoutMs: 1_000 });
+      await t.request(`${origin}/status/200`);
+      await t.request(`${origin}/status/200`); // a repeat route: its connection is kept
+      expect(t.stats().openConnections).toBe(1);
+      await waitFor('the idle connection to close', () => t.stats().openConnections === 0, 10_000);
+      expect(socketsConnectedTo(server.port)).toBe(0);
     });
 
     it('keeps no idle connection with maxIdleConnections 0', async () => {
@@ -745,7 +774,7 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
             (error: Error & { code?: string }) => void outcomes.set(error.code ?? 'none', (outcomes.get(error.code ?? 'none') ?? 0) + 1),
           ),
         );
-        if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 3));
+        if (i % 4 === 3) await sleep(3);
       }
       await Promise.all(jobs);
       const total = [...outcomes.values()].reduce((a, b) => a + b, 0);
@@ -792,6 +821,12 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect((await inFlight).status).toBe(200);
       await resetting;
       expect(t.stats()).toMatchObject({ resets: 1, failed: 0 });
+      // reset() forgot which routes were used: the request during it was a
+      // first-seen one again (its connection closed), the next one is kept.
+      expect(t.stats().connectionsByRoute.firstSeen.newConnections).toBe(2);
+      await waitFor('the first-seen connection to close', () => t.stats().openConnections === 0);
+      await t.request(`${origin}/status/200`);
+      expect(t.stats().openConnections).toBe(1);
       await t.reset();
       expect(socketsConnectedTo(server.port)).toBe(0);
       expect(t.stats().openConnections).toBe(0);
@@ -819,7 +854,9 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
         return res;
       });
       await hold.arrived();
-      const closing = t.close().then(() => events.push('closed'));
+      const close = t.close();
+      expect(t.close()).toBe(close);
+      const closing = close.then(() => events.push('closed'));
       expect(t.closed).toBe(true);
       await rejection(t.request(`${origin}/status/200`), TransportClosedError);
       hold.releaseAll();
@@ -828,7 +865,9 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(events).toEqual(['response', 'closed']);
       await t.close(); // idempotent
       await rejection(t.request(`${origin}/status/200`), TransportClosedError);
-      expect(t.stats()).toMatchObject({ inFlight: 0, openConnections: 0 });
+      await t.clearConnections(); // no-ops once closed
+      await t.reset();
+      expect(t.stats()).toMatchObject({ inFlight: 0, openConnections: 0, connectionClears: 0, resets: 0 });
     });
 
     it('close waits for a request that is following a redirect', async () => {
@@ -893,7 +932,8 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       const hold = holdingRoute(server, '/queue-full-hold');
       const accepted = [1, 2, 3].map(() => t.request(`${origin}/queue-full-hold`));
       await hold.arrived(2);
-      await rejection(t.request(`${origin}/queue-full-hold`), QueueFullError);
+      const full = await rejection(t.request(`${origin}/queue-full-hold`), QueueFullError);
+      expect(full.message).toMatch(/maxQueuedRequests \(1\)/);
       expect(t.stats().inFlight).toBe(3);
       await releaseUntilSettled(hold, accepted);
       for (const res of await Promise.all(accepted)) expect(res.status).toBe(200);

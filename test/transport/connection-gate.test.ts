@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionGate, type ConnectionSlot } from '../../src/transport/connection-gate.js';
+import { waitFor } from '../support/async.js';
 
 /**
  * The gate against real loopback sockets. undici marks a socket idle by
@@ -97,7 +98,7 @@ describe('ConnectionGate', () => {
   it('closes a socket past its lifetime once it is idle, not while busy', async () => {
     const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 10, maxConnectionLifetimeMs: 30 });
     const a = await open(gate, {});
-    while (!a.slot.expired) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('the slot to expire', () => a.slot.expired);
     await tick();
     expect(a.socket.destroyed).toBe(false); // busy
     a.socket.unref();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distIndex, packageRoot } from '../support/child.js';
 import { startSilentTcpServer } from '../support/hostile-server.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
+import { sleep } from '../support/async.js';
 
 /**
  * `process.exit()` while the native engine is busy. Node runs no N-API
@@ -58,7 +59,7 @@ describe('process.exit() while the curl transport works', () => {
     const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     await Promise.race([once(child.stdout, 'data'), exited]);
     // 10–200 ms into the work: handshakes, CA loads and hanging requests in flight.
-    await new Promise((resolve) => setTimeout(resolve, 10 + ((index * 37) % 190)));
+    await sleep(10 + ((index * 37) % 190));
     child.kill('SIGTERM');
     const [exitCode, signal] = await exited;
     clearTimeout(killer);

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CurlTransport } from '../../src/transport/curl.js';
+import { eventually, waitFor } from '../support/async.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
 
 /**
@@ -39,11 +40,9 @@ describe('curl transport parking', () => {
     expect(busy.fds - before.fds).toBeGreaterThanOrEqual(count * 3);
     transports = undefined; // dropped, never closed; no gc() is called
 
-    const settled = await waitFor(() => {
-      const now = processCounts();
-      return now.threads - before.threads <= 2 && now.fds - before.fds <= 4 ? now : undefined;
-    }, 15_000);
-    expect(settled, `threads/fds back near ${JSON.stringify(before)}, last ${JSON.stringify(processCounts())}`).toBeDefined();
+    const settled = await eventually(processCounts, (now) => now.threads - before.threads <= 2 && now.fds - before.fds <= 4, 15_000);
+    expect(settled.threads - before.threads, `threads back near ${before.threads}`).toBeLessThanOrEqual(2);
+    expect(settled.fds - before.fds, `fds back near ${before.fds}`).toBeLessThanOrEqual(4);
   }, 60_000);
 
   it('a parked transport serves the next request, keeps its counters, and resets, clears, closes', async () => {
@@ -51,7 +50,7 @@ describe('curl transport parking', () => {
     expect(t.engineStats()).toMatchObject({ workerRunning: 0, parks: 0 }); // no thread before the first request
     expect((await t.request(`${server.origin}/status/200`)).status).toBe(200);
     expect(t.engineStats().workerRunning).toBe(1);
-    await waitFor(() => (t.engineStats().workerRunning === 0 ? true : undefined), 15_000);
+    await waitFor('the worker to park', () => t.engineStats().workerRunning === 0, 15_000);
     expect(t.engineStats()).toMatchObject({ workerRunning: 0, parks: 1, generations: 0, pooledHandles: 0, openConnections: 0 });
     expect(t.stats()).toMatchObject({ requests: 1, ok: 1, newConnections: 1, openConnections: 0 });
 
@@ -62,7 +61,7 @@ describe('curl transport parking', () => {
     expect(again.status).toBe(200);
     expect(t.stats()).toMatchObject({ requests: 2, ok: 2, newConnections: 2, resets: 1, connectionClears: 1 });
 
-    await waitFor(() => (t.engineStats().workerRunning === 0 ? true : undefined), 15_000);
+    await waitFor('the worker to park', () => t.engineStats().workerRunning === 0, 15_000);
     await t.close();
     await expect(t.request(`${server.origin}/status/200`)).rejects.toMatchObject({ name: 'TransportClosedError' });
   }, 60_000);
@@ -70,7 +69,7 @@ describe('curl transport parking', () => {
   it('destroy() on a parked transport', async () => {
     const t = new CurlTransport(options());
     await t.request(`${server.origin}/status/200`);
-    await waitFor(() => (t.engineStats().workerRunning === 0 ? true : undefined), 15_000);
+    await waitFor('the worker to park', () => t.engineStats().workerRunning === 0, 15_000);
     await t.destroy();
     await expect(t.request(`${server.origin}/status/200`)).rejects.toMatchObject({ name: 'TransportDestroyedError' });
     expect(t.stats()).toMatchObject({ inFlight: 0, openConnections: 0, requests: 1, ok: 1 });
@@ -80,14 +79,4 @@ describe('curl transport parking', () => {
 /** This process's threads and open file descriptors, from /proc. */
 function processCounts(): { threads: number; fds: number } {
   return { threads: readdirSync('/proc/self/task').length, fds: readdirSync('/proc/self/fd').length };
-}
-
-/** Poll `probe` every 100 ms until it returns a value, or give up after `limitMs` (undefined). */
-async function waitFor<T>(probe: () => T | undefined, limitMs: number): Promise<T | undefined> {
-  const until = Date.now() + limitMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -7,7 +7,7 @@ import { InvalidOptionsError } from '../../src/errors.js';
 import { TimeoutError } from '../../src/transport/errors.js';
 import { UndiciTransport, type UndiciTransportOptions } from '../../src/transport/undici.js';
 import { startTestServer, type TestServer } from '../support/https-server.js';
-import { waitFor } from '../support/curl.js';
+import { waitFor } from '../support/async.js';
 import { socketsConnectedTo } from '../support/proc-sockets.js';
 
 /** Behaviour specific to the undici transport: its options, caches and pool bookkeeping. */
@@ -31,16 +31,6 @@ describe('UndiciTransport', () => {
     const t = new UndiciTransport({ caFile: server.ca.certFile, allowPrivateNetwork: true, ...options });
     open.push(t);
     return t;
-  }
-
-  /** Poll `condition` every 20 ms for at most `limitMs`; returns whether it became true. */
-  async function eventually(condition: () => boolean, limitMs = 5_000): Promise<boolean> {
-    const end = performance.now() + limitMs;
-    while (!condition()) {
-      if (performance.now() > end) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return true;
   }
 
   describe('options', () => {
@@ -96,7 +86,7 @@ describe('UndiciTransport', () => {
         await t.request(`https://${host}.web.test/status/200`);
         await t.request(`https://${host}.web.test/status/200`);
       }
-      expect(await waitFor(() => t.stats().openConnections === 2)).toBe(true);
+      await waitFor('two connections open', () => t.stats().openConnections === 2);
       expect(socketsConnectedTo(server.port)).toBe(2);
       // h3 and h2 are warm; h1's pool was closed.
       expect((await t.request('https://h2.web.test/status/200')).reusedConnection).toBe(true);
@@ -107,14 +97,14 @@ describe('UndiciTransport', () => {
       const t = make({ idleTimeoutMs: 1_000 });
       await t.request(`${server.origin}/status/200`);
       expect(t.stats().openConnections).toBe(1);
-      expect(await eventually(() => t.stats().openConnections === 0)).toBe(true);
+      await waitFor('every connection to close', () => t.stats().openConnections === 0);
       expect((await t.request(`${server.origin}/status/200`)).reusedConnection).toBe(false);
     });
 
     it('closes a connection older than maxConnectionLifetimeMs once idle', async () => {
       const t = make({ maxConnectionLifetimeMs: 1_000 });
       await t.request(`${server.origin}/status/200`);
-      expect(await eventually(() => t.stats().openConnections === 0)).toBe(true);
+      await waitFor('every connection to close', () => t.stats().openConnections === 0);
       expect(socketsConnectedTo(server.port)).toBe(0);
     });
 
@@ -149,7 +139,7 @@ describe('UndiciTransport', () => {
         expect(error).toBeInstanceOf(TimeoutError);
         expect((error as TimeoutError).phase).toBe('total');
         // The TLS handshake that would have waited 60 s is abandoned with the request.
-        expect(await eventually(() => t.stats().openConnections === 0 && sockets.size === 0)).toBe(true);
+        await waitFor('the abandoned handshake to close', () => t.stats().openConnections === 0 && sockets.size === 0);
         expect(t.stats()).toMatchObject({ inFlight: 0, queued: 0 });
       } finally {
         for (const socket of sockets) socket.destroy();

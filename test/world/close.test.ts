@@ -2,11 +2,11 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { WorldClosedError } from '../../src/world/errors.js';
 import { startWorld } from '../../src/world/world.js';
+import { waitFor } from '../support/async.js';
 import { FetchFailed, keepAliveAgent, worldGet, worldResolver } from '../support/world-client.js';
 
 const WATCHED = ['TCPServerWrap', 'TCPSocketWrap', 'TLSWrap', 'UDPWrap', 'Timeout'];
@@ -16,15 +16,6 @@ function resources(): Record<string, number> {
   for (const name of WATCHED) counts[name] = 0;
   for (const name of process.getActiveResourcesInfo()) if (name in counts) counts[name] = (counts[name] ?? 0) + 1;
   return counts;
-}
-
-/** Poll (bounded: 50 × 20 ms) until `check` holds. */
-async function eventually(check: () => boolean): Promise<boolean> {
-  for (let n = 0; n < 50; n += 1) {
-    if (check()) return true;
-    await sleep(20);
-  }
-  return check();
 }
 
 describe('World.close()', () => {
@@ -40,12 +31,10 @@ describe('World.close()', () => {
     const slow = worldGet(world, world.plcIdentity(0).documentUrl, { timeoutMs: 30_000 }).catch((e: unknown) => e);
     const held = worldGet(world, world.webIdentity(0).documentUrl, { timeoutMs: 30_000 }).catch((e: unknown) => e);
     const dns = resolver.resolveTxt(world.identity(2).dnsName).catch((e: unknown) => e);
-    expect(
-      await eventually(() => {
-        const c = world.counters();
-        return c.plc.faults.slow === 1 && c.web.faults.timeout === 1 && c.dns.faults.slow === 1;
-      }),
-    ).toBe(true);
+    await waitFor('the three held requests to arrive', () => {
+      const c = world.counters();
+      return c.plc.faults.slow === 1 && c.web.faults.timeout === 1 && c.dns.faults.slow === 1;
+    });
     expect(world.counters().connections.open).toBe(3);
 
     await Promise.all([world.close(), world.close()]);
@@ -58,7 +47,7 @@ describe('World.close()', () => {
 
     expect(existsSync(world.caFile)).toBe(false);
     expect(world.counters().connections.open).toBe(0);
-    expect(await eventually(() => WATCHED.every((name) => (resources()[name] ?? 0) <= (before[name] ?? 0)))).toBe(true);
+    await waitFor('the watched resources to be freed', () => WATCHED.every((name) => (resources()[name] ?? 0) <= (before[name] ?? 0)));
 
     // Both ports can be bound again.
     const tcp = createServer();

@@ -4,38 +4,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../src/errors.js';
 import { WorldClosedError, WorldProcessError } from '../../src/world/errors.js';
 import { startWorldProcess, type WorldProcess } from '../../src/world/process.js';
+import { waitFor } from '../support/async.js';
+import { alive } from '../support/child.js';
 import { packagePath } from '../support/dist.js';
 import { atprotoDocumentProblems } from '../support/did-document.js';
 import { worldGet, worldResolver } from '../support/world-client.js';
-
-/** Whether `pid` is a live (not zombie) process. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Wait (bounded: 100 × 100 ms) until `pid` is gone. */
-async function waitGone(pid: number): Promise<boolean> {
-  for (let n = 0; n < 100; n += 1) {
-    if (!alive(pid)) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 describe('startWorldProcess', () => {
   let world: WorldProcess;
@@ -137,7 +114,7 @@ describe('the child dies with its parent', () => {
       expect(existsSync(caFile)).toBe(true);
       parent.kill('SIGKILL');
       await once(parent, 'exit');
-      expect(await waitGone(pid)).toBe(true);
+      await waitFor(`the world process ${pid} to exit`, () => !alive(pid));
       expect(existsSync(caFile)).toBe(false);
     } finally {
       parent.kill('SIGKILL');
