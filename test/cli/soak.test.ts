@@ -162,7 +162,8 @@ describe('atresolve soak', () => {
   it('counts what cannot start beyond --max-in-flight as OVERFLOW errors', async () => {
     const out = outDir();
     // One resolution may be outstanding at a time, at 200/s: most are due while one runs.
-    const args = ['soak', '--duration', '2s', '--warmup', '0', '--rate', '200', '--hosts', '200', '--max-in-flight', '1', '--max-growth', '1000000', '--out', out];
+    // Any error sets bit 16 and anything short of all succeeding sets bit 32, however fast the box.
+    const args = ['soak', '--duration', '2s', '--warmup', '0', '--rate', '200', '--hosts', '200', '--max-in-flight', '1', '--max-growth', '1000000', '--max-error-rate', '0', '--min-achieved', '1', '--out', out];
     const result = await runCli(args, { timeoutMs: 60_000 });
     expect(result.code).toBe(16 | 32);
     const totals = readReport(out).contenders[0]?.totals;
