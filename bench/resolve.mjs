@@ -40,7 +40,8 @@
 // schedstat), in µs; bytes allocated on the V8 heap per resolution
 // (v8.GCProfiler); for cache hits, the heap in use after a full GC at each
 // quarter of the run (growth there would be a leak). Then ratios of
-// atresolve (curl) over each other contender on the same Node. Figures
+// atresolve (curl) over each other contender on the same Node, and of each
+// contender on Node 24 over itself on the older Node. Figures
 // only, no thresholds; every loop is bounded in count and time. Run with
 // `npm run bench:resolve`.
 //
@@ -354,6 +355,20 @@ async function main() {
         const js = o.jsUs !== null && p.jsUs !== null ? `, JS CPU ${(o.jsUs / p.jsUs).toFixed(2)}×` : '';
         return `${CONTENDERS[b.run.id].label} ${(o.perSecond / p.perSecond).toFixed(2)}× ${unit}/s, CPU ${(o.cpuUs / p.cpuUs).toFixed(2)}×${js}`;
       }).join('; '));
+    }
+    // The same contender on the newer Node over the older one.
+    if (nodeList.length > 1) {
+      const [older, newer] = nodeList;
+      const pairs = contenderIds.map((id) => [best.get(`${id}@${newer.version}`), best.get(`${id}@${older.version}`)])
+        .filter(([n, o]) => n?.scenarios[s.id] && o?.scenarios[s.id] && !n.scenarios[s.id].skipped && !o.scenarios[s.id].skipped);
+      if (pairs.length > 0) {
+        console.log(`  Node ${major(newer.version)} over Node ${major(older.version)}: ` + pairs.map(([n, o]) => {
+          const a = n.scenarios[s.id];
+          const b = o.scenarios[s.id];
+          const js = a.jsUs !== null && b.jsUs !== null ? `, JS CPU ${(a.jsUs / b.jsUs).toFixed(2)}×` : '';
+          return `${CONTENDERS[n.run.id].label} ${(a.perSecond / b.perSecond).toFixed(2)}× ${unit}/s, CPU ${(a.cpuUs / b.cpuUs).toFixed(2)}×${js}`;
+        }).join('; '));
+      }
     }
   }
   for (const [key, reason] of skipped) console.log(`\nnot run: ${key}: ${reason}`);
