@@ -1,20 +1,26 @@
 #!/usr/bin/env node
-// The committed prebuild must match the committed native sources. This
-// script hashes binding.gyp and native/src/* (sorted, path + content) and
-// either writes the hash next to the prebuild (`write`, run by
-// `npm run prebuild`) or compares it (`check`, exit 1 when stale).
+// Every committed prebuild must match the committed native sources. This
+// script hashes the build's inputs (binding.gyp and native/src/*, sorted,
+// path + content) and compares the hash with the `sourceHash` that
+// scripts/prebuild.mjs wrote into each prebuilds/<tuple>/build.json
+// (`check`, exit 1 when any is stale or missing), or prints it (`print`).
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const hashFile = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'source.sha256');
+const prebuildsDir = join(root, 'prebuilds');
 
+/** The files a prebuild is built from, relative to the package root. */
+export function nativeInputs() {
+  return ['binding.gyp', ...readdirSync(join(root, 'native', 'src')).sort().map((f) => `native/src/${f}`)];
+}
+
+/** sha256 over the native build inputs. */
 export function nativeSourceHash() {
-  const files = ['binding.gyp', ...readdirSync(join(root, 'native', 'src')).sort().map((f) => `native/src/${f}`)];
   const hash = createHash('sha256');
-  for (const file of files) {
+  for (const file of nativeInputs()) {
     hash.update(`${file}\0`);
     hash.update(readFileSync(join(root, file)));
     hash.update('\0');
@@ -22,21 +28,36 @@ export function nativeSourceHash() {
   return hash.digest('hex');
 }
 
+/** Each prebuild tuple directory and the source hash its build.json records (`null` when missing). */
+export function recordedHashes() {
+  if (!existsSync(prebuildsDir)) return [];
+  return readdirSync(prebuildsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => {
+      const info = join(prebuildsDir, d.name, 'build.json');
+      return { tuple: d.name, sourceHash: existsSync(info) ? JSON.parse(readFileSync(info, 'utf8')).sourceHash ?? null : null };
+    });
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const mode = process.argv[2];
   const actual = nativeSourceHash();
-  if (mode === 'write') {
-    writeFileSync(hashFile, `${actual}\n`);
-    console.log(`wrote ${hashFile}: ${actual}`);
+  if (mode === 'print') {
+    console.log(actual);
   } else if (mode === 'check') {
-    const stored = existsSync(hashFile) ? readFileSync(hashFile, 'utf8').trim() : '(missing)';
-    if (stored !== actual) {
-      console.error(`stale prebuild: sources hash ${actual}, prebuild built from ${stored}; run 'npm run prebuild'`);
+    const recorded = recordedHashes();
+    const stale = recorded.filter((r) => r.sourceHash !== actual);
+    if (recorded.length === 0) {
+      console.error(`no prebuilds in ${prebuildsDir}; run 'npm run prebuild'`);
       process.exit(1);
     }
-    console.log(`prebuild matches sources (${actual})`);
+    for (const r of stale) {
+      console.error(`stale prebuild ${r.tuple}: sources hash ${actual}, prebuild built from ${r.sourceHash ?? '(no build.json)'}; run 'npm run prebuild'`);
+    }
+    if (stale.length > 0) process.exit(1);
+    console.log(`prebuilds match sources (${recorded.map((r) => r.tuple).join(', ')}: ${actual})`);
   } else {
-    console.error('usage: source-hash.mjs write|check');
+    console.error('usage: source-hash.mjs check|print');
     process.exit(2);
   }
 }

@@ -33,7 +33,7 @@ export { getHandle, getPdsEndpoint, getSigningKey } from './document/atproto-dat
 export { DidDocumentMismatchError, InvalidDidDocumentError, MissingAtprotoDataError, type AtprotoField } from './document/errors.js';
 
 export type { CacheOutcome, CacheStats, CacheStore, CacheStoreStats, StoredEntry } from './cache/types.js';
-export { CacheError, CacheClosedError, CacheUnavailableError } from './cache/errors.js';
+export { CacheError, CacheClosedError, CacheUnavailableError, RedisClientMissingError } from './cache/errors.js';
 
 export type { Transport, TransportKind, TransportStats } from './transport/types.js';
 export type { TransportOptions } from './transport/options.js';

@@ -14,4 +14,4 @@ export {
   type RedisCacheStats,
   type ResolvedRedisCacheOptions,
 } from './cache/redis.js';
-export { CacheUnavailableError } from './cache/errors.js';
+export { CacheUnavailableError, RedisClientMissingError } from './cache/errors.js';

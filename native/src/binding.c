@@ -1022,5 +1022,9 @@ NAPI_MODULE_INIT()
      napi_get_boolean(env, engine_curl_supported(), &v) != napi_ok ||
      napi_set_named_property(env, exports, "curlSupported", v) != napi_ok)
     return NULL;
+  if(napi_create_string_utf8(env, engine_curl_ssl_version(), NAPI_AUTO_LENGTH,
+                             &v) != napi_ok ||
+     napi_set_named_property(env, exports, "curlSslVersion", v) != napi_ok)
+    return NULL;
   return exports;
 }

@@ -76,6 +76,7 @@ static struct curl_caps {
   int cainfo_info;             /* 7.84: CURLINFO_CAINFO */
   int protocols_str;           /* 7.85: CURLOPT_PROTOCOLS_STR */
   int ca_cache;                /* 7.87: CURLOPT_CA_CACHE_TIMEOUT */
+  int http2;                   /* 7.88: HTTP/2 by ALPN (older: 1.1 only) */
 } caps;
 
 /* ------------------------------------------------------------------ */
@@ -639,10 +640,11 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what,
 {
   struct generation *g = userp;
   struct epoll_event ev;
+  int op;
   (void)easy;
-  (void)socketp;
   if(what == CURL_POLL_REMOVE) {
-    /* ENOENT/EBADF: already gone (closed sockets leave epoll). */
+    /* ENOENT/EBADF: already gone (closed sockets leave epoll). libcurl
+       forgets the socket's assigned pointer with it. */
     (void)epoll_ctl(g->engine->epfd, EPOLL_CTL_DEL, s, NULL);
     return 0;
   }
@@ -652,12 +654,17 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what,
   if(what & CURL_POLL_OUT)
     ev.events |= EPOLLOUT;
   ev.data.u64 = ((uint64_t)g->id << 32) | (uint32_t)s;
-  if(epoll_ctl(g->engine->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
-    return 0;
-  if(errno == ENOENT &&
-     epoll_ctl(g->engine->epfd, EPOLL_CTL_ADD, s, &ev) == 0)
-    return 0;
-  return -1;
+  /* socketp (curl_multi_assign) marks a socket already in the epoll set:
+     one epoll_ctl per change, never a MOD that fails before an ADD. */
+  op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if(epoll_ctl(g->engine->epfd, op, s, &ev) != 0) {
+    op = errno == EEXIST ? EPOLL_CTL_MOD : errno == ENOENT ? EPOLL_CTL_ADD : -1;
+    if(op < 0 || epoll_ctl(g->engine->epfd, op, s, &ev) != 0)
+      return -1;
+  }
+  if(!socketp)
+    (void)curl_multi_assign(g->multi, s, g);
+  return 0;
 }
 
 /* Called by libcurl when the multi handle wants a timeout callback. */
@@ -1241,6 +1248,8 @@ static int configure(struct engine *e, struct transfer *t)
     SETOPT(CURLOPT_REDIR_PROTOCOLS, protocols);
   }
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  if(!caps.http2)
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_PROXY, "");  /* never take a proxy from the environment */
   SETOPT(CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -1361,6 +1370,13 @@ static void transfer_finish(struct engine *e, struct transfer *t,
       d->first_byte_us = v;
     if(curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK)
       d->total_us = v;
+  }
+  /* libcurl 7.88 refuses a status below 100 (WEIRD_SERVER_REPLY); 7.74
+     passes "HTTP/1.1 000" on as status 0. */
+  if(d->error == ENGINE_OK && d->status < 100) {
+    snprintf(t->errbuf, sizeof t->errbuf,
+             "the server sent an invalid HTTP status (%03ld)", d->status);
+    d->error = ENGINE_E_PROTOCOL;
   }
   if(d->error == ENGINE_OK) {
     d->body = t->body.buf;
@@ -2131,6 +2147,9 @@ static void global_init_once(void)
   caps.cainfo_info = caps.version_num >= 0x075400;
   caps.protocols_str = caps.version_num >= 0x075500;
   caps.ca_cache = caps.version_num >= 0x075700;
+  /* Before 7.88 an oversized HTTP/2 header block and a framing error are
+     the same CURLE_HTTP2; HTTP/1.1 keeps every cap exact there. */
+  caps.http2 = caps.version_num >= 0x075800;
   if(pthread_condattr_init(&attr) != 0 ||
      pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
      pthread_cond_init(&g_cond, &attr) != 0)
@@ -2180,6 +2199,12 @@ int engine_curl_supported(void)
 {
   return engine_global_init() == 0 &&
          engine_curl_version_supported(caps.version_num);
+}
+
+const char *engine_curl_ssl_version(void)
+{
+  const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+  return info && info->ssl_version ? info->ssl_version : "none";
 }
 
 engine_error_t engine_create(const engine_config_t *config,

@@ -267,6 +267,9 @@ int engine_curl_version_supported(unsigned version_num);
 /* Whether the libcurl this process runs on is supported. */
 int engine_curl_supported(void);
 
+/* The TLS library libcurl runs on, e.g. "OpenSSL/3.0.15", or "none". */
+const char *engine_curl_ssl_version(void);
+
 #ifdef __cplusplus
 }
 #endif

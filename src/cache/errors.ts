@@ -23,3 +23,12 @@ export class CacheClosedError extends CacheError {
 export class CacheUnavailableError extends CacheError {
   readonly code = 'CACHE_UNAVAILABLE';
 }
+
+/**
+ * `atresolve/redis` was imported where the `redis` client (an optional peer
+ * dependency) cannot be loaded. Thrown when the module is evaluated, so
+ * `import('atresolve/redis')` rejects with it; `cause` is the loader's error.
+ */
+export class RedisClientMissingError extends CacheError {
+  readonly code = 'REDIS_CLIENT_MISSING';
+}

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { createClient, createCluster, type RedisClientOptions } from 'redis';
+import type { RedisClientOptions } from 'redis';
 import type { DidDocument } from '../document/did-document.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { IdentityCacheOptions } from '../resolve/options.js';
 import { normalizeHandle } from '../syntax/handle.js';
 import { CacheClosedError, CacheUnavailableError } from './errors.js';
+import { createClient, createCluster } from './redis-client.js';
 import { MemoryCacheStore } from './memory.js';
 import { CLAIM, decodeEntry, DROP, encodeEntry, entryKeys, PURGE, READ, RELEASE, storePattern, WRITE, type EntryKeys, type Script } from './redis-layout.js';
 import { resolveRedisCacheOptions, STORE_NAME_PATTERN, type RedisCacheOptions, type ResolvedRedisCacheOptions } from './redis-options.js';

@@ -1,5 +1,5 @@
 /**
- * The `atresolve` command line: dispatch to `resolve` or `soak`, map usage
+ * The `atresolve` command line: dispatch to `resolve`, `soak` or `doctor`, map usage
  * errors to status 2. `main.ts` is the executable entry that calls `main()`.
  */
 import { UsageError } from './errors.js';
@@ -15,6 +15,8 @@ Commands:
   resolve <did|handle>...  resolve DIDs and handles to verified identities (JSON)
   soak                     resolve against a local world at relay rates and
                            chart memory (report.json, memory.svg, verdict)
+  doctor                   what atresolve can use on this machine (transport,
+                           libcurl, C library, malloc figures, optional peers)
 
 Run 'atresolve <command> --help' for a command's flags; 'atresolve --version'
 prints the version.`;
@@ -35,6 +37,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         const { runSoak } = await import('./soak.js');
         return await runSoak(rest, io);
       }
+      case 'doctor': {
+        const { runDoctor } = await import('./doctor.js');
+        return await runDoctor(rest, io);
+      }
       case '--version':
       case '-V':
         io.out(`${packageVersion()}\n`);
@@ -50,7 +56,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`atresolve: ${error.message}\nRun 'atresolve ${command === 'resolve' || command === 'soak' ? `${command} ` : ''}--help' for usage.\n`);
+      io.err(`atresolve: ${error.message}\nRun 'atresolve ${command === 'resolve' || command === 'soak' || command === 'doctor' ? `${command} ` : ''}--help' for usage.\n`);
       return EXIT.usage;
     }
     io.err(`atresolve: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

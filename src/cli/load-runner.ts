@@ -131,7 +131,7 @@ class StartupWindows {
 
 /** Run the load described by `config` against `contender`; resolves when drained. */
 async function runLoad(config: RunnerConfig, contender: Contender, plan: LoadPlan, stop: AbortSignal): Promise<void> {
-  const schedule = new LoadSchedule(config.rate, config.warmupMs, config.durationMs);
+  const schedule = new LoadSchedule(config.rates, config.warmupMs, config.durationMs);
   const warmupSeconds = config.warmupMs / 1_000;
   const totalSeconds = warmupSeconds + config.durationMs / 1_000;
   const run = phaseTotals(config.durationMs / 1_000);

@@ -26,7 +26,10 @@ export interface SoakConfig {
   durationMs: number;
   /** Length of the warm-up ramp before it, ms (0: none). */
   warmupMs: number;
+  /** Resolutions per second: the first (and the warm-up's target) of `rates`. */
   rate: number;
+  /** The rate of each step of the run, each for an equal part of it (one step: `[rate]`). */
+  rates: readonly number[];
   hosts: number;
   mix: LoadMix;
   /** The contenders, in run order: one transport, or all three with `--compare`. */
@@ -59,7 +62,12 @@ export const SOAK_FLAGS: FlagTable = {
     defaultText: '5s',
     help: 'a ramp from 0 to --rate before the measured run; charted, not judged; 0 for none',
   },
-  rate: { type: 'string', value: 'N', defaultText: '1000', help: 'resolutions per second offered, open-loop' },
+  rate: {
+    type: 'string',
+    value: 'N[,N…]',
+    defaultText: '1000',
+    help: 'resolutions per second offered, open-loop; a list (1000,3000,1000) runs each rate for an equal part of --duration',
+  },
   hosts: {
     type: 'string',
     value: 'N',
@@ -187,7 +195,12 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
   const warmupMs = warmupText === undefined ? 5_000 : parseDuration('--warmup', warmupText, 0, 600_000);
   if (warmupMs % 1_000 !== 0) throw new UsageError(`--warmup: must be whole seconds, got '${warmupText}'`, { flag: '--warmup' });
   const rateText = text('rate');
-  const rate = rateText === undefined ? 1_000 : parseCount('--rate', rateText, 1, 100_000);
+  const rates = rateText === undefined ? [1_000] : rateText.split(',').map((part) => parseCount('--rate', part.trim(), 1, 100_000));
+  if (rates.length > 12) throw new UsageError(`--rate: at most 12 steps, got ${rates.length}`, { flag: '--rate' });
+  if (durationMs % (1_000 * rates.length) !== 0) {
+    throw new UsageError(`--rate: ${rates.length} steps need a --duration of a whole number of seconds per step`, { flag: '--rate' });
+  }
+  const rate = rates[0] as number;
   const hostsText = text('hosts');
   const hosts = hostsText === undefined ? 20_000 : parseCount('--hosts', hostsText, 10, MAX_COUNT);
   const mix = parseMix('--mix', text('mix') ?? DEFAULT_MIX, LOAD_KINDS);
@@ -204,7 +217,7 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
   const recycleText = text('recycle-after');
   const recycleAfter = recycleText === undefined ? 0 : parseCount('--recycle-after', recycleText, 0, MAX_COUNT);
   const maxText = text('max-in-flight');
-  const maxInFlight = maxText === undefined ? Math.max(100, rate * 4) : parseCount('--max-in-flight', maxText, 1, 1_000_000);
+  const maxInFlight = maxText === undefined ? Math.max(100, Math.max(...rates) * 4) : parseCount('--max-in-flight', maxText, 1, 1_000_000);
   const timeoutText = text('timeout');
   const timeoutMs = timeoutText === undefined ? 3_000 : parseDuration('--timeout', timeoutText, 1, 600_000);
   const strategyText = text('handle-strategy');
@@ -237,6 +250,7 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
     durationMs,
     warmupMs,
     rate,
+    rates,
     hosts,
     mix,
     contenders,
@@ -286,7 +300,7 @@ export function describeConfig(config: SoakConfig): string {
   const mix = LOAD_KINDS.map((k) => `${k}=${config.mix[k]}`).join(',');
   const faults = config.faults === null ? '' : `, world faults ${Object.entries(config.faults).map(([f, p]) => `${f}=${p}%`).join(',')}`;
   return (
-    `${formatDuration(config.durationMs)} at ${config.rate}/s` +
+    `${formatDuration(config.durationMs)} at ${config.rates.length === 1 ? `${config.rate}/s` : `${config.rates.join('/s, ')}/s in equal steps`}` +
     (config.warmupMs > 0 ? ` after a ${formatDuration(config.warmupMs)} warm-up` : '') +
     `, ${config.hosts} hosts, mix ${mix}, cache ${config.cache ? 'on' : 'off'}, handles ${config.handleStrategy}` +
     (config.recycleAfter > 0 ? `, recycle after ${config.recycleAfter}` : '') +

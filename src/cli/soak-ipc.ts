@@ -33,8 +33,8 @@ export interface RunnerConfig {
   settings: ContenderSettings;
   /** The world to resolve against (endpoints plus what the load plan needs). */
   world: WorldEndpoints & { identities: number; webPercent: number };
-  /** Target resolutions per second, offered open-loop. */
-  rate: number;
+  /** Target resolutions per second, offered open-loop: one, or steps each for an equal part of the run. */
+  rates: readonly number[];
   /** Length of the warm-up ramp before the measured run, ms (0: none). */
   warmupMs: number;
   /** Length of the measured run, ms. */

@@ -157,7 +157,7 @@ async function runContender(run: SoakRun, id: ContenderId, contender: ContenderR
         identities: world.options.identities,
         webPercent: world.options.webPercent,
       },
-      rate: config.rate,
+      rates: config.rates,
       warmupMs: config.warmupMs,
       durationMs: config.durationMs,
       mix: config.mix,

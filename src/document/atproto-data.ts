@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { isValidHandle, normalizeHandle } from '../syntax/handle.js';
 import type { DidDocument } from './did-document.js';
 import { formatDidKey, parseVerificationMethodKey, type PublicKey } from './did-key.js';
@@ -151,6 +152,23 @@ export function getPdsEndpoint(doc: DidDocument): string | undefined {
  * transport's decision (`allowHttp`, the SSRF guard), not this function's.
  */
 export function originOnlyUrl(endpoint: string): string | undefined {
+  const known = originMemo.get(endpoint);
+  if (known !== undefined) return known === NOT_AN_ORIGIN ? undefined : known;
+  const origin = checkOriginOnlyUrl(endpoint);
+  originMemo.set(endpoint, origin ?? NOT_AN_ORIGIN);
+  return origin;
+}
+
+/**
+ * Endpoints remembered by {@link originOnlyUrl}: a relay meets a few
+ * hundred PDS hosts, each in thousands of documents, and parsing a URL is
+ * most of the cost of reading a document's atproto data.
+ */
+const ORIGIN_MEMO_ENTRIES = 4_096;
+const NOT_AN_ORIGIN = '';
+const originMemo = new LRUCache<string, string>({ max: ORIGIN_MEMO_ENTRIES });
+
+function checkOriginOnlyUrl(endpoint: string): string | undefined {
   // scheme, an authority without "/", "?" or "#", and at most a bare "/":
   // checked on the raw text, because URL parsing normalizes "/." and "/..".
   if (!/^https?:\/\/[^/?#]+\/?$/i.test(endpoint)) return undefined;

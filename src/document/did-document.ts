@@ -222,6 +222,19 @@ function own(record: Record<string, unknown>, key: string): unknown {
 const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
 
 /**
+ * Where a value is, for error messages: built only when a message needs it
+ * (most values are valid), from the path of its container and its key.
+ * `"id"` at the top level, `"service"[0].serviceEndpoint` below.
+ */
+function pathOf(parent: string, key: string | number): string {
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  return parent === '' ? `"${key}"` : `${parent}.${key}`;
+}
+
+/** Reads one known field of an object: its value, the object's path and the key. */
+type FieldReader = (value: unknown, parent: string, key: string, limits: ResolvedDidDocumentOptions) => unknown;
+
+/**
  * Read an object's own keys in order, checked against the bounds, and
  * build a fresh frozen object from them: `known` reads the fields it names
  * (returning `undefined` leaves a field out), every other value is copied
@@ -233,66 +246,83 @@ function readObject(
   path: string,
   depth: number,
   limits: ResolvedDidDocumentOptions,
-  known: Readonly<Record<string, (value: unknown, path: string) => unknown>>,
+  known: Readonly<Record<string, FieldReader>>,
 ): Record<string, unknown> {
   const keys = Object.keys(raw);
   if (keys.length > limits.maxEntries) {
-    throw new Refusal(`${path} has ${keys.length} keys, more than maxEntries (${limits.maxEntries})`);
+    throw new Refusal(`${path || 'the document'} has ${keys.length} keys, more than maxEntries (${limits.maxEntries})`);
   }
   const entries: [string, unknown][] = [];
   for (const key of keys) {
     if (DROPPED_KEYS.has(key)) continue;
     if (key.length > limits.maxStringLength) {
-      throw new Refusal(`${path} has a key of ${key.length} characters, more than maxStringLength (${limits.maxStringLength})`);
+      throw new Refusal(`${path || 'the document'} has a key of ${key.length} characters, more than maxStringLength (${limits.maxStringLength})`);
     }
-    const fieldPath = path === '' ? `"${key}"` : `${path}.${key}`;
     const value = raw[key];
     const read = Object.hasOwn(known, key) ? known[key] : undefined;
-    const kept = read ? read(value, fieldPath) : readJson(value, fieldPath, depth + 1, limits);
+    const kept = read ? read(value, path, key, limits) : readJson(value, path, key, depth + 1, limits);
     if (kept !== undefined) entries.push([key, kept]);
   }
   return Object.freeze(Object.fromEntries(entries));
 }
 
 /** Any JSON value, copied within the bounds; `undefined` (a JS value JSON drops) is left out. */
-function readJson(value: unknown, path: string, depth: number, limits: ResolvedDidDocumentOptions): JsonValue | undefined {
+function readJson(
+  value: unknown,
+  parent: string,
+  key: string | number,
+  depth: number,
+  limits: ResolvedDidDocumentOptions,
+): JsonValue | undefined {
   switch (typeof value) {
     case 'undefined':
       return undefined;
     case 'string':
-      return readString(value, path, limits);
+      return readString(value, parent, key, limits);
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) throw new Refusal(`${path} must be a JSON value, got ${value}`);
+      if (!Number.isFinite(value)) throw new Refusal(`${pathOf(parent, key)} must be a JSON value, got ${value}`);
       return value;
     case 'object': {
       if (value === null) return null;
+      const path = pathOf(parent, key);
       if (depth > limits.maxDepth) {
         throw new Refusal(`${path} is nested deeper than maxDepth (${limits.maxDepth})`);
       }
-      if (Array.isArray(value)) return readList(value, path, limits, (item, itemPath) => readJson(item, itemPath, depth + 1, limits) ?? null);
+      if (Array.isArray(value)) {
+        return readList(value, path, limits, (item, itemParent, index) => readJson(item, itemParent, index, depth + 1, limits) ?? null);
+      }
       return readObject(value as Record<string, unknown>, path, depth, limits, NO_KNOWN_FIELDS) as JsonObject;
     }
     default:
-      throw new Refusal(`${path} must be a JSON value, got ${describeType(value)}`);
+      throw new Refusal(`${pathOf(parent, key)} must be a JSON value, got ${describeType(value)}`);
   }
 }
 
-const NO_KNOWN_FIELDS: Readonly<Record<string, (value: unknown, path: string) => unknown>> = Object.freeze({});
+const NO_KNOWN_FIELDS: Readonly<Record<string, FieldReader>> = Object.freeze({});
+
+/** Entries of the known arrays are at depth 3. */
+const ENTRY_DEPTH = 3;
+
+const stringField: FieldReader = (value, parent, key, limits) => readString(value, parent, key, limits);
+
+/** The document's known fields (`id` was checked before). The document is depth 1; its arrays 2; their entries 3. */
+const DOCUMENT_FIELDS: Readonly<Record<string, FieldReader>> = Object.freeze({
+  id: (value) => value,
+  alsoKnownAs: (value, parent, key, limits) => readArray(value, pathOf(parent, key), limits, (item, itemParent, index) => readString(item, itemParent, index, limits)),
+  verificationMethod: (value, parent, key, limits) =>
+    readArray(value, pathOf(parent, key), limits, (item, itemParent, index) => readMethod(item, pathOf(itemParent, index), limits)),
+  service: (value, parent, key, limits) =>
+    readArray(value, pathOf(parent, key), limits, (item, itemParent, index) => readService(item, pathOf(itemParent, index), limits)),
+});
 
 function readDocument(raw: unknown, expectedDid: string, limits: ResolvedDidDocumentOptions): DidDocument {
   if (!isRecord(raw)) throw new Refusal(`the document must be a JSON object, got ${describeType(raw)}`);
   const id = own(raw, 'id');
   if (typeof id !== 'string') throw new Refusal(`"id" must be a string, got ${describeType(id)}`);
   if (id !== expectedDid) throw new DidDocumentMismatchError(expectedDid, id);
-  // The document is depth 1; its arrays 2; their entries 3.
-  return readObject(raw, '', 1, limits, {
-    id: () => id,
-    alsoKnownAs: (value, path) => readArray(value, path, limits, (item, itemPath) => readString(item, itemPath, limits)),
-    verificationMethod: (value, path) => readArray(value, path, limits, (item, itemPath) => readMethod(item, itemPath, limits)),
-    service: (value, path) => readArray(value, path, limits, (item, itemPath) => readService(item, itemPath, limits)),
-  }) as unknown as DidDocument;
+  return readObject(raw, '', 1, limits, DOCUMENT_FIELDS) as unknown as DidDocument;
 }
 
 /** A known array field: absent stays absent; anything else must be an array. */
@@ -300,7 +330,7 @@ function readArray<T>(
   value: unknown,
   path: string,
   limits: ResolvedDidDocumentOptions,
-  readItem: (value: unknown, path: string) => T,
+  readItem: (value: unknown, parent: string, index: number) => T,
 ): readonly T[] | undefined {
   if (value === undefined) return undefined;
   return readList(value, path, limits, readItem);
@@ -310,7 +340,7 @@ function readList<T>(
   value: unknown,
   path: string,
   limits: ResolvedDidDocumentOptions,
-  readItem: (value: unknown, path: string) => T,
+  readItem: (value: unknown, parent: string, index: number) => T,
 ): readonly T[] {
   if (!Array.isArray(value)) throw new Refusal(`${path} must be an array, got ${describeType(value)}`);
   const length = value.length;
@@ -318,50 +348,52 @@ function readList<T>(
     throw new Refusal(`${path} has ${length} entries, more than maxEntries (${limits.maxEntries})`);
   }
   const out: T[] = [];
-  for (let i = 0; i < length; i++) out.push(readItem(value[i], `${path}[${i}]`));
+  for (let i = 0; i < length; i++) out.push(readItem(value[i], path, i));
   return Object.freeze(out);
 }
 
-function readString(value: unknown, path: string, limits: ResolvedDidDocumentOptions): string {
-  if (typeof value !== 'string') throw new Refusal(`${path} must be a string, got ${describeType(value)}`);
+function readString(value: unknown, parent: string, key: string | number, limits: ResolvedDidDocumentOptions): string {
+  if (typeof value !== 'string') throw new Refusal(`${pathOf(parent, key)} must be a string, got ${describeType(value)}`);
   if (value.length > limits.maxStringLength) {
-    throw new Refusal(`${path} is ${value.length} characters, more than maxStringLength (${limits.maxStringLength})`);
+    throw new Refusal(`${pathOf(parent, key)} is ${value.length} characters, more than maxStringLength (${limits.maxStringLength})`);
   }
   return value;
 }
 
-/** Entries of the known arrays are at depth 3. */
-const ENTRY_DEPTH = 3;
+const METHOD_FIELDS: Readonly<Record<string, FieldReader>> = Object.freeze({
+  id: stringField,
+  type: stringField,
+  controller: stringField,
+  publicKeyMultibase: (value, parent, key, limits) => (value === undefined ? undefined : readString(value, parent, key, limits)),
+});
 
 function readMethod(value: unknown, path: string, limits: ResolvedDidDocumentOptions): DidVerificationMethod {
   if (!isRecord(value)) throw new Refusal(`${path} must be an object, got ${describeType(value)}`);
-  const string = (field: unknown, fieldPath: string): string => readString(field, fieldPath, limits);
   // Required fields are read even when absent, so a missing one is refused.
-  for (const field of ['id', 'type', 'controller']) string(own(value, field), `${path}.${field}`);
-  return readObject(value, path, ENTRY_DEPTH, limits, {
-    id: string,
-    type: string,
-    controller: string,
-    publicKeyMultibase: (field, fieldPath) => (field === undefined ? undefined : string(field, fieldPath)),
-  }) as unknown as DidVerificationMethod;
+  readString(own(value, 'id'), path, 'id', limits);
+  readString(own(value, 'type'), path, 'type', limits);
+  readString(own(value, 'controller'), path, 'controller', limits);
+  return readObject(value, path, ENTRY_DEPTH, limits, METHOD_FIELDS) as unknown as DidVerificationMethod;
 }
+
+const SERVICE_FIELDS: Readonly<Record<string, FieldReader>> = Object.freeze({
+  id: stringField,
+  type: (value, parent, key, limits) =>
+    Array.isArray(value)
+      ? readList(value, pathOf(parent, key), limits, (item, itemParent, index) => readString(item, itemParent, index, limits))
+      : readString(value, parent, key, limits),
+  // A map or a set (object or array) is valid W3C: kept as JSON, within the bounds.
+  serviceEndpoint: (value, parent, key, limits) => readJson(value, parent, key, ENTRY_DEPTH + 1, limits),
+});
 
 function readService(value: unknown, path: string, limits: ResolvedDidDocumentOptions): DidService {
   if (!isRecord(value)) throw new Refusal(`${path} must be an object, got ${describeType(value)}`);
-  readString(own(value, 'id'), `${path}.id`, limits);
+  readString(own(value, 'id'), path, 'id', limits);
   const rawType = own(value, 'type');
-  if (!Array.isArray(rawType)) readString(rawType, `${path}.type`, limits);
+  if (!Array.isArray(rawType)) readString(rawType, path, 'type', limits);
   const rawEndpoint = own(value, 'serviceEndpoint');
   if (typeof rawEndpoint !== 'string' && (typeof rawEndpoint !== 'object' || rawEndpoint === null)) {
     throw new Refusal(`${path}.serviceEndpoint must be a string, map or set, got ${describeType(rawEndpoint)}`);
   }
-  return readObject(value, path, ENTRY_DEPTH, limits, {
-    id: (field, fieldPath) => readString(field, fieldPath, limits),
-    type: (field, fieldPath) =>
-      Array.isArray(field)
-        ? readList(field, fieldPath, limits, (item, itemPath) => readString(item, itemPath, limits))
-        : readString(field, fieldPath, limits),
-    // A map or a set (object or array) is valid W3C: kept as JSON, within the bounds.
-    serviceEndpoint: (field, fieldPath) => readJson(field, fieldPath, ENTRY_DEPTH + 1, limits),
-  }) as unknown as DidService;
+  return readObject(value, path, ENTRY_DEPTH, limits, SERVICE_FIELDS) as unknown as DidService;
 }

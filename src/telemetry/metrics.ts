@@ -96,6 +96,24 @@ export interface RegisterMetricsOptions {
    * default total timeout.
    */
   durationBuckets?: readonly number[];
+  /**
+   * Prefix of every metric name. Default `atresolve_` (the names
+   * `metricNames` lists and `docs/dashboards/atresolve.json` queries). A
+   * Prometheus metric name: letters, digits, `_` and `:`, not starting with
+   * a digit.
+   */
+  prefix?: string;
+  /**
+   * Constant labels added to every series of this registration, e.g.
+   * `{ resolver: 'appview' }`. Default `{}`. Registrations on one registry
+   * with the same names and label names but different label values share
+   * each metric (one series set per registration), so two resolvers can
+   * export into one registry. Label names must not be ones atresolve uses
+   * (`method`, `outcome`, `cache`, `kind`, `code`, `basis`, `result`, `le`).
+   * Memory gauges describe the whole process: pass `memory: false` to all
+   * registrations but one.
+   */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** Options for `snapshotMetrics()`. */
@@ -149,7 +167,7 @@ export interface MetricsSnapshot {
   transport: TransportStats | null;
 }
 
-/** Prefix of every atresolve metric name. */
+/** The default prefix of every atresolve metric name (`registerMetrics()`'s `prefix` option). */
 export const METRIC_PREFIX = 'atresolve_';
 
 type Labels = Record<string, string>;
@@ -219,10 +237,10 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
   memoryGauge('atresolve_malloc_mmapped_bytes', 'Bytes in individually mmapped malloc chunks (mallinfo2 hblkhd).', (m) => m.mallocMmappedBytes),
   memoryGauge('atresolve_malloc_free_bytes', 'Free bytes held inside malloc arenas (mallinfo2 fordblks).', (m) => m.mallocFreeBytes),
   memoryGauge('atresolve_malloc_releasable_bytes', 'Top chunk of the main arena, returnable by malloc_trim (mallinfo2 keepcost).', (m) => m.mallocReleasableBytes),
-  memoryGauge('atresolve_process_rss_bytes', 'Resident set size of the process.', (m) => m.rssBytes),
-  memoryGauge('atresolve_process_heap_used_bytes', 'V8 heap used by JavaScript objects.', (m) => m.heapUsedBytes),
-  memoryGauge('atresolve_process_heap_total_bytes', 'V8 heap committed.', (m) => m.heapTotalBytes),
-  memoryGauge('atresolve_process_external_bytes', 'Memory of C++ objects bound to JavaScript objects, including array buffers.', (m) => m.externalBytes),
+  // RSS, V8 heap and external memory are prom-client's default metrics
+  // (process_resident_memory_bytes, nodejs_heap_size_*_bytes,
+  // nodejs_external_memory_bytes: collectDefaultMetrics()), so they are not
+  // repeated here. Array buffers have no default metric.
   memoryGauge('atresolve_process_array_buffers_bytes', 'Backing stores of ArrayBuffers and Buffers (malloc memory).', (m) => m.arrayBuffersBytes),
 
   {
@@ -329,6 +347,45 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
   transportMetric('atresolve_transport_received_bytes_total', 'counter', 'Decoded response body bytes received.', (t) => t.bytesIn),
   transportMetric('atresolve_transport_dns_cache_entries', 'gauge', 'Entries in the transport DNS cache (absent when not exposed).', (t) => t.dnsCacheEntries),
   transportMetric('atresolve_transport_tls_session_cache_entries', 'gauge', 'Entries in the TLS session cache (absent when not exposed).', (t) => t.tlsSessionCacheEntries),
+  transportMetric('atresolve_transport_admission_waiting', 'gauge', 'Exchanges waiting for admission (a connection slot).', (t) => t.admission.waiting),
+  transportMetric('atresolve_transport_shed_total', 'counter', 'Exchanges refused at once: the queue was full or they could not start before their deadline at the current pace.', (t) => t.admission.shed),
+  transportMetric('atresolve_transport_expired_waiting_total', 'counter', 'Exchanges whose deadline passed while they waited for admission (never started).', (t) => t.admission.expiredWaiting),
+  {
+    name: 'atresolve_transport_route_connections_total',
+    type: 'counter',
+    help: 'Successful exchanges by route kind (repeat: used within idleTimeoutMs before, keeps its connection; first_seen: closes it) and connection (new, reused).',
+    labelNames: ['kind', 'route', 'connection'],
+    section: 'transport',
+    read: (s) => {
+      const t = s.transport;
+      if (t === null) return [];
+      const out: Sample[] = [];
+      for (const [route, counts] of [['repeat', t.connectionsByRoute.repeat], ['first_seen', t.connectionsByRoute.firstSeen]] as const) {
+        out.push([{ kind: t.kind, route, connection: 'new' }, counts.newConnections]);
+        out.push([{ kind: t.kind, route, connection: 'reused' }, counts.reusedConnections]);
+      }
+      return out;
+    },
+  },
+  transportMetric('atresolve_dns_lookups_total', 'counter', 'Name lookups (addresses and TXT), answered or not.', (t) => t.dns.lookups),
+  transportMetric('atresolve_dns_cache_hits_total', 'counter', 'Lookups answered from the DNS cache (addresses, no such name, or a remembered failure).', (t) => t.dns.cacheHits),
+  transportMetric('atresolve_dns_queries_total', 'counter', 'Lookups sent to the DNS servers.', (t) => t.dns.queries),
+  transportMetric('atresolve_dns_in_flight', 'gauge', 'Lookups the DNS servers have not finished, abandoned ones included.', (t) => t.dns.inFlight),
+  transportMetric('atresolve_dns_abandoned', 'gauge', 'Lookups at the DNS servers nobody waits for any more.', (t) => t.dns.abandoned),
+  transportMetric('atresolve_dns_waiting', 'gauge', 'Lookups waiting behind a failing domain.', (t) => t.dns.waiting),
+  transportMetric('atresolve_dns_failing_domains', 'gauge', 'Domains whose last lookup timed out or got SERVFAIL.', (t) => t.dns.failingDomains),
+  {
+    name: 'atresolve_dns_failures_total',
+    type: 'counter',
+    help: 'Failed lookups by reason (NOT_FOUND, NO_DATA, SERVER_FAILURE, TIMEOUT, BAD_RESPONSE, OVERLOADED, UNKNOWN).',
+    labelNames: ['kind', 'reason'],
+    section: 'transport',
+    read: (s) => {
+      const t = s.transport;
+      if (t === null) return [];
+      return Object.entries(t.dns.failuresByReason).map(([reason, value]): Sample => [{ kind: t.kind, reason }, value]);
+    },
+  },
 ];
 
 const DURATION_METRIC = 'atresolve_resolution_duration_seconds';
@@ -425,6 +482,8 @@ const registerOptionSpec = {
   memory: { kind: 'boolean', default: true },
   probe: { kind: 'opaque' },
   durationBuckets: { kind: 'opaque' },
+  prefix: { kind: 'string', default: METRIC_PREFIX },
+  labels: { kind: 'string-record' },
 } as const satisfies OptionSpec;
 
 interface ResolvedRegisterOptions {
@@ -432,6 +491,28 @@ interface ResolvedRegisterOptions {
   memory: boolean;
   probe: MemorySnapshotSource | undefined;
   durationBuckets: readonly number[] | undefined;
+  prefix: string;
+  labels: Labels;
+}
+
+/** Label names atresolve's own metrics use (plus the histogram's `le`). */
+const OWN_LABELS = new Set(['method', 'outcome', 'cache', 'kind', 'code', 'basis', 'result', 'le', 'quantile']);
+
+function checkPrefix(prefix: string): void {
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    throw new InvalidOptionsError('metrics.prefix', `expected a Prometheus metric name prefix (letters, digits, _ and :, not starting with a digit), got '${prefix.slice(0, 40)}'`);
+  }
+}
+
+function checkLabels(labels: Labels): void {
+  const names = Object.keys(labels);
+  if (names.length > 16) throw new InvalidOptionsError('metrics.labels', `at most 16 labels, got ${names.length}`);
+  for (const name of names) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith('__')) {
+      throw new InvalidOptionsError(`metrics.labels.${name.slice(0, 40)}`, 'expected a Prometheus label name (letters, digits and _, not starting with a digit or __)');
+    }
+    if (OWN_LABELS.has(name)) throw new InvalidOptionsError(`metrics.labels.${name}`, `'${name}' is a label atresolve's metrics already use`);
+  }
 }
 
 function checkProbe(probe: unknown, name: string): void {
@@ -482,8 +563,40 @@ function checkRegistry(registry: unknown): asserts registry is MetricsRegistry {
 }
 
 /**
+ * One metric in one registry, shared by every `registerMetrics()` call
+ * that exports it there (each with its own constant label values).
+ */
+interface SharedMetric {
+  metric: object;
+  /** The constant label names, sorted and joined: registrations sharing a metric must agree. */
+  labelKey: string;
+  /** Histogram buckets, which registrations sharing the histogram must agree on. */
+  buckets: string | undefined;
+  parts: Set<Part>;
+}
+
+/** One registration's share of a metric. */
+interface Part {
+  labels: Labels;
+  /** Samples of a gauge or counter at scrape time (labels without the constant ones). */
+  read?: () => Sample[];
+  /** Histogram label sets this registration observed, to remove on unregister. */
+  observed?: Map<string, Labels>;
+}
+
+/** atresolve's metrics per registry, so registrations with different labels can share names. */
+const sharedByRegistry = new WeakMap<object, Map<string, SharedMetric>>();
+
+function sameLabelValues(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/**
  * Register atresolve's metrics in `registry` (a prom-client `Registry`; no
- * global registry is touched and no default metrics are added).
+ * global registry is touched and no default metrics are added: call
+ * prom-client's `collectDefaultMetrics({ register: registry })` for RSS,
+ * V8 heap and the rest of the process figures).
  *
  * Which metrics appear depends on the sources: memory gauges unless
  * `options.memory` is `false`; growth metrics with `monitor`; resolutions,
@@ -494,20 +607,29 @@ function checkRegistry(registry: unknown): asserts registry is MetricsRegistry {
  * the snapshot's cumulative values. The histogram is fed by a listener added
  * with `resolver.addResolutionListener()`.
  *
+ * Names start with `options.prefix` (default `atresolve_`), and every series
+ * carries `options.labels`. Several registrations may share one registry:
+ * with different prefixes, or with the same names, the same label names
+ * and different label values (e.g. `{ resolver: 'relay' }` and
+ * `{ resolver: 'appview' }`); they then share each metric.
+ *
  * A metric whose figure is unknown has no sample (never a made-up zero):
  * the malloc gauges when malloc figures are unavailable, the DNS and TLS
  * cache gauges when the transport does not expose them, a cache that is off.
  *
- * @returns a function that removes the listener and every metric this call
- *   registered; idempotent.
+ * @returns a function that removes the listener and this registration's
+ *   series (a metric no other registration shares is removed); idempotent.
  * @throws MetricsUnavailableError when prom-client cannot be loaded and no `client` is given
- * @throws MetricsConflictError when the registry already holds one of the names (nothing is registered)
+ * @throws MetricsConflictError when a name is taken by a metric that is not atresolve's, by one with
+ *   other label names or buckets, or by a registration with the same label values (nothing is registered)
  * @throws InvalidOptionsError on a bad registry or option
  */
 export function registerMetrics(registry: MetricsRegistry, sources: MetricsSources = {}, options?: RegisterMetricsOptions): () => void {
   checkRegistry(registry);
   const o = resolveOptions<ResolvedRegisterOptions>(registerOptionSpec, options, 'metrics');
   checkProbe(o.probe, 'metrics.probe');
+  checkPrefix(o.prefix);
+  checkLabels(o.labels);
   const buckets = checkBuckets(o.durationBuckets);
   const client = loadClient(o.client);
   const probe = o.probe ?? memory;
@@ -522,8 +644,25 @@ export function registerMetrics(registry: MetricsRegistry, sources: MetricsSourc
   if (resolver) sections.add('resolver').add('cache');
   if (sources.transport || resolver) sections.add('transport');
   const scalars = SCALAR_METRICS.filter((m) => sections.has(m.section));
-  const names = [...scalars.map((m) => m.name), ...(resolver ? [DURATION_METRIC] : [])];
-  const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined);
+  const rename = (name: string): string => o.prefix + name.slice(METRIC_PREFIX.length);
+  const constNames = Object.keys(o.labels).sort();
+  const labelKey = constNames.join(',');
+  const bucketKey = buckets.join(',');
+
+  let shared = sharedByRegistry.get(registry);
+  if (shared === undefined) {
+    shared = new Map();
+    sharedByRegistry.set(registry, shared);
+  }
+  const names = [...scalars.map((m) => rename(m.name)), ...(resolver ? [rename(DURATION_METRIC)] : [])];
+  const taken = names.filter((name) => {
+    const existing = registry.getSingleMetric(name);
+    if (existing === undefined) return false;
+    const ours = shared.get(name);
+    if (ours === undefined || ours.metric !== existing || ours.labelKey !== labelKey) return true;
+    if (name === rename(DURATION_METRIC) && ours.buckets !== bucketKey) return true;
+    return [...ours.parts].some((part) => sameLabelValues(part.labels, o.labels));
+  });
   if (taken.length > 0) throw new MetricsConflictError(taken);
 
   // One snapshot per scrape: prom-client runs every metric's collect() in
@@ -540,70 +679,84 @@ export function registerMetrics(registry: MetricsRegistry, sources: MetricsSourc
     return current;
   };
 
-  const registered: object[] = [];
+  const joined: Array<{ name: string; entry: SharedMetric; part: Part }> = [];
   let removeListener: (() => void) | undefined;
   const unregister = (): void => {
     removeListener?.();
     removeListener = undefined;
-    for (const [i, metric] of registered.entries()) {
-      const name = names[i]!;
-      if (registry.getSingleMetric(name) === metric) registry.removeSingleMetric(name);
+    for (const { name, entry, part } of joined) {
+      entry.parts.delete(part);
+      for (const labels of part.observed?.values() ?? []) (entry.metric as PromClient.Histogram).remove(labels);
+      if (entry.parts.size > 0) continue;
+      if (registry.getSingleMetric(name) === entry.metric) registry.removeSingleMetric(name);
+      if (shared.get(name) === entry) shared.delete(name);
     }
-    registered.length = 0;
+    joined.length = 0;
   };
+
+  /** The shared metric `name`, created (not yet registered) by `create` when this is its first registration. */
+  const metricFor = (name: string, withBuckets: boolean, create: (entry: SharedMetric) => object): { entry: SharedMetric; fresh: boolean } => {
+    const existing = shared.get(name);
+    if (existing !== undefined && registry.getSingleMetric(name) === existing.metric) return { entry: existing, fresh: false };
+    const entry: SharedMetric = { metric: {}, labelKey, buckets: withBuckets ? bucketKey : undefined, parts: new Set() };
+    entry.metric = create(entry);
+    return { entry, fresh: true };
+  };
+  const fresh: Array<{ name: string; entry: SharedMetric }> = [];
 
   try {
     for (const def of scalars) {
-      const labelNames = [...def.labelNames];
-      if (def.type === 'gauge') {
-        registered.push(
-          new client.Gauge({
-            name: def.name,
-            help: def.help,
-            labelNames,
-            registers: [],
-            collect(this: PromClient.Gauge) {
-              this.reset();
-              const samples = def.read(snapshot());
-              // reset() leaves a 0 on an unlabelled gauge: drop it when the figure is unknown.
-              if (labelNames.length === 0 && samples.length === 0) this.remove({});
-              for (const [labels, value] of samples) this.set(labels, value);
-            },
-          }),
-        );
-      } else {
-        registered.push(
-          new client.Counter({
-            name: def.name,
-            help: def.help,
-            labelNames,
-            registers: [],
-            collect(this: PromClient.Counter) {
-              this.reset();
-              const samples = def.read(snapshot());
-              if (labelNames.length === 0 && samples.length === 0) this.remove({});
-              for (const [labels, value] of samples) this.inc(labels, value);
-            },
-          }),
-        );
-      }
+      const name = rename(def.name);
+      const labelNames = [...def.labelNames, ...constNames];
+      const { entry, fresh: isNew } = metricFor(name, false, (self) => {
+        // Every part's samples, with its constant labels. reset() leaves a
+        // 0 on an unlabelled metric: drop it when the figure is unknown.
+        const fill = (metric: PromClient.Gauge | PromClient.Counter, put: (labels: Labels, value: number) => void): void => {
+          metric.reset();
+          let count = 0;
+          for (const part of self.parts) {
+            for (const [labels, value] of part.read!()) {
+              put({ ...labels, ...part.labels }, value);
+              count++;
+            }
+          }
+          if (labelNames.length === 0 && count === 0) metric.remove({});
+        };
+        const config = { name, help: def.help, labelNames, registers: [] };
+        return def.type === 'gauge'
+          ? new client.Gauge({ ...config, collect(this: PromClient.Gauge) { fill(this, (l, v) => this.set(l, v)); } })
+          : new client.Counter({ ...config, collect(this: PromClient.Counter) { fill(this, (l, v) => this.inc(l, v)); } });
+      });
+      const part: Part = { labels: o.labels, read: () => def.read(snapshot()) };
+      entry.parts.add(part);
+      joined.push({ name, entry, part });
+      if (isNew) fresh.push({ name, entry });
     }
     if (resolver) {
-      const histogram = new client.Histogram({
-        name: DURATION_METRIC,
-        help: DURATION_HELP,
-        labelNames: ['method', 'cache'],
-        buckets: [...buckets],
-        registers: [],
-      });
-      registered.push(histogram);
+      const name = rename(DURATION_METRIC);
+      const { entry, fresh: isNew } = metricFor(
+        name,
+        true,
+        () => new client.Histogram({ name, help: DURATION_HELP, labelNames: ['method', 'cache', ...constNames], buckets: [...buckets], registers: [] }),
+      );
+      const histogram = entry.metric as PromClient.Histogram;
+      const part: Part = { labels: o.labels, observed: new Map() };
+      entry.parts.add(part);
+      joined.push({ name, entry, part });
+      if (isNew) fresh.push({ name, entry });
       removeListener = resolver.addResolutionListener((event) => {
         // Never throw into the resolver: prom-client rejects a non-finite value.
         if (!Number.isFinite(event.durationMs) || event.durationMs < 0) return;
-        histogram.observe({ method: event.method, cache: event.cache }, event.durationMs / 1000);
+        const labels = { method: event.method, cache: event.cache, ...o.labels };
+        const key = `${event.method}\0${event.cache}`;
+        if (!part.observed!.has(key)) part.observed!.set(key, labels);
+        histogram.observe(labels, event.durationMs / 1000);
       });
     }
-    for (const metric of registered) registry.registerMetric(metric);
+    for (const { name, entry } of fresh) {
+      registry.registerMetric(entry.metric);
+      shared.set(name, entry);
+    }
   } catch (error) {
     unregister();
     throw error;

@@ -9,6 +9,16 @@ import { UndiciTransport } from './undici.js';
 /** The environment variable that forces a transport: `curl` or `undici`. */
 export const TRANSPORT_ENV = 'ATRESOLVE_TRANSPORT';
 
+/** Set to `0` to silence the fallback warning (`FALLBACK_WARNING_CODE`). */
+export const FALLBACK_WARNING_ENV = 'ATRESOLVE_FALLBACK_WARNING';
+
+/**
+ * The `code` of the process warning `createTransport()` emits, once per
+ * process (or worker), when it falls back to undici without being asked to.
+ * `node --disable-warning=ATRESOLVE_NATIVE_UNAVAILABLE` also silences it.
+ */
+export const FALLBACK_WARNING_CODE = 'ATRESOLVE_NATIVE_UNAVAILABLE';
+
 /** Which transport `createTransport()` picks on this machine, and why. */
 export interface TransportInfo {
   /** The transport `createTransport()` creates. */
@@ -23,6 +33,8 @@ export interface TransportInfo {
   nativePath: string | undefined;
   /** The libcurl version the addon runs on, when it loads (also when that version is too old). */
   curlVersion: string | undefined;
+  /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15`, when the addon loads. */
+  curlSslVersion: string | undefined;
   /** The kind forced by `ATRESOLVE_TRANSPORT`, if set. */
   forced: TransportKind | undefined;
 }
@@ -38,8 +50,8 @@ export function transportInfo(): TransportInfo {
   const forced = forcedKind();
   const load = loadNativeAddon();
   const native = load.ok
-    ? { nativeAvailable: true, nativeReason: undefined, nativePath: load.path, curlVersion: load.addon.curlVersion }
-    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: load.curlVersion };
+    ? { nativeAvailable: true, nativeReason: undefined, nativePath: load.path, curlVersion: load.addon.curlVersion, curlSslVersion: load.addon.curlSslVersion }
+    : { nativeAvailable: false, nativeReason: load.reason, nativePath: undefined, curlVersion: load.curlVersion, curlSslVersion: undefined };
   if (forced === 'undici') {
     return { kind: 'undici', reason: `${TRANSPORT_ENV}=undici`, forced, ...native };
   }
@@ -50,9 +62,18 @@ export function transportInfo(): TransportInfo {
   return { kind: forced ?? 'undici', reason: `native addon unavailable: ${load.reason}`, forced, ...native };
 }
 
+let fallbackWarned = false;
+
 /**
  * Create the best transport for this machine (see `transportInfo()`).
  * The returned transport's `kind` says which it is.
+ *
+ * Falling back to undici is never silent: when the native addon does not
+ * load and `ATRESOLVE_TRANSPORT` did not ask for undici, the first call in
+ * a process (or worker) emits a process warning with the code
+ * `ATRESOLVE_NATIVE_UNAVAILABLE` naming the reason. `ATRESOLVE_FALLBACK_WARNING=0`,
+ * `ATRESOLVE_TRANSPORT=undici` or `node --disable-warning=ATRESOLVE_NATIVE_UNAVAILABLE`
+ * silence it; `npx atresolve doctor` says the same in full.
  *
  * @throws TransportUnavailableError when `ATRESOLVE_TRANSPORT=curl` and the addon does not load
  * @throws InvalidOptionsError for bad options or a bad `ATRESOLVE_TRANSPORT`
@@ -65,7 +86,17 @@ export function createTransport(options: TransportOptions = {}): Transport {
     }
     return new CurlTransport(options);
   }
-  return new UndiciTransport(options);
+  const transport = new UndiciTransport(options);
+  if (!info.forced && !fallbackWarned && process.env[FALLBACK_WARNING_ENV] !== '0') {
+    fallbackWarned = true;
+    process.emitWarning(`atresolve is using its undici fallback transport: ${info.nativeReason}`, {
+      code: FALLBACK_WARNING_CODE,
+      detail:
+        'The native libcurl transport needs glibc Linux (x64 or arm64) with libcurl4; `npx atresolve doctor` says what is missing. ' +
+        `Set ${FALLBACK_WARNING_ENV}=0 or ${TRANSPORT_ENV}=undici to silence this warning.`,
+    });
+  }
+  return transport;
 }
 
 function forcedKind(): TransportKind | undefined {

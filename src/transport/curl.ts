@@ -361,18 +361,27 @@ function completionHandler(addon: NativeAddon, waiting: Waiting, results: Float6
 function parseHeaders(raw: string): Record<string, string> {
   const headers: Record<string, string> = {};
   let last: string | undefined;
-  for (const line of raw.split(/\r?\n/)) {
-    if (line === '') continue;
-    if ((line.startsWith(' ') || line.startsWith('\t')) && last !== undefined) {
-      headers[last] = `${headers[last] ?? ''} ${line.trim()}`.trim();
-      continue;
+  let start = 0;
+  while (start < raw.length) {
+    let end = raw.indexOf('\n', start);
+    if (end < 0) end = raw.length;
+    const lineEnd = end > start && raw.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (lineEnd > start) {
+      const first = raw.charCodeAt(start);
+      if ((first === 32 || first === 9) && last !== undefined) {
+        headers[last] = `${headers[last] ?? ''} ${raw.slice(start, lineEnd).trim()}`.trim();
+      } else {
+        const colon = raw.indexOf(':', start);
+        if (colon > start && colon < lineEnd) {
+          const name = raw.slice(start, colon).trim().toLowerCase();
+          const value = raw.slice(colon + 1, lineEnd).trim();
+          const seen = headers[name];
+          headers[name] = seen === undefined ? value : `${seen}, ${value}`;
+          last = name;
+        }
+      }
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    last = name;
+    start = end + 1;
   }
   return headers;
 }

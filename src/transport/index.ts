@@ -16,7 +16,7 @@ export type {
   TransportTiming,
 } from './types.js';
 export { transportOptionSpec, resolveTransportOptions, type ResolvedTransportOptions, type TransportOptions } from './options.js';
-export { createTransport, transportInfo, TRANSPORT_ENV, type TransportInfo } from './create.js';
+export { createTransport, FALLBACK_WARNING_CODE, FALLBACK_WARNING_ENV, transportInfo, TRANSPORT_ENV, type TransportInfo } from './create.js';
 export { CurlTransport } from './curl.js';
 export { UndiciTransport, type UndiciTransportOptions } from './undici.js';
 export { loadNativeAddon, type NativeAddonLoad } from './native-addon.js';

@@ -124,6 +124,8 @@ export type NativeSubmitError = 'CLOSED' | 'INVALID_REQUEST' | 'INTERNAL';
 export interface NativeAddon {
   /** libcurl's version, e.g. `7.88.1`. */
   readonly curlVersion: string;
+  /** The TLS library libcurl runs on, e.g. `OpenSSL/3.0.15`. */
+  readonly curlSslVersion: string;
   /** The oldest libcurl the engine supports, e.g. `7.74.0`. */
   readonly curlMinimumVersion: string;
   /** Whether `curlVersion` is at least `curlMinimumVersion`; `create()` fails otherwise. */

@@ -93,7 +93,7 @@ export function resolveOptions<T>(spec: OptionSpec, input: unknown, prefix: stri
   const source = ownOptions(spec, input, prefix);
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(spec)) {
-    out[key] = resolveField(optionName(prefix, key), field, source[key]);
+    out[key] = resolveField(prefix, key, field, source[key]);
   }
   return out as T;
 }
@@ -110,7 +110,7 @@ export function checkOptions(spec: OptionSpec, input: unknown, prefix: string): 
   const source = ownOptions(spec, input, prefix);
   for (const key of Object.keys(source)) {
     const value = source[key];
-    if (value !== undefined) resolveField(optionName(prefix, key), spec[key] as FieldSpec, value);
+    if (value !== undefined) resolveField(prefix, key, spec[key] as FieldSpec, value);
   }
 }
 
@@ -127,60 +127,63 @@ function ownOptions(spec: OptionSpec, input: unknown, prefix: string): Record<st
   return source;
 }
 
-function resolveField(name: string, field: FieldSpec, value: unknown): unknown {
+/**
+ * Check (and default) one field. The option's name is only built for an
+ * error: per-request options pass through here on every call.
+ */
+function resolveField(prefix: string, key: string, field: FieldSpec, value: unknown): unknown {
   switch (field.kind) {
     case 'integer': {
       if (value === undefined) return field.default;
       if (typeof value !== 'number' || !Number.isInteger(value)) {
-        throw new InvalidOptionsError(name, `expected an integer, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected an integer, got ${describe(value)}`);
       }
       if (value < field.min || value > field.max) {
-        throw new InvalidOptionsError(name, `must be between ${field.min} and ${field.max}, got ${value}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `must be between ${field.min} and ${field.max}, got ${value}`);
       }
       return value;
     }
     case 'boolean': {
       if (value === undefined) return field.default;
       if (typeof value !== 'boolean') {
-        throw new InvalidOptionsError(name, `expected a boolean, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected a boolean, got ${describe(value)}`);
       }
       return value;
     }
     case 'string': {
       if (value === undefined) return field.default;
       if (typeof value !== 'string') {
-        throw new InvalidOptionsError(name, `expected a string, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected a string, got ${describe(value)}`);
       }
       if (field.oneOf && !field.oneOf.includes(value)) {
-        throw new InvalidOptionsError(name, `must be one of ${field.oneOf.map((v) => `'${v}'`).join(', ')}, got '${value}'`);
+        throw new InvalidOptionsError(optionName(prefix, key), `must be one of ${field.oneOf.map((v) => `'${v}'`).join(', ')}, got '${value}'`);
       }
       return value;
     }
     case 'optional-string': {
       if (value === undefined) return undefined;
       if (typeof value !== 'string' || value.length === 0) {
-        throw new InvalidOptionsError(name, `expected a non-empty string, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected a non-empty string, got ${describe(value)}`);
       }
       return value;
     }
     case 'string-record': {
       if (value === undefined) return {};
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new InvalidOptionsError(name, `expected an object of strings, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected an object of strings, got ${describe(value)}`);
       }
-      const copy: Record<string, string> = {};
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') {
-          throw new InvalidOptionsError(`${name}.${k}`, `expected a string, got ${describe(v)}`);
+          throw new InvalidOptionsError(`${optionName(prefix, key)}.${k}`, `expected a string, got ${describe(v)}`);
         }
-        copy[k] = v;
       }
-      return copy;
+      // A frozen record cannot change after this check: no copy needed.
+      return Object.isFrozen(value) ? value : { ...(value as Record<string, string>) };
     }
     case 'string-list': {
       if (value === undefined) return [...field.default];
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-        throw new InvalidOptionsError(name, `expected an array of strings, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected an array of strings, got ${describe(value)}`);
       }
       return [...value];
     }
@@ -188,7 +191,7 @@ function resolveField(name: string, field: FieldSpec, value: unknown): unknown {
       if (value === undefined) return undefined;
       const signal = value as Partial<AbortSignal> | null;
       if (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
-        throw new InvalidOptionsError(name, `expected an AbortSignal, got ${describe(value)}`);
+        throw new InvalidOptionsError(optionName(prefix, key), `expected an AbortSignal, got ${describe(value)}`);
       }
       return value;
     }

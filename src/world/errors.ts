@@ -27,3 +27,12 @@ export class WorldClosedError extends WorldError {
 export class WorldProcessError extends WorldError {
   readonly code = 'WORLD_PROCESS_FAILED';
 }
+
+/**
+ * The `openssl` command-line tool, which makes the world's throw-away test
+ * CA, is not installed (on Debian and Ubuntu the `ca-certificates` package
+ * brings it; `apt-get install openssl`, on Alpine `apk add openssl`).
+ */
+export class OpensslMissingError extends WorldError {
+  readonly code = 'WORLD_OPENSSL_MISSING';
+}

@@ -35,5 +35,5 @@ export {
 } from './identities.js';
 export { KeyPool, secp256k1KeyFromPrivate, secp256k1Multikey, type WorldKey } from './keys.js';
 export { didDocument } from './documents.js';
-export { UnknownIdentityError, WorldClosedError, WorldError, WorldProcessError } from './errors.js';
+export { OpensslMissingError, UnknownIdentityError, WorldClosedError, WorldError, WorldProcessError } from './errors.js';
 export { createTestCa, type IssueOptions, type ServerCertificate, type TestCa } from './test-ca.js';

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { OpensslMissingError } from './errors.js';
 
 const run = promisify(execFile);
 
@@ -51,7 +52,8 @@ export interface ServerCertificate {
 
 /**
  * Generate a fresh P-256 CA valid for `days` (default 2).
- * @throws Error when the `openssl` CLI is missing or fails
+ * @throws OpensslMissingError when the `openssl` CLI is not installed
+ * @throws Error when the `openssl` CLI fails
  */
 export async function createTestCa(options: { days?: number; commonName?: string } = {}): Promise<TestCa> {
   const dir = await mkdtemp(join(tmpdir(), 'atresolve-ca-'));
@@ -155,6 +157,12 @@ async function openssl(args: string[]): Promise<void> {
   try {
     await run('openssl', args, { timeout: 30_000 });
   } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') {
+      throw new OpensslMissingError(
+        'the local world makes its test CA with the openssl command-line tool, which is not installed: apt-get install openssl (Alpine: apk add openssl)',
+        { cause: error },
+      );
+    }
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(`openssl ${args[0]} failed: ${stderr.trim() || String(error)}`, { cause: error });
   }

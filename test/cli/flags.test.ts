@@ -7,6 +7,8 @@ describe('atresolve: usage errors exit 2 with a message', () => {
   it.each([
     [['soak', '--rate', 'fast'], /--rate: expected a whole number, got 'fast'/],
     [['soak', '--rate', '0'], /--rate: must be between 1 and 100000, got 0/],
+    [['soak', '--rate', '1000,x'], /--rate: expected a whole number, got 'x'/],
+    [['soak', '--rate', '1000,3000', '--duration', '3s'], /--rate: 2 steps need a --duration of a whole number of seconds per step/],
     [['soak', '--duration', '10 minutes'], /--duration: expected a duration like 30s, 5m or 500ms/],
     [['soak', '--duration', '1500ms'], /--duration: must be whole seconds/],
     [['soak', '--duration', '0s'], /--duration: must be between 1s and/],

@@ -71,6 +71,25 @@ describe('the soak load schedule', () => {
     for (let n = 1; n < schedule.totalCount; n++) expect(schedule.dueAt(n)).toBeGreaterThanOrEqual(schedule.dueAt(n - 1));
   });
 
+  it('offers each step of a rate list for an equal part of the run', () => {
+    const schedule = new LoadSchedule([1000, 3000, 1000], 2_000, 30_000);
+    expect(schedule.warmupCount).toBe(1_000);
+    expect(schedule.totalCount).toBe(1_000 + 10_000 + 30_000 + 10_000);
+    const dueIn = (from: number, to: number): number => {
+      let count = 0;
+      for (let n = 0; n < schedule.totalCount; n++) {
+        const at = schedule.dueAt(n);
+        if (at >= from && at < to) count += 1;
+      }
+      return count;
+    };
+    // one second in each step, after the 2 s warm-up
+    expect(dueIn(5_000, 6_000)).toBe(1_000);
+    expect(dueIn(15_000, 16_000)).toBe(3_000);
+    expect(dueIn(25_000, 26_000)).toBe(1_000);
+    for (let n = 1; n < schedule.totalCount; n++) expect(schedule.dueAt(n)).toBeGreaterThanOrEqual(schedule.dueAt(n - 1));
+  });
+
   it('without a warm-up is a steady rate from the start', () => {
     const schedule = new LoadSchedule(200, 0, 3_000);
     expect([schedule.warmupCount, schedule.totalCount]).toEqual([0, 600]);

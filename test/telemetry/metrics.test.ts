@@ -101,7 +101,7 @@ describe('registerMetrics', () => {
     const registry = new Registry();
     registerMetrics(registry);
     const samples = parse(await registry.metrics());
-    expect(samples.get('atresolve_process_rss_bytes')).toBeGreaterThan(0);
+    expect(samples.get('atresolve_process_array_buffers_bytes')).toBeGreaterThanOrEqual(0);
     if (samples.get('atresolve_malloc_available') === 1) {
       const inUse = samples.get('atresolve_malloc_in_use_bytes')!;
       expect(inUse).toBeGreaterThan(0);
@@ -141,7 +141,7 @@ describe('registerMetrics', () => {
     const samples = parse(await registry.metrics());
     expect(samples.get('atresolve_malloc_available')).toBe(0);
     for (const name of ['in_use', 'arena', 'mmapped', 'free', 'releasable']) expect(samples.has(`atresolve_malloc_${name}_bytes`)).toBe(false);
-    expect(samples.get('atresolve_process_rss_bytes')).toBeGreaterThan(0);
+    expect(samples.has('atresolve_process_array_buffers_bytes')).toBe(true);
   });
 
   it('has no sample for a transport figure that is not exposed (null), never a zero', async () => {
@@ -189,6 +189,95 @@ describe('registerMetrics', () => {
     expect((error as MetricsConflictError).names).toContain('atresolve_malloc_in_use_bytes');
     expect(resolver.listeners.size).toBe(0);
     expect(await registry.metrics()).not.toContain('atresolve_resolutions_total');
+  });
+
+  it('repeats none of prom-client\'s default process metrics, and sits beside them in one registry', async () => {
+    const registry = new Registry();
+    promClient.collectDefaultMetrics({ register: registry });
+    registerMetrics(registry, { resolver: new FixedFiguresResolverSource() });
+    const seen = new Set([...parse(await registry.metrics()).keys()].map(seriesName));
+    for (const name of ['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes']) {
+      expect(seen).toContain(name);
+    }
+    for (const dropped of ['rss', 'heap_used', 'heap_total', 'external']) {
+      expect(metricNames).not.toContain(`atresolve_process_${dropped}_bytes`);
+      expect(seen).not.toContain(`atresolve_process_${dropped}_bytes`);
+    }
+  });
+
+  it('prefix renames every metric; two prefixes share one registry', async () => {
+    const registry = new Registry();
+    const relay = new FixedFiguresResolverSource();
+    const appview = new FixedFiguresResolverSource();
+    appview.figures.resolutions.plc.ok = 5;
+    registerMetrics(registry, { resolver: relay }, { prefix: 'relay_' });
+    registerMetrics(registry, { resolver: appview }, { prefix: 'appview_', memory: false });
+    relay.emit({ method: 'plc', outcome: 'ok', cache: 'miss', durationMs: 40 });
+    const samples = parse(await registry.metrics());
+    expect(samples.get('relay_resolutions_total{method="plc",outcome="ok"}')).toBe(700);
+    expect(samples.get('appview_resolutions_total{method="plc",outcome="ok"}')).toBe(5);
+    expect(samples.get('relay_resolution_duration_seconds_count{method="plc",cache="miss"}')).toBe(1);
+    expect(samples.has('relay_malloc_available')).toBe(true);
+    expect(samples.has('appview_malloc_available')).toBe(false);
+    expect([...samples.keys()].some((k) => k.startsWith('atresolve_'))).toBe(false);
+  });
+
+  it('labels: two resolvers share the metrics of one registry, one series set each, and leave cleanly', async () => {
+    const registry = new Registry();
+    const relay = new FixedFiguresResolverSource();
+    const appview = new FixedFiguresResolverSource();
+    appview.figures.resolutions.plc.ok = 5;
+    appview.figures.transport.requests = 77;
+    const unregisterRelay = registerMetrics(registry, { resolver: relay }, { labels: { resolver: 'relay' } });
+    const unregisterAppview = registerMetrics(registry, { resolver: appview }, { labels: { resolver: 'appview' }, memory: false });
+    relay.emit({ method: 'plc', outcome: 'ok', cache: 'miss', durationMs: 40 });
+    appview.emit({ method: 'web', outcome: 'ok', cache: 'hit', durationMs: 1 });
+    let text = await registry.metrics();
+    let samples = parse(text);
+    expect(text.match(/^# TYPE atresolve_resolutions_total counter$/gm)).toHaveLength(1);
+    expect(samples.get('atresolve_resolutions_total{method="plc",outcome="ok",resolver="relay"}')).toBe(700);
+    expect(samples.get('atresolve_resolutions_total{method="plc",outcome="ok",resolver="appview"}')).toBe(5);
+    expect(samples.get('atresolve_transport_requests_total{kind="curl",resolver="appview"}')).toBe(77);
+    expect(samples.get('atresolve_resolution_duration_seconds_count{method="plc",cache="miss",resolver="relay"}')).toBe(1);
+    expect(samples.get('atresolve_resolution_duration_seconds_count{method="web",cache="hit",resolver="appview"}')).toBe(1);
+    expect(samples.has('atresolve_malloc_available{resolver="relay"}')).toBe(true);
+    expect([...samples.keys()].some((k) => k.startsWith('atresolve_malloc') && k.includes('appview'))).toBe(false);
+
+    unregisterAppview();
+    samples = parse(await registry.metrics());
+    expect([...samples.keys()].some((k) => k.includes('appview'))).toBe(false);
+    expect(samples.get('atresolve_resolutions_total{method="plc",outcome="ok",resolver="relay"}')).toBe(700);
+    expect(appview.listeners.size).toBe(0);
+    unregisterRelay();
+    text = await registry.metrics();
+    expect(text).not.toContain('atresolve_');
+  });
+
+  it('refuses the same label values twice, other label names, and another owner of a name; registers nothing', async () => {
+    const registry = new Registry();
+    registerMetrics(registry, { resolver: new FixedFiguresResolverSource() }, { labels: { resolver: 'relay' }, memory: false });
+    const second = new FixedFiguresResolverSource();
+    for (const labels of [{ resolver: 'relay' }, { service: 'appview' }, {}] as Record<string, string>[]) {
+      expect(() => registerMetrics(registry, { resolver: second }, { labels, memory: false }), JSON.stringify(labels)).toThrow(MetricsConflictError);
+    }
+    expect(() => registerMetrics(registry, { resolver: second }, { labels: { resolver: 'appview' }, memory: false, durationBuckets: [1, 2] })).toThrow(
+      /atresolve_resolution_duration_seconds/,
+    );
+    expect(second.listeners.size).toBe(0);
+    const foreign = new Registry();
+    new promClient.Gauge({ name: 'atresolve_malloc_available', help: 'not ours', registers: [foreign] });
+    expect(() => registerMetrics(foreign, {}, { labels: { resolver: 'a' } })).toThrow(MetricsConflictError);
+    expect(await registry.metrics()).not.toContain('resolver="appview"');
+  });
+
+  it('validates prefix and labels', () => {
+    const registry = new Registry();
+    expect(() => registerMetrics(registry, {}, { prefix: '9lives_' })).toThrow(/metrics\.prefix/);
+    expect(() => registerMetrics(registry, {}, { prefix: 'a-b_' })).toThrow(/metrics\.prefix/);
+    expect(() => registerMetrics(registry, {}, { labels: { 'bad-name': 'x' } })).toThrow(/metrics\.labels\.bad-name/);
+    expect(() => registerMetrics(registry, {}, { labels: { __reserved: 'x' } })).toThrow(/metrics\.labels\.__reserved/);
+    expect(() => registerMetrics(registry, {}, { labels: { cache: 'x' } })).toThrow(/metrics\.labels\.cache: 'cache' is a label atresolve's metrics already use/);
+    expect(() => registerMetrics(registry, {}, { labels: { resolver: 1 } as never })).toThrow(/metrics\.labels\.resolver: expected a string/);
   });
 
   it('accepts the prom-client module as the client option and validates its inputs', () => {

@@ -14,20 +14,30 @@ interface ChildOutput {
   error?: { name: string; code: string; message: string };
 }
 
-/** Run the consumer-like child with extra environment and parse its JSON line. */
-function child(server: TestServer, env: Record<string, string>): Promise<ChildOutput> {
+/** Run the consumer-like child with extra environment and parse its JSON line; `stderr` is what it printed there (warnings). */
+function child(server: TestServer, env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildOutput & { stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [packagePath('test/support/create-child.mjs')],
+      [...nodeArgs, packagePath('test/support/create-child.mjs')],
       {
-        env: { ...process.env, ATRESOLVE_TEST_DIST: distIndex, TEST_URL: `${server.origin}/status/200`, TEST_CA: server.ca.certFile, ...env },
+        env: {
+          ...process.env,
+          ATRESOLVE_TEST_DIST: distIndex,
+          TEST_URL: `${server.origin}/status/200`,
+          TEST_CA: server.ca.certFile,
+          ATRESOLVE_FALLBACK_WARNING: '',
+          NODE_OPTIONS: '',
+          ...env,
+        },
         timeout: 30_000,
       },
-      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout.trim()) as ChildOutput)),
+      (error, stdout, stderr) => (error ? reject(error) : resolve({ ...(JSON.parse(stdout.trim()) as ChildOutput), stderr })),
     );
   });
 }
+
+const WARNING = /^\(node:\d+\) \[ATRESOLVE_NATIVE_UNAVAILABLE\] Warning: atresolve is using its undici fallback transport: no prebuild for /;
 
 describe('createTransport picks the native transport, else undici, and says why', () => {
   let server: TestServer;
@@ -40,10 +50,11 @@ describe('createTransport picks the native transport, else undici, and says why'
     await rm(emptyDir, { recursive: true, force: true });
   });
 
-  it('uses curl where the addon loads', async () => {
+  it('uses curl where the addon loads, and says which libcurl and TLS library', async () => {
     const info = transportInfo();
     expect(info).toMatchObject({ kind: 'curl', nativeAvailable: true });
     expect(info.reason).toMatch(/native addon loaded from .*\(libcurl 7\.\d+\.\d+\)/);
+    expect(info.curlSslVersion).toMatch(/^OpenSSL\/3\./);
     const transport = createTransport();
     expect(transport.kind).toBe('curl');
     await transport.close();
@@ -59,9 +70,39 @@ describe('createTransport picks the native transport, else undici, and says why'
     expect(out.info?.nativeReason).toContain(emptyDir);
   });
 
-  it('ATRESOLVE_TRANSPORT=undici forces undici even where curl loads', async () => {
+  it('a fallback nobody asked for emits one process warning with a code, naming the reason', async () => {
+    const out = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: '' });
+    expect(out.kind).toBe('undici');
+    const lines = out.stderr.split('\n').filter((line) => line.includes('ATRESOLVE_NATIVE_UNAVAILABLE'));
+    expect(lines).toHaveLength(1); // two transports were created
+    expect(lines[0]).toMatch(WARNING);
+    expect(lines[0]).toContain(emptyDir);
+    expect(out.stderr).toContain('ATRESOLVE_FALLBACK_WARNING=0');
+  });
+
+  it('the fallback on musl names the missing linux-<arch>-musl prebuild', async () => {
+    const out = await child(server, { LIBC: 'musl', PREBUILDS_ONLY: '1', ATRESOLVE_TRANSPORT: '' });
+    expect(out).toMatchObject({ kind: 'undici', status: 200 });
+    expect(out.info?.reason).toMatch(new RegExp(`^native addon unavailable: no prebuild for ${process.platform}-${process.arch}-musl `));
+    expect(out.stderr).toMatch(WARNING);
+  });
+
+  it('ATRESOLVE_FALLBACK_WARNING=0 and node --disable-warning silence the warning; the fallback still works', async () => {
+    const quiet = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: '', ATRESOLVE_FALLBACK_WARNING: '0' });
+    expect(quiet).toMatchObject({ kind: 'undici', status: 200, stderr: '' });
+    const disabled = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: '' }, ['--disable-warning=ATRESOLVE_NATIVE_UNAVAILABLE']);
+    expect(disabled).toMatchObject({ kind: 'undici', status: 200, stderr: '' });
+  });
+
+  it('ATRESOLVE_TRANSPORT=undici forces undici even where curl loads, without a warning', async () => {
     const out = await child(server, { ATRESOLVE_TRANSPORT: 'undici' });
     expect(out).toMatchObject({ kind: 'undici', status: 200, info: { reason: 'ATRESOLVE_TRANSPORT=undici', nativeAvailable: true } });
+    expect(out.stderr).toBe('');
+  });
+
+  it('ATRESOLVE_TRANSPORT=undici without the addon is not a fallback: no warning', async () => {
+    const out = await child(server, { ATRESOLVE_NATIVE_DIR: emptyDir, ATRESOLVE_TRANSPORT: 'undici' });
+    expect(out).toMatchObject({ kind: 'undici', status: 200, stderr: '' });
   });
 
   it('ATRESOLVE_TRANSPORT=curl without the addon is a TransportUnavailableError, not a silent fallback', async () => {
