@@ -33,9 +33,11 @@
 // the soak's --max-in-flight; beyond it a due resolution counts as an
 // OVERFLOW error). Run with `npm run bench:overload`.
 //
-// `atresolve soak` has no rate profile (one --rate for the whole run,
-// after a linear warm-up ramp), so this benchmark drives the soak's
-// building blocks itself.
+// `atresolve soak --rate 1000,3000,1000` offers fixed steps, each for an
+// equal part of the run; here the overload rate depends on the capacity
+// measured earlier in the same run, so this benchmark drives the soak's
+// building blocks (its contender, load plan, latency histogram and error
+// labels) with a scheduler of its own.
 //
 // Environment: BENCH_TRANSPORTS (default curl,undici), BENCH_HOSTS (world
 // identities, default 5000), BENCH_START_RATE (500), BENCH_STEP_GROWTH
