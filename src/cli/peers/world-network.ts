@@ -1,4 +1,5 @@
 import { setServers } from 'node:dns';
+import { syncBuiltinESMExports } from 'node:module';
 import { Agent, buildConnector, setGlobalDispatcher } from 'undici';
 import { ConnectToMap } from '../../transport/connect-to.js';
 import type { WorldEndpoints } from '../../world/endpoints.js';
@@ -26,9 +27,9 @@ export interface WorldNetworkOptions {
  * built-in `fetch` also reads) whose `connect` trusts the world's CA and
  * routes the world's hosts (`plc.test`, `*.web.test`, `*.handle.test`) to
  * its port, keeping the host as the TLS server name; and sets the default
- * DNS servers to the world's. Meant for a load-runner child that does
- * nothing else: it changes process-wide state and returns the Agent so the
- * caller can close it.
+ * DNS servers to the world's, for CommonJS and ES module callers alike.
+ * Meant for a load-runner child that does nothing else: it changes
+ * process-wide state and returns the Agent so the caller can close it.
  */
 export function useWorldNetwork(world: WorldEndpoints, options: WorldNetworkOptions = {}): Agent {
   const routes = new ConnectToMap(world.connectTo, 'world.connectTo');
@@ -49,5 +50,10 @@ export function useWorldNetwork(world: WorldEndpoints, options: WorldNetworkOpti
   });
   setGlobalDispatcher(agent);
   setServers([world.dnsServer]);
+  // setServers rebinds the functions of node:dns and node:dns/promises to a
+  // new default resolver, but an ES module that imported them by name
+  // (`import * as dns from 'node:dns/promises'`, as @atproto/identity 0.5
+  // does) keeps the old bindings until the built-in namespaces are synced.
+  syncBuiltinESMExports();
   return agent;
 }
