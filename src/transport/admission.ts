@@ -34,6 +34,8 @@ export interface Grant {
   readonly route: RouteState;
   /** The route was used within the repeat window: keep the connection for reuse. */
   readonly repeat: boolean;
+  /** When the exchange was admitted (`performance.now()`). */
+  readonly admittedAt: number;
 }
 
 /** Admission gauges and counters (`TransportStats` shows them). */
@@ -42,7 +44,11 @@ export interface AdmissionStats {
   admitted: number;
   /** Gauge: exchanges waiting for admission. */
   waiting: number;
-  /** Counter: exchanges refused at once because their deadline could not be met or the queue was full. */
+  /**
+   * Counter: exchanges refused, never started: at once because the queue
+   * was full or they could not end before their deadline at the current
+   * pace, or when their turn came with less time left than an exchange takes.
+   */
   shed: number;
   /** Counter: waiting exchanges whose deadline passed before they could start (never started). */
   expiredWaiting: number;
@@ -90,6 +96,8 @@ export class RouteState {
 interface Waiter {
   route: RouteState;
   repeat: boolean;
+  deadline: number;
+  timeoutMs: number;
   resolve(grant: Grant): void;
   reject(error: TransportError): void;
   timer: NodeJS.Timeout;
@@ -99,8 +107,17 @@ interface Waiter {
   next: Waiter | undefined;
 }
 
-/** Weight of the newest interval in the moving average of service intervals. */
+/** Weight of the newest sample in the moving averages of service intervals and exchange durations. */
 const EWMA_WEIGHT = 0.05;
+
+/** A moving average (0 until the first sample). */
+class MovingAverage {
+  value = 0;
+
+  add(sample: number): void {
+    this.value = this.value === 0 ? sample : this.value + EWMA_WEIGHT * (sample - this.value);
+  }
+}
 
 export class Admission {
   readonly #limits: AdmissionLimits;
@@ -114,9 +131,15 @@ export class Admission {
   #waiting = 0;
   #shed = 0;
   #expiredWaiting = 0;
-  /** Moving average of the time between two exchanges ending while others waited, in ms. */
-  #serviceIntervalMs = 0;
+  /** Time between two exchanges ending while others waited, in ms. */
+  readonly #serviceInterval = new MovingAverage();
   #lastEndAt = 0;
+  /**
+   * How long an admitted exchange lasts, in ms, apart for repeat routes
+   * (a pooled connection, usually) and first-seen ones (a new connection:
+   * a TLS handshake).
+   */
+  readonly #exchangeDuration = { repeat: new MovingAverage(), firstSeen: new MovingAverage() };
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
@@ -153,7 +176,7 @@ export class Admission {
     ) {
       return this.#grant(route, repeat);
     }
-    const refusal = this.#refusal(route, deadline - now, timeoutMs);
+    const refusal = this.#refusal(route, repeat, deadline - now, timeoutMs);
     if (refusal) {
       this.#shed += 1;
       this.#forgetIfIdle(route);
@@ -164,6 +187,8 @@ export class Admission {
       const waiter: Waiter = {
         route: queued,
         repeat,
+        deadline,
+        timeoutMs,
         resolve,
         reject,
         signal,
@@ -194,10 +219,8 @@ export class Admission {
     route.active -= 1;
     this.#admitted -= 1;
     const now = performance.now();
-    if (this.#waiting > 0 && this.#lastEndAt > 0) {
-      const interval = now - this.#lastEndAt;
-      this.#serviceIntervalMs = this.#serviceIntervalMs === 0 ? interval : this.#serviceIntervalMs + EWMA_WEIGHT * (interval - this.#serviceIntervalMs);
-    }
+    this.#durationOf(grant.repeat).add(now - grant.admittedAt);
+    if (this.#waiting > 0 && this.#lastEndAt > 0) this.#serviceInterval.add(now - this.#lastEndAt);
     this.#lastEndAt = now;
     if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
     this.#pump();
@@ -226,23 +249,31 @@ export class Admission {
     route.active += 1;
     this.#admitted += 1;
     if (route.active >= this.#limits.maxInFlightPerRoute) this.#ready.delete(route);
-    return { route, repeat };
+    return { route, repeat, admittedAt: performance.now() };
+  }
+
+  #durationOf(repeat: boolean): MovingAverage {
+    return repeat ? this.#exchangeDuration.repeat : this.#exchangeDuration.firstSeen;
   }
 
   /** Why an exchange that would have to wait is refused at once, if it is. */
-  #refusal(route: RouteState, leftMs: number, timeoutMs: number): TransportError | undefined {
+  #refusal(route: RouteState, repeat: boolean, leftMs: number, timeoutMs: number): TransportError | undefined {
     const { maxQueued, maxInFlight } = this.#limits;
     if (this.#waiting >= maxQueued) {
       return new QueueFullError(`too many requests waiting: maxConnections (${maxInFlight}) in flight and maxQueuedRequests (${maxQueued}) waiting`);
     }
-    // Shed what cannot start before its deadline at the current pace: a
-    // request that would time out in the queue only takes a slot from one
-    // that would not, and its caller learns at once.
+    // Shed what cannot end before its deadline at the current pace: a
+    // request that would time out in the queue, or start too late to
+    // finish, only takes a slot from one that would not, and its caller
+    // learns at once.
+    const intervalMs = this.#serviceInterval.value;
+    if (intervalMs === 0) return undefined;
     const ahead = this.#waiting + route.waiting + 1;
-    const expectedWaitMs = ahead * this.#serviceIntervalMs;
-    if (this.#serviceIntervalMs > 0 && expectedWaitMs > leftMs) {
+    const expectedWaitMs = ahead * intervalMs;
+    const exchangeMs = this.#durationOf(repeat).value;
+    if (expectedWaitMs + exchangeMs > leftMs) {
       return new QueueFullError(
-        `overloaded: about ${Math.round(expectedWaitMs)} ms of queue ahead of this request, more than the ${Math.max(0, Math.round(leftMs))} ms left of its ${timeoutMs} ms`,
+        `overloaded: about ${Math.round(expectedWaitMs)} ms of queue ahead of this request and ${Math.round(exchangeMs)} ms for its exchange, more than the ${Math.max(0, Math.round(leftMs))} ms left of its ${timeoutMs} ms`,
       );
     }
     return undefined;
@@ -257,11 +288,31 @@ export class Admission {
       if (!waiter) continue;
       this.#waiting -= 1;
       this.#settleWaiter(waiter);
+      const lateBy = this.#lateBy(waiter);
+      if (lateBy !== undefined) {
+        // Its turn came too late to finish: never start work its caller
+        // would not get in time.
+        this.#shed += 1;
+        if (route.waiting > 0) this.#ready.add(route);
+        else this.#forgetIfIdle(route);
+        waiter.reject(lateBy);
+        continue;
+      }
       const grant = this.#grant(route, waiter.repeat);
       // Back of the line for the route's next waiter: fair service.
       if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
       waiter.resolve(grant);
     }
+  }
+
+  /** Why a waiter whose turn has come is refused: an exchange now takes longer than what is left of its deadline. */
+  #lateBy(waiter: Waiter): TransportError | undefined {
+    const exchangeMs = this.#durationOf(waiter.repeat).value;
+    const leftMs = waiter.deadline - performance.now();
+    if (exchangeMs <= leftMs) return undefined;
+    return new QueueFullError(
+      `overloaded: waited for a connection slot until ${Math.max(0, Math.round(leftMs))} ms were left of its ${waiter.timeoutMs} ms, and an exchange takes about ${Math.round(exchangeMs)} ms now`,
+    );
   }
 
   #drop(waiter: Waiter, error: TransportError): void {

@@ -130,6 +130,28 @@ describe('Admission', () => {
     await expect(patient).rejects.toBeInstanceOf(TransportDestroyedError);
   });
 
+  it('refuses a waiter whose turn comes with less time left than an exchange takes, and starts the next', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+    a.release(granted(a.admit('r', far(), undefined, 10_000))); // first-seen; from here 'r' is a repeat route
+    // Exchanges on 'r' take ~100 ms now.
+    const slow = granted(a.admit('r', far(), undefined, 10_000));
+    await sleep(100);
+    a.release(slow);
+    const running = granted(a.admit('r', far(), undefined, 10_000));
+    // No pace measured yet (nobody waited), so both are queued.
+    const late = a.admit('r', performance.now() + 60, undefined, 60);
+    const patient = a.admit('r', far(), undefined, 10_000);
+    expect('then' in late && 'then' in patient).toBe(true);
+    const shedBefore = a.stats().shed;
+    a.release(running); // late's turn: under 60 ms left, an exchange takes ~100 ms
+    const error = await Promise.resolve(late).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as Error).message).toMatch(/an exchange takes about \d+ ms now/);
+    expect(a.stats()).toMatchObject({ shed: shedBefore + 1, admitted: 1, waiting: 0 });
+    a.release(await patient); // the slot went to the next waiter
+    expect(a.stats()).toMatchObject({ admitted: 0, waiting: 0 });
+  });
+
   it('marks a route used again within the window as repeat, and forgets on forgetRoutes()', () => {
     const a = new Admission(limits({ maxInFlight: 10, repeatWindowMs: 60_000 }));
     const first = granted(a.admit('r', far(), undefined, 1000));
