@@ -136,6 +136,16 @@ describe('atresolve resolve', () => {
     expect(result.stderr).toMatch(/^resolved in \d+ ms$/m);
   });
 
+  it('--verbose shows each DNS answer of a handle lookup', async () => {
+    const id = world.plcIdentity(5);
+    const result = await runCli(['resolve', ...worldFlags(), '--handle-strategy', 'dns-first', '--verbose', id.handle]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ did: id.did, handle: id.handle });
+    expect(result.stderr).toMatch(
+      new RegExp(`^dns TXT _atproto\\.${id.handle.replaceAll('.', '\\.')} → did=${id.did} \\(dns, .*\\d+ ms.*\\)$`, 'm'),
+    );
+  });
+
   it('exits 6 when the document names another DID', async () => {
     world.setFaults({ plc: { wrongId: 100 } });
     try {
