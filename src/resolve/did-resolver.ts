@@ -93,11 +93,17 @@ export class DidResolver {
    * @throws ResolutionFailedError for transient failures (never cached)
    * @throws AbortError when `signal` aborts
    */
-  async resolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument | null> {
+  resolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument | null> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
     if (options === undefined || options === false) {
       const held = this.heldDocument(did);
-      if (held !== undefined) return held;
+      if (held !== undefined) return Promise.resolve(held);
     }
+    return this.#resolve(did, options);
+  }
+
+  async #resolve(did: string, options: DidResolveOptions | boolean | undefined): Promise<DidDocument | null> {
     const startedAt = performance.now();
     const method = didMethodLabel(did);
     const { cache, recorder } = this.#parts;
@@ -122,7 +128,8 @@ export class DidResolver {
    * promise, counted and recorded as a cache hit exactly as `resolve()`
    * would. `undefined` when `resolve()` has to run: nothing fresh held
    * here, caching off, or `did` not a resolvable DID (then `resolve()`
-   * throws the typed error). For calls without per-call options.
+   * throws the typed error). For calls without per-call options. Never
+   * throws.
    *
    * @internal used by `resolve()` and `IdResolver.resolveIdentity()`.
    */

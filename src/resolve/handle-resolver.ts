@@ -65,11 +65,17 @@ export class HandleResolver {
    *   for a transient reason (never cached)
    * @throws AbortError when `signal` aborts
    */
-  async resolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string | undefined> {
+  resolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string | undefined> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
     if (options === undefined || options === false) {
       const held = this.heldDid(handle);
-      if (held !== undefined) return held ?? undefined;
+      if (held !== undefined) return Promise.resolve(held ?? undefined);
     }
+    return this.#resolve(handle, options);
+  }
+
+  async #resolve(handle: string, options: HandleResolveOptions | boolean | undefined): Promise<string | undefined> {
     const startedAt = performance.now();
     const { cache, recorder } = this.#parts;
     let outcome: CacheOutcome = 'miss';
@@ -93,7 +99,7 @@ export class HandleResolver {
    * promise, counted and recorded as a cache hit exactly as `resolve()`
    * would. `undefined` when `resolve()` has to run: nothing fresh held
    * here, caching off, or `handle` not resolvable (then `resolve()` throws
-   * the typed error). For calls without per-call options.
+   * the typed error). For calls without per-call options. Never throws.
    *
    * @internal used by `resolve()` and `IdResolver.resolveIdentity()`.
    */

@@ -165,23 +165,34 @@ export class IdResolver implements AsyncDisposable {
    * @throws AmbiguousHandleError, InvalidDidDocumentError, DidDocumentMismatchError, ResolutionFailedError
    * @throws AbortError when `signal` aborts
    */
-  async resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
+  resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
     const recorder = this.#recorder;
     // A resolution served from the caches completes without yielding: the
     // clock is read only for a listener (none can be added meanwhile).
-    let startedAt = recorder.listening ? performance.now() : 0;
+    const startedAt = recorder.listening ? performance.now() : 0;
+    let identity: Identity | Promise<Identity>;
     try {
       const call = resolveCallOptions(options);
-      let identity = this.#resolveIdentity(input, call, call === NO_CALL_OPTIONS);
-      if (identity instanceof Promise) {
-        // Some step needs I/O; what ran before took well under a microsecond.
-        if (startedAt === 0) startedAt = performance.now();
-        identity = await identity;
-      }
-      recorder.record('identity', startedAt, 'ok', 'bypass');
-      return identity;
+      identity = this.#resolveIdentity(input, call, call === NO_CALL_OPTIONS);
     } catch (error) {
       recorder.record('identity', startedAt, outcomeOf(error), 'bypass', error);
+      return Promise.reject(error);
+    }
+    // Some step needs I/O; what ran before took well under a microsecond.
+    if (identity instanceof Promise) return this.#recordIdentity(identity, startedAt === 0 ? performance.now() : startedAt);
+    recorder.record('identity', startedAt, 'ok', 'bypass');
+    return Promise.resolve(identity);
+  }
+
+  async #recordIdentity(pending: Promise<Identity>, startedAt: number): Promise<Identity> {
+    try {
+      const identity = await pending;
+      this.#recorder.record('identity', startedAt, 'ok', 'bypass');
+      return identity;
+    } catch (error) {
+      this.#recorder.record('identity', startedAt, outcomeOf(error), 'bypass', error);
       throw error;
     }
   }
