@@ -137,12 +137,17 @@ export class MemoryCacheStore<V> implements CacheStore<V> {
 
   /** The entry under `key`, or `undefined` if absent or `maxTtlMs` old. Marks it recently used. */
   get(key: string): Promise<StoredEntry<V> | undefined> {
+    return Promise.resolve(this.peek(key));
+  }
+
+  /** `get()`, synchronously: every entry of this store is in memory. */
+  peek(key: string): StoredEntry<V> | undefined {
     const entry = this.#lru.get(key);
     if (entry !== undefined && this.#now() - entry.fetchedAt >= this.#maxTtlMs) {
       this.#lru.delete(key);
-      return Promise.resolve(undefined);
+      return undefined;
     }
-    return Promise.resolve(entry);
+    return entry;
   }
 
   /** Store `entry` under `key`, evicting least recently used entries to stay within the bounds. */

@@ -75,6 +75,14 @@ export interface LookupCache<V> {
   readonly caching: boolean;
   /** Look `key` up, loading it with `load` when there is no usable entry. */
   resolve(key: string, load: CacheLoader<V>, options?: CacheResolveOptions): Promise<CacheResolveResult<V>>;
+  /**
+   * A fresh entry (positive or negative) held in this process, read
+   * synchronously and counted as a hit, exactly as `resolve()` would have
+   * served it (`cache: 'hit'`); `undefined` when `resolve()` must be
+   * called (no entry held here, stale, expired, closed, caching off).
+   * Optional: absent means the same as always `undefined`.
+   */
+  peekFresh?(key: string): StoredEntry<V> | undefined;
   /** Drop `key`; a load in flight for it writes nothing. */
   purge(key: string): Promise<void>;
   /** Drop what this process holds (a shared store keeps its entries). */
@@ -345,6 +353,30 @@ export class ResolutionCache<V> implements LookupCache<V> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#closed) return Promise.reject(new CacheClosedError('the cache is closed'));
     return untilAborted(this.#resolve(key, load, forceRefresh, signal), signal, abortError);
+  }
+
+  /**
+   * The cache-hit path without a promise: a fresh entry (positive or
+   * negative) the store holds in this process (`CacheStore.peek`), counted
+   * as a hit just as `resolve()` counts it. `undefined` whenever
+   * `resolve()` has more to do (no entry held here, a stale entry to
+   * refresh, an expired one, a store without `peek`, a closed cache): the
+   * caller then calls `resolve()`, and nothing was counted. A store whose
+   * `peek` throws is treated as not holding the key.
+   */
+  peekFresh(key: string): StoredEntry<V> | undefined {
+    const store = this.#store;
+    if (this.#closed || store.peek === undefined) return undefined;
+    let entry: StoredEntry<V> | undefined;
+    try {
+      entry = store.peek(key);
+    } catch {
+      return undefined;
+    }
+    if (entry === undefined || this.#freshness(entry) !== 'fresh') return undefined;
+    if (entry.value === null) this.#negativeHits++;
+    else this.#hits++;
+    return entry;
   }
 
   /**

@@ -133,6 +133,11 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     return this.#owner._read(this, key);
   }
 
+  /** The entry from L1, synchronously; `undefined` when L1 does not hold it (Redis may: see `get()`). */
+  peek(key: string): StoredEntry<V> | undefined {
+    return this.#l1.peek(key);
+  }
+
   /** Store in L1 and Redis (best effort: a Redis failure is counted, never thrown). */
   async set(key: string, entry: StoredEntry<V>): Promise<void> {
     await this.#l1.set(key, entry);

@@ -40,6 +40,15 @@ export interface CacheStoreStats {
 /** Storage for resolved values, keyed by normalized DID or handle. */
 export interface CacheStore<V> {
   get(key: string): Promise<StoredEntry<V> | undefined>;
+  /**
+   * The entry under `key` if this process holds it in memory, read
+   * synchronously with no I/O: what `get()` would return when it is not
+   * `undefined`. `undefined` only says "not held here" (a shared store may
+   * still hold it: the policy then calls `get()`). Lets a cached answer be
+   * served without a promise chain. Optional: absent means every read goes
+   * through `get()`.
+   */
+  peek?(key: string): StoredEntry<V> | undefined;
   set(key: string, entry: StoredEntry<V>): Promise<void>;
   delete(key: string): Promise<void>;
   /** Drop every entry; for a shared store, fleet-wide. */

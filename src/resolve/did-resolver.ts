@@ -5,11 +5,17 @@ import { atprotoData, type AtprotoData } from '../document/atproto-data.js';
 import type { DidDocument } from '../document/did-document.js';
 import { DID_KEY_PREFIX, parseDidKey } from '../document/did-key.js';
 import { MissingAtprotoDataError, type AtprotoField } from '../document/errors.js';
-import { ensureResolvableDid, type DidResolutionOptions, type ResolvableDid } from '../syntax/did.js';
+import {
+  isPlcDid,
+  resolvableDid,
+  resolveDidResolutionOptions,
+  type ResolvableDid,
+  type ResolvedDidResolutionOptions,
+} from '../syntax/did.js';
 import { InvalidDidError } from '../syntax/errors.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { fetchDidDocument, type DidFetchContext } from './did-fetch.js';
-import { didMethodLabel, didMethodOf } from './did-methods.js';
+import { didMethodLabel, didMethodOf, type DidMethodName } from './did-methods.js';
 import { DidNotFoundError } from './errors.js';
 import { outcomeOf, type ResolutionRecorder } from './recorder.js';
 
@@ -67,12 +73,12 @@ export function memoizedAtprotoData(doc: DidDocument): AtprotoData {
  */
 export class DidResolver {
   readonly #parts: DidResolverParts;
-  readonly #resolution: DidResolutionOptions;
+  readonly #resolution: ResolvedDidResolutionOptions;
 
   /** @internal built by `IdResolver` */
   constructor(parts: DidResolverParts) {
     this.#parts = parts;
-    this.#resolution = { allowTestTlds: parts.allowTestTlds, allowLocalhost: parts.allowLocalhost };
+    this.#resolution = resolveDidResolutionOptions({ allowTestTlds: parts.allowTestTlds, allowLocalhost: parts.allowLocalhost });
   }
 
   /**
@@ -87,7 +93,17 @@ export class DidResolver {
    * @throws ResolutionFailedError for transient failures (never cached)
    * @throws AbortError when `signal` aborts
    */
-  async resolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument | null> {
+  resolve(did: string, options?: DidResolveOptions | boolean): Promise<DidDocument | null> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
+    if (options === undefined || options === false) {
+      const held = this.heldDocument(did);
+      if (held !== undefined) return Promise.resolve(held);
+    }
+    return this.#resolve(did, options);
+  }
+
+  async #resolve(did: string, options: DidResolveOptions | boolean | undefined): Promise<DidDocument | null> {
     const startedAt = performance.now();
     const method = didMethodLabel(did);
     const { cache, recorder } = this.#parts;
@@ -95,7 +111,7 @@ export class DidResolver {
     try {
       const call = resolveCallOptions(options);
       if (call.forceRefresh) outcome = 'bypass';
-      const info = ensureResolvableDid(did, this.#resolution);
+      const info = resolvableDid(did, this.#resolution);
       const result = await cache.resolve(info.did, (signal) => this.#load(info, signal), call);
       outcome = result.cache;
       recorder.record(method, startedAt, result.value ? 'ok' : 'not_found', outcome);
@@ -104,6 +120,43 @@ export class DidResolver {
       recorder.record(method, startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
+  }
+
+  /**
+   * The answer for `did` when this process's cache holds it fresh: the
+   * document, or `null` for a cached not-found, served with no I/O and no
+   * promise, counted and recorded as a cache hit exactly as `resolve()`
+   * would. `undefined` when `resolve()` has to run: nothing fresh held
+   * here, caching off, or `did` not a resolvable DID (then `resolve()`
+   * throws the typed error). For calls without per-call options. Never
+   * throws.
+   *
+   * @internal used by `resolve()` and `IdResolver.resolveIdentity()`.
+   */
+  heldDocument(did: string): DidDocument | null | undefined {
+    if (this.#parts.cache.peekFresh === undefined) return undefined;
+    if (isPlcDid(did)) return this.heldDocumentOf(did, 'plc');
+    try {
+      return this.heldDocumentOf(did, resolvableDid(did, this.#resolution).method);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * `heldDocument()` for a DID the caller already found resolvable, of
+   * method `method`.
+   *
+   * @internal used by `IdResolver.resolveIdentity()`.
+   */
+  heldDocumentOf(did: string, method: DidMethodName): DidDocument | null | undefined {
+    const { cache, recorder } = this.#parts;
+    // No await comes before the record below: the clock is read only for a listener.
+    const startedAt = recorder.listening ? performance.now() : 0;
+    const entry = cache.peekFresh?.(did);
+    if (entry === undefined) return undefined;
+    recorder.record(method, startedAt, entry.value === null ? 'not_found' : 'ok', 'hit');
+    return entry.value;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { entryCharge } from '../cache/memory.js';
 import { abortError, type LookupCache } from '../cache/policy.js';
 import type { CacheOutcome } from '../cache/types.js';
-import { ensureResolvableHandle, normalizeHandle } from '../syntax/handle.js';
+import { normalizeHandle, resolvableHandle } from '../syntax/handle.js';
 import { untilAborted } from '../util/abort.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { HandleNotFoundError } from './errors.js';
@@ -65,14 +65,24 @@ export class HandleResolver {
    *   for a transient reason (never cached)
    * @throws AbortError when `signal` aborts
    */
-  async resolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string | undefined> {
+  resolve(handle: string, options?: HandleResolveOptions | boolean): Promise<string | undefined> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
+    if (options === undefined || options === false) {
+      const held = this.heldDid(handle);
+      if (held !== undefined) return Promise.resolve(held ?? undefined);
+    }
+    return this.#resolve(handle, options);
+  }
+
+  async #resolve(handle: string, options: HandleResolveOptions | boolean | undefined): Promise<string | undefined> {
     const startedAt = performance.now();
     const { cache, recorder } = this.#parts;
     let outcome: CacheOutcome = 'miss';
     try {
       const call = resolveCallOptions(options);
       if (call.forceRefresh) outcome = 'bypass';
-      const normalized = ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds });
+      const normalized = resolvableHandle(handle, this.#parts.allowTestTlds);
       const result = await cache.resolve(normalized, (signal) => this.#load(normalized, signal), call);
       outcome = result.cache;
       recorder.record('handle', startedAt, result.value ? 'ok' : 'not_found', outcome);
@@ -81,6 +91,43 @@ export class HandleResolver {
       recorder.record('handle', startedAt, outcomeOf(error), cache.caching ? outcome : 'bypass', error);
       throw error;
     }
+  }
+
+  /**
+   * The answer for `handle` when this process's cache holds it fresh: the
+   * DID, or `null` for a cached "names none", served with no I/O and no
+   * promise, counted and recorded as a cache hit exactly as `resolve()`
+   * would. `undefined` when `resolve()` has to run: nothing fresh held
+   * here, caching off, or `handle` not resolvable (then `resolve()` throws
+   * the typed error). For calls without per-call options. Never throws.
+   *
+   * @internal used by `resolve()` and `IdResolver.resolveIdentity()`.
+   */
+  heldDid(handle: string): string | null | undefined {
+    if (this.#parts.cache.peekFresh === undefined) return undefined;
+    let normalized: string;
+    try {
+      normalized = resolvableHandle(handle, this.#parts.allowTestTlds);
+    } catch {
+      return undefined;
+    }
+    return this.heldDidOf(normalized);
+  }
+
+  /**
+   * `heldDid()` for a handle the caller already normalized and found
+   * resolvable (`resolvableHandle()` with this resolver's `allowTestTlds`).
+   *
+   * @internal used by `IdResolver.resolveIdentity()`.
+   */
+  heldDidOf(normalized: string): string | null | undefined {
+    const { cache, recorder } = this.#parts;
+    // No await comes before the record below: the clock is read only for a listener.
+    const startedAt = recorder.listening ? performance.now() : 0;
+    const entry = cache.peekFresh?.(normalized);
+    if (entry === undefined) return undefined;
+    recorder.record('handle', startedAt, entry.value === null ? 'not_found' : 'ok', 'hit');
+    return entry.value;
   }
 
   /**
@@ -121,7 +168,7 @@ export class HandleResolver {
   /** One method alone, with the same input checks and abort behaviour as `resolve()`. */
   async #raw(method: HandleMethod, handle: string, options: { signal?: AbortSignal } | AbortSignal | undefined): Promise<string | undefined> {
     const signal = signalOf(options);
-    const normalized = ensureResolvableHandle(handle, { allowTestTlds: this.#parts.allowTestTlds });
+    const normalized = resolvableHandle(handle, this.#parts.allowTestTlds);
     if (signal?.aborted) throw abortError(signal);
     return untilAborted(method(normalized, signal), signal, abortError);
   }

@@ -4,18 +4,19 @@ import { ResolutionCache, type LookupCache } from '../cache/policy.js';
 import type { CacheStore } from '../cache/types.js';
 import { resolveDidDocumentOptions, type DidDocument } from '../document/did-document.js';
 import { AbortError } from '../errors.js';
-import { ensureResolvableAtIdentifier } from '../syntax/at-identifier.js';
-import { ensureResolvableDid } from '../syntax/did.js';
+import { resolvableAtIdentifier } from '../syntax/at-identifier.js';
+import { isPlcDid, resolvableDid, resolveDidResolutionOptions, type ResolvedDidResolutionOptions } from '../syntax/did.js';
 import { InvalidDidError, InvalidHandleError, UnsupportedDidMethodError } from '../syntax/errors.js';
-import { INVALID_HANDLE } from '../syntax/handle.js';
+import { INVALID_HANDLE, resolvableHandle } from '../syntax/handle.js';
 import { DnsResolver } from '../dns/resolver.js';
 import { BaseTransport } from '../transport/base.js';
 import { createTransport } from '../transport/create.js';
 import type { DnsOptions } from '../dns/options.js';
 import type { TransportOptions } from '../transport/options.js';
 import type { Transport } from '../transport/types.js';
+import type { DidMethodName } from './did-methods.js';
 import { DidResolver, memoizedAtprotoData } from './did-resolver.js';
-import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
+import { NO_CALL_OPTIONS, resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { AmbiguousHandleError, DidNotFoundError, HandleNotFoundError } from './errors.js';
 import { createDnsTxtMethod } from './handle-dns.js';
 import { createDohTxtMethod } from './handle-doh.js';
@@ -96,7 +97,9 @@ export class IdResolver implements AsyncDisposable {
   readonly #didCache: LookupCache<DidDocument>;
   readonly #handleCache: LookupCache<string>;
   readonly #recorder = new ResolutionRecorder();
-  readonly #resolution: { allowTestTlds: boolean; allowLocalhost: boolean };
+  readonly #resolution: ResolvedDidResolutionOptions;
+  /** Per cached document: its declared handle as a handle-cache key, `null` when not resolvable. */
+  readonly #declaredHandleKeys = new WeakMap<DidDocument, string | null>();
   #closing: Promise<void> | undefined;
 
   /**
@@ -106,7 +109,7 @@ export class IdResolver implements AsyncDisposable {
    */
   constructor(options: IdResolverOptions = {}) {
     const o = resolveIdResolverOptions(options);
-    this.#resolution = { allowTestTlds: o.allowTestTlds, allowLocalhost: o.allowLocalhost };
+    this.#resolution = resolveDidResolutionOptions({ allowTestTlds: o.allowTestTlds, allowLocalhost: o.allowLocalhost });
     this.#didCache = o.cache ? makeCache<DidDocument>(o.cache, o.cache.didStore) : new PassThroughCache();
     this.#handleCache = o.cache ? makeCache<string>(o.cache, o.cache.handleStore) : new PassThroughCache();
 
@@ -162,10 +165,30 @@ export class IdResolver implements AsyncDisposable {
    * @throws AmbiguousHandleError, InvalidDidDocumentError, DidDocumentMismatchError, ResolutionFailedError
    * @throws AbortError when `signal` aborts
    */
-  async resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
-    const startedAt = performance.now();
+  resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
+    // Not an async function: one that can await allocates its frame on
+    // every call, a cache hit included.
+    const recorder = this.#recorder;
+    // A resolution served from the caches completes without yielding: the
+    // clock is read only for a listener (none can be added meanwhile).
+    const startedAt = recorder.listening ? performance.now() : 0;
+    let identity: Identity | Promise<Identity>;
     try {
-      const identity = await this.#resolveIdentity(input, resolveCallOptions(options));
+      const call = resolveCallOptions(options);
+      identity = this.#resolveIdentity(input, call, call === NO_CALL_OPTIONS);
+    } catch (error) {
+      recorder.record('identity', startedAt, outcomeOf(error), 'bypass', error);
+      return Promise.reject(error);
+    }
+    // Some step needs I/O; what ran before took well under a microsecond.
+    if (identity instanceof Promise) return this.#recordIdentity(identity, startedAt === 0 ? performance.now() : startedAt);
+    recorder.record('identity', startedAt, 'ok', 'bypass');
+    return Promise.resolve(identity);
+  }
+
+  async #recordIdentity(pending: Promise<Identity>, startedAt: number): Promise<Identity> {
+    try {
+      const identity = await pending;
       this.#recorder.record('identity', startedAt, 'ok', 'bypass');
       return identity;
     } catch (error) {
@@ -174,39 +197,96 @@ export class IdResolver implements AsyncDisposable {
     }
   }
 
-  async #resolveIdentity(input: string, options: ResolveCallOptions): Promise<Identity> {
-    const id = ensureResolvableAtIdentifier(input, this.#resolution);
-    if (id.kind === 'did') {
-      const doc = await this.did.ensureResolve(id.did, options);
-      const declared = memoizedAtprotoData(doc).handle;
-      if (declared === undefined) return identityOf(doc, 'undeclared');
-      try {
-        const did = await this.handle.resolve(declared, options);
-        return identityOf(doc, did === id.did ? 'verified' : 'mismatch');
-      } catch (error) {
-        if (options.signal?.aborted || error instanceof AbortError) throw error;
-        // An authoritative "no" is a mismatch; anything else says nothing
-        // about the handle yet, and nothing of it was cached.
-        if (error instanceof AmbiguousHandleError || error instanceof InvalidHandleError) return identityOf(doc, 'mismatch');
-        return identityOf(doc, 'unavailable', error);
-      }
+  // The steps of resolveIdentity() return the identity at once when every
+  // answer they need is held fresh in this process's caches (`plain`: the
+  // call has no per-call options), else a promise. Errors of the synchronous
+  // part are thrown, those after I/O reject.
+
+  #resolveIdentity(input: string, options: ResolveCallOptions, plain: boolean): Identity | Promise<Identity> {
+    let did: string;
+    let method: DidMethodName;
+    if (isPlcDid(input)) {
+      did = input;
+      method = 'plc';
+    } else {
+      const id = resolvableAtIdentifier(input, this.#resolution);
+      if (id.kind === 'handle') return this.#identityFromHandle(id.handle, options, plain);
+      did = id.did;
+      method = id.method;
     }
-    const claimed = await this.handle.resolve(id.handle, options);
-    if (claimed === undefined) throw new HandleNotFoundError(id.handle);
+    const held = plain ? this.did.heldDocumentOf(did, method) : undefined;
+    if (held === null) throw new DidNotFoundError(did);
+    if (held !== undefined) return this.#identityFromDocument(did, held, options, plain);
+    return this.did.ensureResolve(did, options).then((doc) => this.#identityFromDocument(did, doc, options, plain));
+  }
+
+  /** From a DID's document: its declared handle must resolve back to the DID. */
+  #identityFromDocument(did: string, doc: DidDocument, options: ResolveCallOptions, plain: boolean): Identity | Promise<Identity> {
+    const declared = memoizedAtprotoData(doc).handle;
+    if (declared === undefined) return identityOf(doc, 'undeclared');
+    let held: string | null | undefined;
+    if (plain) {
+      const key = this.#declaredHandleKey(doc, declared);
+      if (key !== undefined) held = this.handle.heldDidOf(key);
+    }
+    // A cached "names none" (null) is a mismatch, as resolve()'s undefined is.
+    if (held !== undefined) return identityOf(doc, held === did ? 'verified' : 'mismatch');
+    return this.#checkDeclaredHandle(did, doc, declared, options);
+  }
+
+  /**
+   * The declared handle as a handle-cache key, or `undefined` when it is
+   * not resolvable here (then `handle.resolve()` says why); checked once
+   * per document object.
+   */
+  #declaredHandleKey(doc: DidDocument, declared: string): string | undefined {
+    let key = this.#declaredHandleKeys.get(doc);
+    if (key === undefined) {
+      try {
+        key = resolvableHandle(declared, this.#resolution.allowTestTlds);
+      } catch {
+        key = null;
+      }
+      this.#declaredHandleKeys.set(doc, key);
+    }
+    return key ?? undefined;
+  }
+
+  async #checkDeclaredHandle(did: string, doc: DidDocument, declared: string, options: ResolveCallOptions): Promise<Identity> {
+    try {
+      const claimed = await this.handle.resolve(declared, options);
+      return identityOf(doc, claimed === did ? 'verified' : 'mismatch');
+    } catch (error) {
+      if (options.signal?.aborted || error instanceof AbortError) throw error;
+      // An authoritative "no" is a mismatch; anything else says nothing
+      // about the handle yet, and nothing of it was cached.
+      if (error instanceof AmbiguousHandleError || error instanceof InvalidHandleError) return identityOf(doc, 'mismatch');
+      return identityOf(doc, 'unavailable', error);
+    }
+  }
+
+  /** From a handle: the DID it claims, whose document must declare the handle. */
+  #identityFromHandle(handle: string, options: ResolveCallOptions, plain: boolean): Identity | Promise<Identity> {
+    const held = plain ? this.handle.heldDid(handle) : undefined;
+    if (held !== undefined) return this.#identityFromClaim(handle, held ?? undefined, options, plain);
+    return this.handle.resolve(handle, options).then((claimed) => this.#identityFromClaim(handle, claimed, options, plain));
+  }
+
+  #identityFromClaim(handle: string, claimed: string | undefined, options: ResolveCallOptions, plain: boolean): Identity | Promise<Identity> {
+    if (claimed === undefined) throw new HandleNotFoundError(handle);
     let did: string;
     try {
-      did = ensureResolvableDid(claimed, this.#resolution).did;
+      did = isPlcDid(claimed) ? claimed : resolvableDid(claimed, this.#resolution).did;
     } catch (error) {
       // The caller's input was fine; the handle's answer is unusable.
       if (error instanceof InvalidDidError || error instanceof UnsupportedDidMethodError) {
-        throw new HandleNotFoundError(id.handle, { cause: error, claimedDid: claimed });
+        throw new HandleNotFoundError(handle, { cause: error, claimedDid: claimed });
       }
       throw error;
     }
-    const doc = await this.did.resolve(did, options);
-    if (!doc) throw new DidNotFoundError(did);
-    const declared = memoizedAtprotoData(doc).handle;
-    return identityOf(doc, declared === undefined ? 'undeclared' : declared === id.handle ? 'verified' : 'mismatch');
+    const held = plain ? this.did.heldDocument(did) : undefined;
+    if (held !== undefined) return identityFromClaimedDocument(handle, did, held);
+    return this.did.resolve(did, options).then((doc) => identityFromClaimedDocument(handle, did, doc));
   }
 
   /**
@@ -288,6 +368,13 @@ function makeCache<V>(o: ResolvedCacheOptions, store: CacheStore<V> | undefined)
     negativeTtlMs: o.negativeTtlMs,
     maxConcurrentRefreshes: o.maxConcurrentRefreshes,
   });
+}
+
+/** From a handle: the claimed DID's document must declare the handle. */
+function identityFromClaimedDocument(handle: string, did: string, doc: DidDocument | null): Identity {
+  if (!doc) throw new DidNotFoundError(did);
+  const declared = memoizedAtprotoData(doc).handle;
+  return identityOf(doc, declared === undefined ? 'undeclared' : declared === handle ? 'verified' : 'mismatch');
 }
 
 function identityOf(doc: DidDocument, handleCheck: HandleCheck, handleError?: unknown): Identity {

@@ -26,7 +26,19 @@ export class ResolutionRecorder {
     };
   }
 
-  /** Record a resolution that started at `startedAt` (a `performance.now()` value). */
+  /**
+   * Whether any listener is registered. A resolution that completes
+   * without yielding (a cache hit) reads the clock only when one is: no
+   * listener can be added before it records.
+   */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /**
+   * Record a resolution that started at `startedAt` (a `performance.now()`
+   * value; only read when a listener is registered).
+   */
   record(method: ResolutionMethod, startedAt: number, outcome: ResolutionOutcome, cache: CacheOutcome, error?: unknown): void {
     this.#counts[method][outcome] += 1;
     if (this.#listeners.size === 0) return;

@@ -1,12 +1,14 @@
 import {
-  ensureResolvableDid,
   ensureValidDid,
   isValidDid,
+  resolvableDid,
   resolveDidResolutionOptions,
   type DidResolutionOptions,
   type ResolvableDid,
+  type ResolvedDidResolutionOptions,
 } from './did.js';
-import { ensureResolvableHandle, ensureValidHandle, isValidHandle, normalizeHandle } from './handle.js';
+import { ensureValidHandle, isValidHandle, normalizeHandle, resolvableHandle } from './handle.js';
+import { startsWithDidPrefix } from './scan.js';
 
 /**
  * Classification of an "at-identifier" — the input of `resolveIdentity()`,
@@ -38,8 +40,9 @@ export type AtIdentifierResolutionOptions = DidResolutionOptions;
 
 /** Whether `input` would be classified as a DID (starts with `did:`, any case). */
 export function looksLikeDid(input: string): boolean {
-  // Without the `u` flag, `i` never folds a non-ASCII character to ASCII.
-  return /^did:/i.test(input);
+  // As `/^did:/i` (without the `u` flag, `i` never folds a non-ASCII
+  // character to ASCII), without a regex.
+  return startsWithDidPrefix(input);
 }
 
 /** Whether `input` is a syntactically valid DID or handle. Never throws. */
@@ -76,10 +79,18 @@ export function ensureResolvableAtIdentifier(
   input: unknown,
   options?: AtIdentifierResolutionOptions,
 ): ResolvableAtIdentifier {
-  const resolved = resolveDidResolutionOptions(options);
+  return resolvableAtIdentifier(input, resolveDidResolutionOptions(options));
+}
+
+/**
+ * {@link ensureResolvableAtIdentifier} with options already resolved, for
+ * callers that check on every call (`resolveIdentity()`).
+ *
+ * @internal not part of the package API.
+ */
+export function resolvableAtIdentifier(input: unknown, resolution: ResolvedDidResolutionOptions): ResolvableAtIdentifier {
   if (typeof input === 'string' && looksLikeDid(input)) {
-    return Object.freeze({ kind: 'did', ...ensureResolvableDid(input, resolved) });
+    return Object.freeze({ kind: 'did', ...resolvableDid(input, resolution) });
   }
-  const handle = ensureResolvableHandle(input, { allowTestTlds: resolved.allowTestTlds });
-  return Object.freeze({ kind: 'handle', handle });
+  return Object.freeze({ kind: 'handle', handle: resolvableHandle(input, resolution.allowTestTlds) });
 }

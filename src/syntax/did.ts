@@ -1,6 +1,7 @@
 import { resolveOptions, type OptionSpec } from '../util/options.js';
 import { InvalidDidError, UnsupportedDidMethodError } from './errors.js';
 import { isValidHandle, normalizeHandle, tldRestriction } from './handle.js';
+import { scanDid, scanPlcDid } from './scan.js';
 
 /**
  * DID syntax, per https://atproto.com/specs/did, and the method rules
@@ -21,17 +22,13 @@ import { isValidHandle, normalizeHandle, tldRestriction } from './handle.js';
 /** Longest DID in characters (atproto's "initial hard limit"). */
 export const DID_MAX_LENGTH = 2048;
 
-
-/**
- * The spec's starting-point regex, tightened to require every `%` to be
- * followed by two hex digits (the spec: "must always be followed by two hex
- * characters"). The identifier cannot end in `:` or `%`.
- */
-const DID_RE = /^did:[a-z]+:(?:[a-zA-Z0-9._:-]|%[0-9A-Fa-f]{2})*(?:[a-zA-Z0-9._-]|%[0-9A-Fa-f]{2})$/;
-
+// The accepted set is the spec's starting-point regex, tightened to require
+// every `%` to be followed by two hex digits (the spec: "must always be
+// followed by two hex characters"); the identifier cannot end in `:` or `%`.
+// `scanDid` (./scan.ts) checks it without a regex; these only say why a
+// refused DID was refused.
 const DISALLOWED_CHAR_RE = /[^a-zA-Z0-9._:%-]/;
 const BAD_ESCAPE_RE = /%(?![0-9A-Fa-f]{2})/;
-const PLC_RE = /^did:plc:[a-z2-7]{24}$/;
 const LOCALHOST_PORT_RE = /^localhost%3[aA](.*)$/;
 const PORT_RE = /^[1-9][0-9]{0,4}$/;
 
@@ -44,7 +41,7 @@ const PORT_RE = /^[1-9][0-9]{0,4}$/;
  * Never throws; any non-string is `false`.
  */
 export function isValidDid(input: unknown): input is string {
-  return typeof input === 'string' && input.length <= DID_MAX_LENGTH && DID_RE.test(input);
+  return typeof input === 'string' && scanDid(input, DID_MAX_LENGTH);
 }
 
 /**
@@ -53,6 +50,7 @@ export function isValidDid(input: unknown): input is string {
  * Accepts exactly what {@link isValidDid} accepts.
  */
 export function ensureValidDid(input: unknown): asserts input is string {
+  if (typeof input === 'string' && scanDid(input, DID_MAX_LENGTH)) return;
   const fail = (detail: string): never => {
     throw new InvalidDidError(input, 'syntax', detail);
   };
@@ -74,6 +72,8 @@ export function ensureValidDid(input: unknown): asserts input is string {
   if (methodEnd === did.length - 1) fail('the method-specific identifier cannot be empty');
   if (did.endsWith(':') || did.endsWith('%')) fail('a DID cannot end with ":" or "%"');
   if (BAD_ESCAPE_RE.test(did)) fail('"%" must start a two-hex-digit escape');
+  // The scanner is the rule; the checks above only name the first break.
+  fail('not a valid DID');
 }
 
 /**
@@ -90,7 +90,7 @@ export function getDidMethod(did: string): string {
  * followed by exactly 24 lowercase base32 characters (`a-z`, `2-7`).
  */
 export function isPlcDid(input: unknown): input is string {
-  return typeof input === 'string' && input.length === 32 && PLC_RE.test(input);
+  return typeof input === 'string' && scanPlcDid(input);
 }
 
 /** A `did:plc` DID that passed {@link ensureResolvableDid}. */
@@ -236,7 +236,16 @@ export function resolveDidResolutionOptions(options: DidResolutionOptions | unde
  * @throws InvalidOptionsError for bad `options`
  */
 export function ensureResolvableDid(input: unknown, options?: DidResolutionOptions): ResolvableDid {
-  const resolution = resolveDidResolutionOptions(options);
+  return resolvableDid(input, resolveDidResolutionOptions(options));
+}
+
+/**
+ * {@link ensureResolvableDid} with options already resolved, for callers
+ * that check on every call (the resolvers).
+ *
+ * @internal not part of the package API.
+ */
+export function resolvableDid(input: unknown, resolution: ResolvedDidResolutionOptions): ResolvableDid {
   ensureValidDid(input);
   const method = getDidMethod(input);
   if (!Object.hasOwn(METHOD_RULES, method)) throw new UnsupportedDidMethodError(input, method, SUPPORTED_DID_METHODS);

@@ -1,5 +1,6 @@
 import { resolveOptions, type OptionSpec } from '../util/options.js';
 import { InvalidHandleError } from './errors.js';
+import { hasAsciiUpper, scanHandle } from './scan.js';
 
 /**
  * Handle syntax and the resolution-time TLD rules, per
@@ -43,9 +44,9 @@ export const RESERVED_TLDS: readonly string[] = Object.freeze([
 /** The TLD for testing and development, refused unless `allowTestTlds`. */
 export const TEST_TLD = 'test';
 
-/** The reference regex from the spec; the length bound is checked apart. */
-const HANDLE_RE = /^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-
+// The accepted set is the spec's reference regex plus the length bound,
+// checked by `scanHandle` (./scan.ts) without a regex; this only says why a
+// refused handle was refused.
 const DISALLOWED_CHAR_RE = /[^a-zA-Z0-9.-]/;
 
 /**
@@ -58,7 +59,7 @@ const DISALLOWED_CHAR_RE = /[^a-zA-Z0-9.-]/;
  * Never throws; any non-string is `false`.
  */
 export function isValidHandle(input: unknown): input is string {
-  return typeof input === 'string' && input.length <= HANDLE_MAX_LENGTH && HANDLE_RE.test(input);
+  return typeof input === 'string' && scanHandle(input, HANDLE_MAX_LENGTH);
 }
 
 /**
@@ -67,6 +68,7 @@ export function isValidHandle(input: unknown): input is string {
  * Accepts exactly what {@link isValidHandle} accepts.
  */
 export function ensureValidHandle(input: unknown): asserts input is string {
+  if (typeof input === 'string' && scanHandle(input, HANDLE_MAX_LENGTH)) return;
   const fail = (detail: string): never => {
     throw new InvalidHandleError(input, 'syntax', detail);
   };
@@ -90,6 +92,8 @@ export function ensureValidHandle(input: unknown): asserts input is string {
     if (label.startsWith('-') || label.endsWith('-')) fail('a handle label cannot start or end with a hyphen');
     if (i === labels.length - 1 && !/^[a-zA-Z]/.test(label)) fail('the last label (TLD) must start with a letter');
   }
+  // The scanner is the rule; the checks above only name the first break.
+  fail('not a valid handle');
 }
 
 /**
@@ -100,7 +104,7 @@ export function ensureValidHandle(input: unknown): asserts input is string {
  * Validate before or after; the result is valid exactly when the input is.
  */
 export function normalizeHandle(handle: string): string {
-  return /[A-Z]/.test(handle) ? handle.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : handle;
+  return hasAsciiUpper(handle) ? handle.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : handle;
 }
 
 /** Options for the resolution-time handle and hostname checks. */
@@ -136,9 +140,14 @@ function handleResolutionOptions(options: HandleResolutionOptions | undefined): 
  * @internal exported for `did.ts`; not part of the package API.
  */
 export function tldRestriction(lowerHostname: string, allowTestTlds: boolean): 'reserved-tld' | 'test-tld' | undefined {
-  const tld = lowerHostname.slice(lowerHostname.lastIndexOf('.') + 1);
-  if (RESERVED_TLDS.includes(tld)) return 'reserved-tld';
-  if (tld === TEST_TLD && !allowTestTlds) return 'test-tld';
+  // Compared in place: this runs on every resolution, cache hits included.
+  const start = lowerHostname.lastIndexOf('.') + 1;
+  const length = lowerHostname.length - start;
+  for (let i = 0; i < RESERVED_TLDS.length; i++) {
+    const tld = RESERVED_TLDS[i] as string;
+    if (tld.length === length && lowerHostname.startsWith(tld, start)) return 'reserved-tld';
+  }
+  if (!allowTestTlds && length === TEST_TLD.length && lowerHostname.startsWith(TEST_TLD, start)) return 'test-tld';
   return undefined;
 }
 
@@ -159,7 +168,16 @@ export function isResolvableHandle(input: unknown, options?: HandleResolutionOpt
  * `syntax`, `reserved-tld` (including `handle.invalid`) or `test-tld`.
  */
 export function ensureResolvableHandle(input: unknown, options?: HandleResolutionOptions): string {
-  const { allowTestTlds } = handleResolutionOptions(options);
+  return resolvableHandle(input, handleResolutionOptions(options).allowTestTlds);
+}
+
+/**
+ * {@link ensureResolvableHandle} with the option already resolved, for
+ * callers that check on every call (the resolvers).
+ *
+ * @internal not part of the package API.
+ */
+export function resolvableHandle(input: unknown, allowTestTlds: boolean): string {
   ensureValidHandle(input);
   const handle = normalizeHandle(input);
   const restriction = tldRestriction(handle, allowTestTlds);

@@ -37,6 +37,17 @@ describe('MemoryCacheStore', () => {
     expect(store.stats()).toMatchObject({ entries: 0, evictions: 0 });
   });
 
+  it('peek() is get() without a promise: the same entry, nothing once maxTtlMs old (and then dropped)', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryCacheStore<string>({ maxTtlMs: 1_000, now: clock.now });
+    expect(store.peek('k')).toBeUndefined();
+    await store.set('k', { value: 'a', fetchedAt: clock.ms, size: 1 });
+    expect(store.peek('k')).toBe(await store.get('k'));
+    clock.advance(1_000);
+    expect(store.peek('k')).toBeUndefined();
+    expect(store.stats()).toMatchObject({ entries: 0, evictions: 0 });
+  });
+
   it('starts no timer, so it never keeps the event loop alive', async () => {
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAtIdentifier } from '../../src/syntax/at-identifier.js';
-import { isValidDid } from '../../src/syntax/did.js';
-import { isValidHandle, normalizeHandle } from '../../src/syntax/handle.js';
+import { parseAtIdentifier as parseAtIdentifier, looksLikeDid } from '../../src/syntax/at-identifier.js';
+import { ensureValidDid, isPlcDid, isValidDid } from '../../src/syntax/did.js';
+import { ensureValidHandle, isValidHandle, normalizeHandle } from '../../src/syntax/handle.js';
 
 /**
  * The syntax predicates against the spec itself, over random input:
@@ -88,6 +88,66 @@ describe('validity is exactly the spec', () => {
         expect(s.length).toBe(length);
         expect(isValidDid(s)).toBe(specValidDid(s));
       }),
+    );
+  });
+});
+
+/** Whether `check(s)` returns without throwing. */
+function passes(check: (s: string) => void, s: string): boolean {
+  try {
+    check(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** atproto DID spec, did:plc: "did:plc:" and 24 characters of base32 (a-z, 2-7). */
+const SPEC_PLC = /^did:plc:[a-z2-7]{24}$/;
+const plcLike = fc.oneof(
+  fc.stringMatching(SPEC_PLC),
+  fc.stringMatching(SPEC_PLC).chain((s) =>
+    fc.tuple(fc.nat(s.length), fc.constantFrom(...'a27z018AZ:.%\u00e9'.split(''))).map(([i, c]) => s.slice(0, i) + c + s.slice(i + 1)),
+  ),
+  fc.stringMatching(/^did:plc:[a-z2-7]{20,28}$/),
+);
+
+// The ensure… checks accept through the scanners and only diagnose what
+// they refuse: they must accept exactly the spec's set too.
+describe('the ensure… checks accept exactly the spec', () => {
+  it('ensureValidHandle passes ⇔ the spec', () => {
+    fc.assert(
+      fc.property(handleLike, (s) => {
+        expect(passes(ensureValidHandle, s)).toBe(specValidHandle(s));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('ensureValidDid passes ⇔ the spec', () => {
+    fc.assert(
+      fc.property(didLike, (s) => {
+        expect(passes(ensureValidDid, s)).toBe(specValidDid(s));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('isPlcDid ⇔ the did:plc regex', () => {
+    fc.assert(
+      fc.property(plcLike, (s) => {
+        expect(isPlcDid(s)).toBe(SPEC_PLC.test(s));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('looksLikeDid ⇔ /^did:/i', () => {
+    fc.assert(
+      fc.property(fc.oneof(didLike, fc.string({ unit: fc.constantFrom(...'dDiI:\u0131\u0130'.split('')), maxLength: 6 })), (s) => {
+        expect(looksLikeDid(s)).toBe(/^did:/i.test(s));
+      }),
+      { numRuns: 2_000 },
     );
   });
 });
