@@ -25,6 +25,12 @@ export interface AdmissionLimits {
    * take idle capacity from hot ones.
    */
   repeatWindowMs: number;
+  /**
+   * Idle connections kept for reuse (`maxIdleConnections`). A route used
+   * again less often than the idle pool turns over would find its
+   * connection gone, so it is not a repeat route (see `admit`).
+   */
+  maxIdle: number;
   /** Routes remembered for the repeat rule (least recently used dropped first). */
   maxRoutesRemembered: number;
 }
@@ -140,6 +146,9 @@ export class Admission {
    * a TLS handshake).
    */
   readonly #exchangeDuration = { repeat: new MovingAverage(), firstSeen: new MovingAverage() };
+  /** Time between two kept-alive exchanges ending (each returns a connection to the idle pool), in ms. */
+  readonly #keptAliveInterval = new MovingAverage();
+  #lastKeptAliveEndAt = 0;
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
@@ -161,7 +170,7 @@ export class Admission {
   admit(key: string, deadline: number, signal: AbortSignal | undefined, timeoutMs: number): Grant | Promise<Grant> {
     const now = performance.now();
     const lastUsed = this.#lastUsed.get(key);
-    const repeat = lastUsed !== undefined && now - lastUsed <= this.#limits.repeatWindowMs;
+    const repeat = lastUsed !== undefined && now - lastUsed <= this.#repeatWindowMs(now);
     this.#lastUsed.set(key, now);
     let route = this.#routes.get(key);
     if (!route) {
@@ -220,6 +229,10 @@ export class Admission {
     this.#admitted -= 1;
     const now = performance.now();
     this.#durationOf(grant.repeat).add(now - grant.admittedAt);
+    if (grant.repeat) {
+      if (this.#lastKeptAliveEndAt > 0) this.#keptAliveInterval.add(now - this.#lastKeptAliveEndAt);
+      this.#lastKeptAliveEndAt = now;
+    }
     if (this.#waiting > 0 && this.#lastEndAt > 0) this.#serviceInterval.add(now - this.#lastEndAt);
     this.#lastEndAt = now;
     if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
@@ -250,6 +263,23 @@ export class Admission {
     this.#admitted += 1;
     if (route.active >= this.#limits.maxInFlightPerRoute) this.#ready.delete(route);
     return { route, repeat, admittedAt: performance.now() };
+  }
+
+  /**
+   * How recently a route must have been used to keep its connection: within
+   * `repeatWindowMs`, and within the time the idle pool turns over (maxIdle
+   * kept-alive exchanges ending at the current pace). Both transports close
+   * the least recently used idle connection beyond maxIdle, so a connection
+   * kept for a route used less often than that is closed before its reuse,
+   * and on its way out pushes a hot route's connection out of the pool.
+   */
+  #repeatWindowMs(now: number): number {
+    if (this.#lastKeptAliveEndAt === 0) return this.#limits.repeatWindowMs;
+    // A pace that has since slowed counts as slowed: without it, a window
+    // learnt in a busy minute would keep every route first-seen, and no
+    // kept-alive exchange would ever end to correct it.
+    const interval = Math.max(this.#keptAliveInterval.value, now - this.#lastKeptAliveEndAt);
+    return Math.min(this.#limits.repeatWindowMs, this.#limits.maxIdle * interval);
   }
 
   #durationOf(repeat: boolean): MovingAverage {

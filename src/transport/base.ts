@@ -152,6 +152,7 @@ export abstract class BaseTransport implements Transport {
       maxInFlightPerRoute: options.maxConnectionsPerHost,
       maxQueued: options.maxQueuedRequests,
       repeatWindowMs: options.idleTimeoutMs,
+      maxIdle: options.maxIdleConnections,
       // Enough to recognise every route of a busy relay's working set again.
       maxRoutesRemembered: Math.max(4_096, options.maxIdleConnections * 16),
     });

@@ -33,6 +33,19 @@ export class ConnectionSlot {
   }
 }
 
+/**
+ * How long a waiting connect lets sockets that are already closing give
+ * their slots back before an idle socket is closed for it. Admission keeps
+ * at most maxConnections exchanges, so the cap (maxConnections +
+ * maxIdleConnections) is reached only while finished connections close
+ * (a first-seen route's connection, an aborted exchange's): their slots come
+ * back within a loop turn, and the idle pool, the hot hosts' connections,
+ * stays whole. Without the grace, every new host under overload closed an
+ * idle PLC connection (575 new repeat-route connections a second in
+ * `bench:overload`).
+ */
+const ROOM_GRACE_MS = 10;
+
 interface Waiter {
   owner: object;
   resolve: (slot: ConnectionSlot) => void;
@@ -46,9 +59,10 @@ interface Waiter {
  *
  * - At most `maxConnections` slots exist across all origins and all pool
  *   generations (old generations still draining after `reset()` count).
- * - When the cap is reached, the connect waits (FIFO) and the gate closes the
- *   least recently idle socket to make room; a socket that becomes idle while
- *   someone waits is closed for them.
+ * - When the cap is reached, the connect waits (FIFO) for a closing socket's
+ *   slot; if none has come back within `ROOM_GRACE_MS`, the gate closes the
+ *   least recently idle socket to make room (and a socket that becomes idle
+ *   while someone still waits is closed for them).
  * - At most `maxIdleConnections` idle sockets are kept, across origins; the
  *   least recently used go first.
  * - A socket older than `maxConnectionLifetimeMs` is closed once it is idle.
@@ -71,6 +85,7 @@ export class ConnectionGate {
   /** Idle slots, least recently idle first (Map keeps insertion order). */
   readonly #idle = new Map<ConnectionSlot, true>();
   #maintenanceScheduled = false;
+  #roomTimer: NodeJS.Timeout | undefined;
   #emptyWaiters: (() => void)[] = [];
 
   /**
@@ -220,7 +235,17 @@ export class ConnectionGate {
       if (!oldest) break;
       this.#evict(oldest);
     }
-    // Make room for waiting connects: one eviction per waiter not already covered.
+    if (this.#waiters.length > this.#evicting && this.#idle.size > 0 && this.#roomTimer === undefined) {
+      this.#roomTimer = setTimeout(() => {
+        this.#roomTimer = undefined;
+        this.#makeRoom();
+      }, ROOM_GRACE_MS);
+      this.#roomTimer.unref();
+    }
+  }
+
+  /** Close idle sockets for waiting connects: one per waiter not already covered. */
+  #makeRoom(): void {
     while (this.#waiters.length > this.#evicting && this.#idle.size > 0) {
       const oldest = this.#idle.keys().next().value;
       if (!oldest) break;

@@ -10,6 +10,7 @@ const limits = (overrides: Partial<AdmissionLimits> = {}): AdmissionLimits => ({
   maxInFlightPerRoute: 2,
   maxQueued: 10,
   repeatWindowMs: 60_000,
+  maxIdle: 10,
   maxRoutesRemembered: 100,
   ...overrides,
 });

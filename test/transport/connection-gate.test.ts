@@ -69,6 +69,21 @@ describe('ConnectionGate', () => {
     expect(gate.open).toBe(0);
   });
 
+  it('gives a waiting connect the slot of a socket that is closing, and keeps the idle one', async () => {
+    const gate = new ConnectionGate({ maxConnections: 2, maxIdleConnections: 10, maxConnectionLifetimeMs: 60_000 });
+    const busy = await open(gate, {});
+    const idle = await open(gate, {});
+    idle.socket.unref();
+    const waiting = gate.acquire({});
+    busy.socket.destroy(); // as undici closes a first-seen route's connection after its exchange
+    const slot = await waiting;
+    expect(idle.socket.destroyed).toBe(false);
+    expect(gate.idle).toBe(1);
+    gate.release(slot);
+    idle.socket.destroy();
+    await gate.whenEmpty();
+  });
+
   it('keeps at most maxIdleConnections idle sockets, closing the least recently idle', async () => {
     const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 1, maxConnectionLifetimeMs: 60_000 });
     const a = await open(gate, {});
