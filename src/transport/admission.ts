@@ -28,7 +28,7 @@ export interface AdmissionLimits {
   /**
    * Idle connections kept for reuse (`maxIdleConnections`). A route used
    * again less often than the idle pool turns over would find its
-   * connection gone, so it is not a repeat route (see `admit`).
+   * connection gone, so it is not a repeat route (see `#repeatWindowMs`).
    */
   maxIdle: number;
   /** Routes remembered for the repeat rule (least recently used dropped first). */
@@ -318,14 +318,14 @@ export class Admission {
       if (!waiter) continue;
       this.#waiting -= 1;
       this.#settleWaiter(waiter);
-      const lateBy = this.#lateBy(waiter);
-      if (lateBy !== undefined) {
+      const tooLate = this.#tooLateError(waiter);
+      if (tooLate !== undefined) {
         // Its turn came too late to finish: never start work its caller
         // would not get in time.
         this.#shed += 1;
         if (route.waiting > 0) this.#ready.add(route);
         else this.#forgetIfIdle(route);
-        waiter.reject(lateBy);
+        waiter.reject(tooLate);
         continue;
       }
       const grant = this.#grant(route, waiter.repeat);
@@ -336,7 +336,7 @@ export class Admission {
   }
 
   /** Why a waiter whose turn has come is refused: an exchange now takes longer than what is left of its deadline. */
-  #lateBy(waiter: Waiter): TransportError | undefined {
+  #tooLateError(waiter: Waiter): TransportError | undefined {
     const exchangeMs = this.#durationOf(waiter.repeat).value;
     const leftMs = waiter.deadline - performance.now();
     if (exchangeMs <= leftMs) return undefined;

@@ -153,6 +153,30 @@ describe('Admission', () => {
     expect(a.stats()).toMatchObject({ admitted: 0, waiting: 0 });
   });
 
+  it('keeps a route repeat only while it comes back before the idle pool has turned over', async () => {
+    const a = new Admission(limits({ maxInFlight: 10, maxIdle: 2 }));
+    const use = (key: string): boolean => {
+      const grant = granted(a.admit(key, far(), undefined, 1000));
+      a.release(grant);
+      return grant.repeat;
+    };
+    use('hot');
+    use('cold');
+    // 'hot' comes back every few ms: a kept-alive exchange ends that often, so
+    // an idle connection survives about 2 of those intervals (maxIdle 2).
+    const hot: boolean[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      await sleep(5);
+      hot.push(use('hot'));
+    }
+    expect(hot.every(Boolean)).toBe(true);
+    // 'cold' was last used 20 intervals ago: its connection would be gone.
+    expect(use('cold')).toBe(false);
+    // A quiet spell widens the window again (nothing kept alive ended since).
+    await sleep(200);
+    expect(use('cold')).toBe(true);
+  });
+
   it('marks a route used again within the window as repeat, and forgets on forgetRoutes()', () => {
     const a = new Admission(limits({ maxInFlight: 10, repeatWindowMs: 60_000 }));
     const first = granted(a.admit('r', far(), undefined, 1000));
