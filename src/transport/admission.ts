@@ -4,7 +4,7 @@ import { AbortError, QueueFullError, TimeoutError, type TransportError } from '.
 /**
  * Admission of exchanges to a transport implementation: the one place for
  * the global cap, the per-route cap, the wait queue with its deadlines and
- * aborts, fair service across routes, load shedding, and the connection
+ * aborts, service in arrival order across routes, load shedding, and the connection
  * policy that keeps hot hosts' connections. Both transports get only
  * admitted exchanges (`BaseTransport` asks here before every hop).
  *
@@ -67,9 +67,16 @@ export class RouteState {
   #head: Waiter | undefined;
   #tail: Waiter | undefined;
   waiting = 0;
+  /** The route has an entry in the ready heap (possibly outdated: checked when taken). */
+  inReady = false;
 
   constructor(key: string) {
     this.key = key;
+  }
+
+  /** Arrival number of the route's first waiter. */
+  get firstSeq(): number | undefined {
+    return this.#head?.seq;
   }
 
   push(waiter: Waiter): void {
@@ -101,6 +108,8 @@ export class RouteState {
 
 interface Waiter {
   route: RouteState;
+  /** Arrival number: waiters are served in arrival order among routes with room. */
+  seq: number;
   repeat: boolean;
   deadline: number;
   timeoutMs: number;
@@ -116,6 +125,58 @@ interface Waiter {
 /** Weight of the newest sample in the moving averages of service intervals and exchange durations. */
 const EWMA_WEIGHT = 0.05;
 
+/**
+ * Routes with a waiter and room under their per-route cap, taken by the
+ * arrival of their first waiter (a binary min-heap on that number), so
+ * waiters are served in arrival order across routes, and a route at its
+ * cap holds nobody back. Entries are checked when taken: one whose route
+ * lost its first waiter (deadline, abort) goes back under the new first
+ * waiter's number; one whose route has no waiter or no room is dropped.
+ */
+class ReadyRoutes {
+  readonly #heap: { route: RouteState; seq: number }[] = [];
+
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  push(route: RouteState, seq: number): void {
+    const heap = this.#heap;
+    heap.push({ route, seq });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((heap[parent] as { seq: number }).seq <= seq) break;
+      [heap[parent], heap[i]] = [heap[i] as { route: RouteState; seq: number }, heap[parent] as { route: RouteState; seq: number }];
+      i = parent;
+    }
+  }
+
+  pop(): { route: RouteState; seq: number } | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && (heap[left] as { seq: number }).seq < (heap[smallest] as { seq: number }).seq) smallest = left;
+      if (right < heap.length && (heap[right] as { seq: number }).seq < (heap[smallest] as { seq: number }).seq) smallest = right;
+      if (smallest === i) break;
+      [heap[smallest], heap[i]] = [heap[i] as { route: RouteState; seq: number }, heap[smallest] as { route: RouteState; seq: number }];
+      i = smallest;
+    }
+    return top;
+  }
+
+  clear(): void {
+    this.#heap.length = 0;
+  }
+}
+
 /** A moving average (0 until the first sample). */
 class MovingAverage {
   value = 0;
@@ -129,8 +190,9 @@ export class Admission {
   readonly #limits: AdmissionLimits;
   /** Routes with exchanges admitted or waiting, by key. */
   readonly #routes = new Map<string, RouteState>();
-  /** Routes with waiters and a free per-route slot, served round-robin (insertion order). */
-  readonly #ready = new Set<RouteState>();
+  /** Routes with waiters and a free per-route slot, by the arrival of their first waiter. */
+  readonly #ready = new ReadyRoutes();
+  #nextSeq = 0;
   /** When each recently used route was last used (performance.now()). */
   readonly #lastUsed: LRUCache<string, number>;
   #admitted = 0;
@@ -177,12 +239,9 @@ export class Admission {
       route = new RouteState(key);
       this.#routes.set(key, route);
     }
-    if (
-      this.#admitted < this.#limits.maxInFlight &&
-      route.active < this.#limits.maxInFlightPerRoute &&
-      route.waiting === 0 &&
-      this.#ready.size === 0
-    ) {
+    // Below the global cap nobody waits on a route with room (#pump serves
+    // them as soon as room appears), so no one is passed here.
+    if (this.#admitted < this.#limits.maxInFlight && route.active < this.#limits.maxInFlightPerRoute && route.waiting === 0) {
       return this.#grant(route, repeat);
     }
     const refusal = this.#refusal(route, repeat, deadline - now, timeoutMs);
@@ -195,6 +254,7 @@ export class Admission {
     return new Promise<Grant>((resolve, reject) => {
       const waiter: Waiter = {
         route: queued,
+        seq: this.#nextSeq++,
         repeat,
         deadline,
         timeoutMs,
@@ -218,7 +278,9 @@ export class Admission {
       }
       queued.push(waiter);
       this.#waiting += 1;
-      if (queued.active < this.#limits.maxInFlightPerRoute) this.#ready.add(queued);
+      this.#offerReady(queued);
+      // Queued behind its own route's waiters with room to spare: start now.
+      if (this.#admitted < this.#limits.maxInFlight) this.#pump();
     });
   }
 
@@ -235,7 +297,7 @@ export class Admission {
     }
     if (this.#waiting > 0 && this.#lastEndAt > 0) this.#serviceInterval.add(now - this.#lastEndAt);
     this.#lastEndAt = now;
-    if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
+    this.#offerReady(route);
     this.#pump();
     this.#forgetIfIdle(route);
   }
@@ -248,9 +310,10 @@ export class Admission {
         this.#settleWaiter(waiter);
         waiter.reject(error);
       }
-      this.#ready.delete(route);
+      route.inReady = false;
       this.#forgetIfIdle(route);
     }
+    this.#ready.clear();
   }
 
   /** Forget which routes were used recently (`reset()`). */
@@ -261,7 +324,6 @@ export class Admission {
   #grant(route: RouteState, repeat: boolean): Grant {
     route.active += 1;
     this.#admitted += 1;
-    if (route.active >= this.#limits.maxInFlightPerRoute) this.#ready.delete(route);
     return { route, repeat, admittedAt: performance.now() };
   }
 
@@ -309,13 +371,28 @@ export class Admission {
     return undefined;
   }
 
-  /** Start waiters while there is room, one route at a time in turn. */
+  /** Put `route` in the ready heap if it has a waiter and room and is not there already. */
+  #offerReady(route: RouteState): void {
+    const first = route.firstSeq;
+    if (route.inReady || first === undefined || route.active >= this.#limits.maxInFlightPerRoute) return;
+    route.inReady = true;
+    this.#ready.push(route, first);
+  }
+
+  /** Start waiters while there is room, the earliest arrival first among routes with room. */
   #pump(): void {
-    while (this.#admitted < this.#limits.maxInFlight && this.#ready.size > 0) {
-      const route = this.#ready.values().next().value as RouteState;
-      this.#ready.delete(route);
-      const waiter = route.shift();
-      if (!waiter) continue;
+    while (this.#admitted < this.#limits.maxInFlight) {
+      const entry = this.#ready.pop();
+      if (entry === undefined) break;
+      const route = entry.route;
+      route.inReady = false;
+      if (route.firstSeq !== entry.seq) {
+        // Its first waiter left (deadline, abort): back under the next one.
+        this.#offerReady(route);
+        continue;
+      }
+      if (route.active >= this.#limits.maxInFlightPerRoute) continue; // offered again on release
+      const waiter = route.shift() as Waiter;
       this.#waiting -= 1;
       this.#settleWaiter(waiter);
       const tooLate = this.#tooLateError(waiter);
@@ -323,14 +400,13 @@ export class Admission {
         // Its turn came too late to finish: never start work its caller
         // would not get in time.
         this.#shed += 1;
-        if (route.waiting > 0) this.#ready.add(route);
-        else this.#forgetIfIdle(route);
+        this.#offerReady(route);
+        this.#forgetIfIdle(route);
         waiter.reject(tooLate);
         continue;
       }
       const grant = this.#grant(route, waiter.repeat);
-      // Back of the line for the route's next waiter: fair service.
-      if (route.waiting > 0 && route.active < this.#limits.maxInFlightPerRoute) this.#ready.add(route);
+      this.#offerReady(route);
       waiter.resolve(grant);
     }
   }
@@ -352,7 +428,6 @@ export class Admission {
     if (route.waiting === before) return; // already started or dropped
     this.#waiting -= 1;
     this.#settleWaiter(waiter);
-    if (route.waiting === 0) this.#ready.delete(route);
     this.#forgetIfIdle(route);
     waiter.reject(error);
   }
