@@ -1,5 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MissingPeerError } from './errors.js';
 import { importPeer } from './peers/load.js';
 import { SOAK_ERROR_CLASSES, type SoakErrorClass, type SoakSample } from './soak-ipc.js';
 import { signedKib } from './status-line.js';
@@ -377,6 +378,44 @@ export async function renderChart(input: ChartInput): Promise<string> {
     return chart.renderToSVGString();
   } finally {
     chart.dispose();
+  }
+}
+
+/** One sample with every figure present: enough for `warmChartRenderer` to draw every panel. */
+const WARM_UP_SAMPLE: SoakSample = {
+  t: 1,
+  seconds: 1,
+  phase: 'run',
+  offered: 1,
+  ok: 1,
+  errors: 0,
+  overflow: 0,
+  errorsByClass: {},
+  inFlight: 0,
+  openConnections: 1,
+  mallocInUse: 1,
+  rss: 1,
+  heapUsed: 1,
+  arrayBuffers: 1,
+  slopeBytesPerSecond: 0,
+  p50Ms: 1,
+  p99Ms: 1,
+  recycles: 0,
+};
+
+/**
+ * Load the chart library and draw one throw-away chart, before any load
+ * runs. The first chart of a process costs ~0.6 s of CPU (the import and
+ * cold code), later ones ~50 ms; drawn first at a running soak's first
+ * flush, it stalled the load runner and the world on a 2-core box for a
+ * few hundred ms, inside the measured run. Does nothing when the library
+ * is not installed (the soak says so at its first write).
+ */
+export async function warmChartRenderer(): Promise<void> {
+  try {
+    await renderChart({ title: '', subtitle: '', warmupSeconds: 0, contenders: [{ name: '', samples: [WARM_UP_SAMPLE], verdict: null }] });
+  } catch (error) {
+    if (!(error instanceof MissingPeerError)) throw error;
   }
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { memory } from '../telemetry/memory.js';
 import { transportInfo } from '../transport/create.js';
 import { startWorldProcess, type WorldProcess } from '../world/process.js';
-import { ECHARTS_INSTALL, writeChart, type ChartInput } from './chart.js';
+import { ECHARTS_INSTALL, warmChartRenderer, writeChart, type ChartInput } from './chart.js';
 import type { ContenderId } from './contender.js';
 import { machineCpuMeter, processCpuMeter } from './cpu.js';
 import { MissingPeerError } from './errors.js';
@@ -285,6 +285,8 @@ export async function runSoak(argv: readonly string[], io: CliIo): Promise<numbe
     return SOAK_EXIT.ok;
   }
   const config = parsed;
+  // The first chart of a process is expensive; draw it before any load runs.
+  await warmChartRenderer();
   const run = new SoakRun(config, io);
   io.err(
     `atresolve soak: ${describeConfig(config)}; ${config.contenders.length > 1 ? `contenders ${config.contenders.join(', ')}` : `transport ${config.contenders[0]}`}; ` +
