@@ -125,6 +125,12 @@ interface Waiter {
 /** Weight of the newest sample in the moving averages of service intervals and exchange durations. */
 const EWMA_WEIGHT = 0.05;
 
+interface ReadyEntry {
+  route: RouteState;
+  /** The arrival number of the route's first waiter when the entry was made. */
+  seq: number;
+}
+
 /**
  * Routes with a waiter and room under their per-route cap, taken by the
  * arrival of their first waiter (a binary min-heap on that number), so
@@ -134,11 +140,7 @@ const EWMA_WEIGHT = 0.05;
  * waiter's number; one whose route has no waiter or no room is dropped.
  */
 class ReadyRoutes {
-  readonly #heap: { route: RouteState; seq: number }[] = [];
-
-  get size(): number {
-    return this.#heap.length;
-  }
+  readonly #heap: ReadyEntry[] = [];
 
   push(route: RouteState, seq: number): void {
     const heap = this.#heap;
@@ -146,13 +148,13 @@ class ReadyRoutes {
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((heap[parent] as { seq: number }).seq <= seq) break;
-      [heap[parent], heap[i]] = [heap[i] as { route: RouteState; seq: number }, heap[parent] as { route: RouteState; seq: number }];
+      if (this.#seqAt(parent) <= seq) break;
+      this.#swap(parent, i);
       i = parent;
     }
   }
 
-  pop(): { route: RouteState; seq: number } | undefined {
+  pop(): ReadyEntry | undefined {
     const heap = this.#heap;
     const top = heap[0];
     const last = heap.pop();
@@ -163,10 +165,10 @@ class ReadyRoutes {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      if (left < heap.length && (heap[left] as { seq: number }).seq < (heap[smallest] as { seq: number }).seq) smallest = left;
-      if (right < heap.length && (heap[right] as { seq: number }).seq < (heap[smallest] as { seq: number }).seq) smallest = right;
+      if (left < heap.length && this.#seqAt(left) < this.#seqAt(smallest)) smallest = left;
+      if (right < heap.length && this.#seqAt(right) < this.#seqAt(smallest)) smallest = right;
       if (smallest === i) break;
-      [heap[smallest], heap[i]] = [heap[i] as { route: RouteState; seq: number }, heap[smallest] as { route: RouteState; seq: number }];
+      this.#swap(smallest, i);
       i = smallest;
     }
     return top;
@@ -174,6 +176,17 @@ class ReadyRoutes {
 
   clear(): void {
     this.#heap.length = 0;
+  }
+
+  #seqAt(i: number): number {
+    return (this.#heap[i] as ReadyEntry).seq;
+  }
+
+  #swap(a: number, b: number): void {
+    const heap = this.#heap;
+    const entry = heap[a] as ReadyEntry;
+    heap[a] = heap[b] as ReadyEntry;
+    heap[b] = entry;
   }
 }
 
