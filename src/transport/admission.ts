@@ -221,9 +221,11 @@ export class Admission {
    * a TLS handshake).
    */
   readonly #exchangeDuration = { repeat: new MovingAverage(), firstSeen: new MovingAverage() };
-  /** Time between two kept-alive exchanges ending (each returns a connection to the idle pool), in ms. */
-  readonly #keptAliveInterval = new MovingAverage();
-  #lastKeptAliveEndAt = 0;
+  /** Time between two kept-alive exchanges on a new connection ending (each adds a connection to the idle pool), in ms. */
+  readonly #poolEntryInterval = new MovingAverage();
+  #lastPoolEntryAt = 0;
+  /** Kept-alive exchanges on a new connection since the routes were last forgotten. */
+  #poolEntries = 0;
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
@@ -297,16 +299,21 @@ export class Admission {
     });
   }
 
-  /** An admitted exchange ended: free its slots and start whoever is next. */
-  release(grant: Grant): void {
+  /**
+   * An admitted exchange ended: free its slots and start whoever is next.
+   * `newConnection`: it ran on a connection opened for it (`false` when it
+   * reused one, or failed).
+   */
+  release(grant: Grant, newConnection = false): void {
     const route = grant.route;
     route.active -= 1;
     this.#admitted -= 1;
     const now = performance.now();
     this.#durationOf(grant.repeat).add(now - grant.admittedAt);
-    if (grant.repeat) {
-      if (this.#lastKeptAliveEndAt > 0) this.#keptAliveInterval.add(now - this.#lastKeptAliveEndAt);
-      this.#lastKeptAliveEndAt = now;
+    if (grant.repeat && newConnection) {
+      if (this.#lastPoolEntryAt > 0) this.#poolEntryInterval.add(now - this.#lastPoolEntryAt);
+      this.#lastPoolEntryAt = now;
+      this.#poolEntries += 1;
     }
     if (this.#waiting > 0 && this.#lastEndAt > 0) this.#serviceInterval.add(now - this.#lastEndAt);
     this.#lastEndAt = now;
@@ -329,9 +336,12 @@ export class Admission {
     this.#ready.clear();
   }
 
-  /** Forget which routes were used recently (`reset()`). */
+  /** Forget which routes were used recently, and the idle pool's pace (`reset()`: the pools are new). */
   forgetRoutes(): void {
     this.#lastUsed.clear();
+    this.#poolEntries = 0;
+    this.#lastPoolEntryAt = 0;
+    this.#poolEntryInterval.value = 0;
   }
 
   #grant(route: RouteState, repeat: boolean): Grant {
@@ -342,18 +352,21 @@ export class Admission {
 
   /**
    * How recently a route must have been used to keep its connection: within
-   * `repeatWindowMs`, and within the time the idle pool turns over (maxIdle
-   * kept-alive exchanges ending at the current pace). Both transports close
-   * the least recently used idle connection beyond maxIdle, so a connection
-   * kept for a route used less often than that is closed before its reuse,
-   * and on its way out pushes a hot route's connection out of the pool.
+   * `repeatWindowMs`, and within the time the idle pool turns over. Both
+   * transports close the least recently used idle connection beyond
+   * maxIdle, so once maxIdle connections have entered the pool, each new
+   * one pushes the oldest out: an idle connection lasts about maxIdle ×
+   * the time between two new kept connections. A connection kept for a
+   * route used less often than that is closed before its reuse, and on its
+   * way in pushes a hot route's connection out. Reused connections add
+   * nothing to the pool, so a few hot routes never shrink the window.
    */
   #repeatWindowMs(now: number): number {
-    if (this.#lastKeptAliveEndAt === 0) return this.#limits.repeatWindowMs;
+    if (this.#poolEntries < this.#limits.maxIdle) return this.#limits.repeatWindowMs;
     // A pace that has since slowed counts as slowed: without it, a window
     // learnt in a busy minute would keep every route first-seen, and no
-    // kept-alive exchange would ever end to correct it.
-    const interval = Math.max(this.#keptAliveInterval.value, now - this.#lastKeptAliveEndAt);
+    // kept connection would ever be added to correct it.
+    const interval = Math.max(this.#poolEntryInterval.value, now - this.#lastPoolEntryAt);
     return Math.min(this.#limits.repeatWindowMs, this.#limits.maxIdle * interval);
   }
 

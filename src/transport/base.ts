@@ -342,6 +342,7 @@ export abstract class BaseTransport implements Transport {
       const admitted = this.#admission.admit(`${url.origin}|${target}`, deadline, signal, timeoutMs);
       const grant = 'then' in admitted ? await admitted : admitted;
       let hop: DispatchResponse;
+      let newConnection = false;
       try {
         // destroy() while this hop waited for admission.
         if (this.closed && this.#destroyed()) throw new TransportDestroyedError('transport was destroyed');
@@ -364,8 +365,9 @@ export abstract class BaseTransport implements Transport {
           keepAlive: grant.repeat,
           signal,
         });
+        newConnection = !hop.reusedConnection;
       } finally {
-        this.#admission.release(grant);
+        this.#admission.release(grant, newConnection);
       }
       this.#countConnection(grant, hop.reusedConnection);
       const location = hop.headers['location'];

@@ -175,19 +175,25 @@ describe('Admission', () => {
 
   it('keeps a route repeat only while it comes back before the idle pool has turned over', async () => {
     const a = new Admission(limits({ maxInFlight: 10, maxIdle: 2 }));
-    const use = (key: string): boolean => {
+    const use = (key: string, newConnection = false): boolean => {
       const grant = granted(a.admit(key, far(), undefined, 1000));
-      a.release(grant);
+      a.release(grant, newConnection);
       return grant.repeat;
     };
     use('hot');
     use('cold');
-    // 'hot' comes back every few ms: a kept-alive exchange ends that often, so
-    // an idle connection survives about 2 of those intervals (maxIdle 2).
+    // A route that reuses its connection adds nothing to the idle pool: the
+    // window stays idleTimeoutMs however often it comes back.
+    for (let i = 0; i < 5; i += 1) expect(use('hot')).toBe(true);
+    await sleep(50);
+    expect(use('cold')).toBe(true);
+    // Now 'hot' comes back every few ms on a new connection each time (as a
+    // busy set of hosts would): one enters the idle pool that often, so an
+    // idle connection survives about 2 of those intervals (maxIdle 2).
     const hot: boolean[] = [];
     for (let i = 0; i < 20; i += 1) {
       await sleep(5);
-      hot.push(use('hot'));
+      hot.push(use('hot', true));
     }
     expect(hot.every(Boolean)).toBe(true);
     // 'cold' was last used 20 intervals ago: its connection would be gone.
