@@ -60,8 +60,11 @@ const OVERLOAD_SECONDS = Number(process.env.BENCH_OVERLOAD_SECONDS ?? 10);
 const RECOVERY_SECONDS = Number(process.env.BENCH_RECOVERY_SECONDS ?? 15);
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 3_000);
 const WARMUP_SECONDS = 5;
-const MIX = { plc: 50, web: 40, handle: 10 };
-const WEB_PERCENT = 50;
+// The soak's own defaults (its mix and its world's share of did:web), not copies.
+const { DEFAULT_MIX } = await import('../dist/cli/soak-config.js');
+const { parseMix } = await import('../dist/cli/args.js');
+const { LOAD_KINDS, SOAK_WEB_PERCENT: WEB_PERCENT } = await import('../dist/cli/load-plan.js');
+const MIX = parseMix('DEFAULT_MIX', DEFAULT_MIX, LOAD_KINDS);
 /** A step passes when at least this share of what it offered succeeded… */
 const STEP_MIN_ACHIEVED = 0.95;
 /** …and at most this share failed. */
