@@ -348,7 +348,7 @@ const SCALAR_METRICS: readonly ScalarMetric[] = [
   transportMetric('atresolve_transport_dns_cache_entries', 'gauge', 'Entries in the transport DNS cache (absent when not exposed).', (t) => t.dnsCacheEntries),
   transportMetric('atresolve_transport_tls_session_cache_entries', 'gauge', 'Entries in the TLS session cache (absent when not exposed).', (t) => t.tlsSessionCacheEntries),
   transportMetric('atresolve_transport_admission_waiting', 'gauge', 'Exchanges waiting for admission (a connection slot).', (t) => t.admission.waiting),
-  transportMetric('atresolve_transport_shed_total', 'counter', 'Exchanges refused at once: the queue was full or they could not start before their deadline at the current pace.', (t) => t.admission.shed),
+  transportMetric('atresolve_transport_shed_total', 'counter', 'Exchanges refused and never started: at once when the queue was full or they could not end before their deadline at the current pace, or when their turn came with less time left than an exchange takes.', (t) => t.admission.shed),
   transportMetric('atresolve_transport_expired_waiting_total', 'counter', 'Exchanges whose deadline passed while they waited for admission (never started).', (t) => t.admission.expiredWaiting),
   {
     name: 'atresolve_transport_route_connections_total',
