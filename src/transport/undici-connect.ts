@@ -5,7 +5,7 @@ import {
   connect as tlsConnect,
   type PeerCertificate,
   type SecureContext,
-  type TLSSocket,
+  TLSSocket,
 } from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import { classifyAddress } from './address.js';
@@ -193,8 +193,12 @@ export class ConnectAttempt {
           // goes to a connectTo target or a resolved IP.
           checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert),
         });
+        answerIdentityCheckWithPlainCertificate(tlsSocket);
         tlsSocket.on('session', (session: Buffer) => this.#owner.caches.tlsSessions.set(sessionKey, session));
-        tlsSocket.once('secureConnect', () => this.#succeed());
+        tlsSocket.once('secureConnect', () => {
+          restoreGetPeerCertificate(tlsSocket);
+          this.#succeed();
+        });
         socket = tlsSocket;
       } else {
         socket = netConnect(common);
@@ -306,6 +310,33 @@ export class ConnectAttempt {
     const { host, port, connectTo } = this.#owner.route;
     return connectTo ? `${host}:${port}|${connectTo.ip}:${connectTo.port}` : `${host}:${port}`;
   }
+}
+
+/**
+ * Node's TLS client asks for `getPeerCertificate(true)` once per new (not
+ * resumed) session, only to hand it to `checkServerIdentity`. The detailed
+ * form walks the issuer chain and turns every certificate into an object
+ * with its fingerprints: ~190 µs of the JS thread per handshake on this
+ * box, against ~38 µs for the plain form (docs/undici-transport.md, "The
+ * identity check").
+ * The identity check reads only `subject` and `subjectaltname`, which the
+ * plain form has, so for that call the socket answers with the plain form:
+ * under overload the undici transport opens hundreds of connections a
+ * second, and the detailed form was 13% of its JS thread. The check itself
+ * is Node's own (`tls.checkServerIdentity`), unchanged.
+ *
+ * The answer is the socket's own property until the handshake ends (the
+ * call comes just before `secureConnect`); then the prototype's method is
+ * back.
+ */
+function answerIdentityCheckWithPlainCertificate(socket: TLSSocket): void {
+  const plain = (): PeerCertificate => TLSSocket.prototype.getPeerCertificate.call(socket, false);
+  Object.defineProperty(socket, 'getPeerCertificate', { value: plain, configurable: true, writable: true });
+}
+
+/** Undo {@link answerIdentityCheckWithPlainCertificate}. */
+function restoreGetPeerCertificate(socket: TLSSocket): void {
+  delete (socket as { getPeerCertificate?: unknown }).getPeerCertificate;
 }
 
 /** A `lookup` for net.connect that answers with a fixed, already checked list. */
