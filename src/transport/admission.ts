@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { AbortError, QueueFullError, TimeoutError, type TransportError } from './errors.js';
+import { withoutStackTrace } from '../util/stackless.js';
 
 /**
  * Admission of exchanges to a transport implementation: the one place for
@@ -378,7 +379,9 @@ export class Admission {
   #refusal(route: RouteState, repeat: boolean, leftMs: number, timeoutMs: number): TransportError | undefined {
     const { maxQueued, maxInFlight } = this.#limits;
     if (this.#waiting >= maxQueued) {
-      return new QueueFullError(`too many requests waiting: maxConnections (${maxInFlight}) in flight and maxQueuedRequests (${maxQueued}) waiting`);
+      return withoutStackTrace(
+        () => new QueueFullError(`too many requests waiting: maxConnections (${maxInFlight}) in flight and maxQueuedRequests (${maxQueued}) waiting`),
+      );
     }
     // Shed what cannot end before its deadline at the current pace: a
     // request that would time out in the queue, or start too late to
@@ -390,8 +393,11 @@ export class Admission {
     const expectedWaitMs = ahead * intervalMs;
     const exchangeMs = this.#durationOf(repeat).value;
     if (expectedWaitMs + exchangeMs > leftMs) {
-      return new QueueFullError(
-        `overloaded: about ${Math.round(expectedWaitMs)} ms of queue ahead of this request and ${Math.round(exchangeMs)} ms for its exchange, more than the ${Math.max(0, Math.round(leftMs))} ms left of its ${timeoutMs} ms`,
+      return withoutStackTrace(
+        () =>
+          new QueueFullError(
+            `overloaded: about ${Math.round(expectedWaitMs)} ms of queue ahead of this request and ${Math.round(exchangeMs)} ms for its exchange, more than the ${Math.max(0, Math.round(leftMs))} ms left of its ${timeoutMs} ms`,
+          ),
       );
     }
     return undefined;
@@ -442,8 +448,11 @@ export class Admission {
     const exchangeMs = this.#durationOf(waiter.repeat).value;
     const leftMs = waiter.deadline - performance.now();
     if (exchangeMs <= leftMs) return undefined;
-    return new QueueFullError(
-      `overloaded: waited for a connection slot until ${Math.max(0, Math.round(leftMs))} ms were left of its ${waiter.timeoutMs} ms, and an exchange takes about ${Math.round(exchangeMs)} ms now`,
+    return withoutStackTrace(
+      () =>
+        new QueueFullError(
+          `overloaded: waited for a connection slot until ${Math.max(0, Math.round(leftMs))} ms were left of its ${waiter.timeoutMs} ms, and an exchange takes about ${Math.round(exchangeMs)} ms now`,
+        ),
     );
   }
 

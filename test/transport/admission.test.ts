@@ -107,6 +107,17 @@ describe('Admission', () => {
     await expect(queued).rejects.toBeInstanceOf(TransportDestroyedError);
   });
 
+  it('refuses without a stack trace (one line: name and message) and leaves Error.stackTraceLimit as it was', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 0 }));
+    granted(a.admit('r', far(), undefined, 1000));
+    const limitBefore = Error.stackTraceLimit;
+    const error = await Promise.resolve(a.admit('r', far(), undefined, 1000)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as Error).stack).toBe(`QueueFullError: ${(error as Error).message}`);
+    expect(Error.stackTraceLimit).toBe(limitBefore);
+    expect(new Error('after').stack?.split('\n').length).toBeGreaterThan(1);
+  });
+
   it('a waiter whose deadline passes leaves the queue with TimeoutError and is never started', async () => {
     const a = new Admission(limits({ maxInFlight: 1 }));
     const g = granted(a.admit('r', far(), undefined, 1000));
