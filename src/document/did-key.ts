@@ -153,7 +153,15 @@ export function parseVerificationMethodKey(type: string, publicKeyMultibase: str
   const memoKey = `${type} ${publicKeyMultibase}`;
   const known = keyMemo.get(memoKey);
   if (known !== undefined) return known === INVALID ? undefined : known;
-  const key = type === MULTIKEY_TYPE ? parseMultikey(publicKeyMultibase) : parseLegacyMultibaseKey(type, publicKeyMultibase);
+  let key: PublicKey | undefined;
+  if (type === MULTIKEY_TYPE) {
+    key = parseMultikey(publicKeyMultibase);
+    // base58btc is one-to-one, so a Multikey that parses is already its own
+    // canonical form: its did:key needs no second encoding.
+    if (key !== undefined) didKeys.set(key, `${DID_KEY_PREFIX}${publicKeyMultibase}`);
+  } else {
+    key = parseLegacyMultibaseKey(type, publicKeyMultibase);
+  }
   keyMemo.set(memoKey, key ?? INVALID);
   return key;
 }

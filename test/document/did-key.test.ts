@@ -189,6 +189,22 @@ describe('legacy verification method keys', () => {
     expect(parseLegacyMultibaseKey(type, multibase(damaged))).toBeUndefined();
   });
 
+  it('gives a Multikey the did:key of its own string, equal to encoding the key again, for 400 fresh keys and the vectors', () => {
+    const multibases = vectors.map((v) => v.publicDidKey.slice('did:key:'.length));
+    for (let i = 0; i < 400; i += 1) {
+      const curve: KeyCurve = i % 2 === 0 ? 'secp256k1' : 'p256';
+      const ecdh = createECDH(OPENSSL[curve]);
+      ecdh.generateKeys();
+      multibases.push(multibase([...PREFIX[curve], ...ecdh.getPublicKey(null, 'compressed')]));
+    }
+    for (const mb of multibases) {
+      const key = parseVerificationMethodKey('Multikey', mb);
+      expect(key).toBeDefined();
+      expect(formatDidKey(key!)).toBe(`did:key:${mb}`);
+      expect(`did:key:${formatMultikey(key!)}`).toBe(`did:key:${mb}`);
+    }
+  });
+
   it('dispatches on the verification method type', () => {
     const mb = K256[0]!.publicDidKey.slice('did:key:'.length);
     expect(parseVerificationMethodKey('Multikey', mb)).toBeDefined();
