@@ -238,6 +238,23 @@ export class Admission {
   }
 
   /**
+   * Before a hop's DNS lookup, the refusal that `admit()` would give an
+   * exchange on any route at this moment, if any: the queue is full, or
+   * even with nobody ahead of it on its own route and the shorter of the two
+   * exchange durations, it could not end before `deadline`. The lookup of a
+   * request that is refused anyway is work for nobody (a query on the JS
+   * thread, and a nameserver's time); `admit()` still decides the rest,
+   * route by route. Counted as shed.
+   */
+  refusalBeforeLookup(deadline: number, timeoutMs: number): TransportError | undefined {
+    if (this.#admitted < this.#limits.maxInFlight) return undefined;
+    const { repeat, firstSeen } = this.#exchangeDuration;
+    const refusal = this.#refusalOf(0, Math.min(repeat.value, firstSeen.value), deadline - performance.now(), timeoutMs);
+    if (refusal) this.#shed += 1;
+    return refusal;
+  }
+
+  /**
    * Admit an exchange on `key`: at once (a `Grant`) when the global and
    * route caps allow and nobody waits before it, else a promise that
    * resolves when it is its turn, or rejects with `TimeoutError` at
@@ -377,6 +394,11 @@ export class Admission {
 
   /** Why an exchange that would have to wait is refused at once, if it is. */
   #refusal(route: RouteState, repeat: boolean, leftMs: number, timeoutMs: number): TransportError | undefined {
+    return this.#refusalOf(route.waiting, this.#durationOf(repeat).value, leftMs, timeoutMs);
+  }
+
+  /** {@link #refusal} given the route's own waiters and the exchange's expected duration. */
+  #refusalOf(routeWaiting: number, exchangeMs: number, leftMs: number, timeoutMs: number): TransportError | undefined {
     const { maxQueued, maxInFlight } = this.#limits;
     if (this.#waiting >= maxQueued) {
       return withoutStackTrace(
@@ -389,9 +411,8 @@ export class Admission {
     // learns at once.
     const intervalMs = this.#serviceInterval.value;
     if (intervalMs === 0) return undefined;
-    const ahead = this.#waiting + route.waiting + 1;
+    const ahead = this.#waiting + routeWaiting + 1;
     const expectedWaitMs = ahead * intervalMs;
-    const exchangeMs = this.#durationOf(repeat).value;
     if (expectedWaitMs + exchangeMs > leftMs) {
       return withoutStackTrace(
         () =>

@@ -337,6 +337,10 @@ export abstract class BaseTransport implements Transport {
       const host = url.hostname.replace(/^\[|\]$/g, '');
       const port = effectivePort(url);
       const connectTo = this.#connectTo.lookup(host, port);
+      if (!connectTo) {
+        const refusal = this.#admission.refusalBeforeLookup(deadline, timeoutMs);
+        if (refusal) throw refusal;
+      }
       const addresses = connectTo ? undefined : await this.#addressesOf(host, port, deadline, timeoutMs, signal);
       const target = connectTo ? `${connectTo.ip}:${connectTo.port}` : (addresses?.[0] ?? '');
       const admitted = this.#admission.admit(`${url.origin}|${target}`, deadline, signal, timeoutMs);

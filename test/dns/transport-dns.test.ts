@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DnsError, ForbiddenAddressError } from '../../src/transport/errors.js';
+import { DnsError, ForbiddenAddressError, QueueFullError } from '../../src/transport/errors.js';
 import type { TransportOptions } from '../../src/transport/options.js';
 import type { Transport } from '../../src/transport/types.js';
 import { startScriptedDns, type ScriptedDnsServer } from '../support/dns-server.js';
@@ -69,6 +69,19 @@ describe.each(implementations)('$name transport name resolution', ({ create }) =
     expect(t.stats().dnsCacheEntries).toBe(0);
     await t.request(`https://${name}:${server.port}/status/200`);
     expect(dns.queries.get(name)).toBe(4);
+  });
+
+  it('refuses a request that has no room before looking its name up', async () => {
+    const t = make({ maxConnections: 1, maxQueuedRequests: 0 });
+    const busy = t.request(`https://${host()}:${server.port}/delay/300`);
+    // Let the first request be admitted (its own lookup comes first).
+    for (let i = 0; i < 50 && t.stats().admission.admitted === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(t.stats().admission.admitted).toBe(1);
+    const refused = host();
+    await expect(t.request(`https://${refused}:${server.port}/status/200`)).rejects.toBeInstanceOf(QueueFullError);
+    expect(dns.queries.get(refused)).toBeUndefined();
+    expect(t.stats().admission.shed).toBe(1);
+    await expect(busy).resolves.toMatchObject({ status: 200 });
   });
 
   it('keeps no answer with dnsCacheTtlMs 0', async () => {

@@ -162,6 +162,31 @@ describe('Admission', () => {
     await expect(patient).rejects.toBeInstanceOf(TransportDestroyedError);
   });
 
+  it('refuses before a DNS lookup only what admit() would refuse on any route, and counts it as shed', async () => {
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+    // Room for one more: never refused before the lookup.
+    expect(a.refusalBeforeLookup(performance.now() + 1, 1)).toBeUndefined();
+    let g = granted(a.admit('r', far(), undefined, 10_000));
+    const queue: Promise<Grant>[] = [];
+    for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
+    for (const next of queue) {
+      await sleep(20);
+      a.release(g);
+      g = await next;
+    }
+    for (let i = 0; i < 5; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    const shedBefore = a.stats().shed;
+    // Five waiting at ~20 ms each: 30 ms is not enough on any route, 10 s is.
+    const refusal = a.refusalBeforeLookup(performance.now() + 30, 30);
+    expect(refusal).toBeInstanceOf(QueueFullError);
+    expect(refusal?.message).toMatch(/overloaded/);
+    expect(a.refusalBeforeLookup(performance.now() + 10_000, 10_000)).toBeUndefined();
+    expect(a.stats().shed).toBe(shedBefore + 1);
+    // admit() agrees on a route of its own.
+    await expect(Promise.resolve(a.admit('other', performance.now() + 30, undefined, 30))).rejects.toBeInstanceOf(QueueFullError);
+    a.rejectWaiting(new TransportDestroyedError('done'));
+  });
+
   it('refuses a waiter whose turn comes with less time left than an exchange takes, and starts the next', async () => {
     const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
     a.release(granted(a.admit('r', far(), undefined, 10_000))); // first-seen; from here 'r' is a repeat route
