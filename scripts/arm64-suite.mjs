@@ -5,7 +5,8 @@
 //   1. `atresolve doctor --require-native` on a Debian 11 arm64 root
 //      (glibc 2.31, libcurl 7.74) and on a Debian 12 arm64 root (glibc 2.36,
 //      libcurl 7.88.1): the prebuild loads on the oldest and the current glibc;
-//   2. the transport conformance suite and the identity tests (vitest, run
+//   2. the transport conformance suite, the curve check (the prebuild's
+//      BIGNUM calls on arm64's libcrypto) and the identity tests (vitest, run
 //      by the arm64 Node with PREBUILDS_ONLY=1, on the Debian 12 root),
 //      against the same loopback servers the x64 run uses.
 //
@@ -25,7 +26,7 @@ import { cacheDir, ensureRoot, repoRoot } from './debian-root.mjs';
 import { nodeBinary } from './node-binary.mjs';
 
 /** The suites run on arm64: the transport conformance suite and the identity tests. */
-const DEFAULT_FILES = ['test/transport/conformance.test.ts', 'test/resolve/'];
+const DEFAULT_FILES = ['test/transport/conformance.test.ts', 'test/document/curve-check.test.ts', 'test/resolve/'];
 const BINFMT = '/proc/sys/fs/binfmt_misc';
 const BINFMT_CONF = '/usr/lib/binfmt.d/qemu-aarch64.conf';
 

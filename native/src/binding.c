@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve_point.h"
 #include "engine.h"
 
 /* IP literals accepted per request; the engine uses the first 16. */
@@ -834,6 +835,38 @@ static napi_value transport_classify_address(napi_env env,
   return v;
 }
 
+/* isPointOnCurve(curve, bytes) -> boolean: curve_point_check() for curve 0
+   (secp256k1) or 1 (P-256) over a Uint8Array; throws when it could not
+   check (out of memory). */
+static napi_value transport_is_point_on_curve(napi_env env,
+                                              napi_callback_info info)
+{
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_value v;
+  uint32_t curve = 0;
+  napi_typedarray_type kind;
+  size_t len = 0;
+  void *data = NULL;
+  int on;
+  bool is_typed = false;
+  if(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+     argc < 2 || napi_get_value_uint32(env, argv[0], &curve) != napi_ok ||
+     curve > CURVE_P256 ||
+     napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+     napi_get_typedarray_info(env, argv[1], &kind, &len, &data, NULL,
+                              NULL) != napi_ok ||
+     kind != napi_uint8_array)
+    return throw_error(env, "isPointOnCurve(curve: 0 | 1, bytes: Uint8Array) "
+                            "expected");
+  on = curve_point_check((curve_id_t)curve, data, len);
+  if(on < 0)
+    return throw_error(env, "isPointOnCurve: out of memory");
+  if(napi_get_boolean(env, on == 1, &v) != napi_ok)
+    return NULL;
+  return v;
+}
+
 /* decodeBody(contentEncoding, body, chunkSize, cap) -> { outcome, body,
    message }: the engine's content decoder alone (response.c), fed body in
    chunkSize pieces under a Content-Encoding header (latin1; null for
@@ -989,6 +1022,7 @@ NAPI_MODULE_INIT()
     {"stats", transport_stats},
     {"classifyAddress", transport_classify_address},
     {"decodeBody", transport_decode_body},
+    {"isPointOnCurve", transport_is_point_on_curve},
   };
   size_t i;
   napi_value v;

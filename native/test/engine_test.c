@@ -6,6 +6,7 @@
  * per test and "N passed, N failed".
  */
 #define _GNU_SOURCE
+#include "curve_point.h"
 #include "engine.h"
 
 #include <arpa/inet.h>
@@ -1445,6 +1446,81 @@ static void test_version_policy(void)
   CHECK(engine_curl_supported());
 }
 
+/* Hex to bytes; returns the number of bytes written. */
+static size_t unhex(const char *hex, unsigned char *out, size_t cap)
+{
+  size_t n = 0;
+  while(hex[0] && hex[1] && n < cap) {
+    unsigned int byte;
+    if(sscanf(hex, "%2x", &byte) != 1)
+      break;
+    out[n++] = (unsigned char)byte;
+    hex += 2;
+  }
+  return n;
+}
+
+static void test_curve_point(void)
+{
+  /* The generators, compressed and uncompressed (SEC 2, FIPS 186-4). */
+  static const char *const points[2][2] = {
+    {"0279BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798",
+     "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798"
+     "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8"},
+    {"036B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296",
+     "046B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296"
+     "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5"},
+  };
+  static const char *const primes[2] = {
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F",
+    "FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF",
+  };
+  unsigned char b[65];
+  size_t n;
+  int c, i, valid = 0;
+  uint32_t seed = 12345;
+  for(c = 0; c < 2; c++) {
+    curve_id_t curve = (curve_id_t)c;
+    n = unhex(points[c][0], b, sizeof b);
+    CHECK(n == 33 && curve_point_check(curve, b, n) == 1);
+    b[0] ^= 1; /* the other root of the same x: on the curve too */
+    CHECK(curve_point_check(curve, b, n) == 1);
+    n = unhex(points[c][1], b, sizeof b);
+    CHECK(n == 65 && curve_point_check(curve, b, n) == 1);
+    b[64] ^= 1; /* y no longer matches x */
+    CHECK(curve_point_check(curve, b, n) == 0);
+    b[64] ^= 1;
+    CHECK(curve_point_check(curve, b, 64) == 0); /* short */
+    b[0] = 0x06; /* hybrid form: not accepted */
+    CHECK(curve_point_check(curve, b, 65) == 0);
+    /* the other curve's generator is not on this curve */
+    n = unhex(points[1 - c][1], b, sizeof b);
+    CHECK(curve_point_check(curve, b, n) == 0);
+    /* x = p, in both forms, and an uncompressed y = p */
+    b[0] = 0x02;
+    unhex(primes[c], b + 1, 32);
+    CHECK(curve_point_check(curve, b, 33) == 0);
+    n = unhex(points[c][1], b, sizeof b);
+    unhex(primes[c], b + 33, 32);
+    CHECK(curve_point_check(curve, b, 65) == 0);
+    CHECK(curve_point_check(curve, b, 0) == 0);
+  }
+  CHECK(curve_point_check((curve_id_t)7, b, 33) == 0);
+  /* About half of all x have a y: 2,000 pseudo-random x on secp256k1. */
+  for(i = 0; i < 2000; i++) {
+    int k;
+    b[0] = 0x02;
+    for(k = 1; k < 33; k++) {
+      seed = seed * 1103515245u + 12345u;
+      b[k] = (unsigned char)(seed >> 16);
+    }
+    c = curve_point_check(CURVE_SECP256K1, b, 33);
+    CHECK(c == 0 || c == 1);
+    valid += c == 1;
+  }
+  CHECK(valid > 800 && valid < 1200);
+}
+
 int main(void)
 {
   static const struct {
@@ -1452,6 +1528,7 @@ int main(void)
     void (*fn)(void);
   } tests[] = {
     {"address classifier table", test_classifier},
+    {"curve check of public keys", test_curve_point},
     {"CURLcode mapping", test_map_error},
     {"response handling: header and body caps", test_response_handling},
     {"content decoding: gzip, deflate, chains, truncation, caps",

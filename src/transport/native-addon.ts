@@ -180,6 +180,11 @@ export interface NativeAddon {
    * test holding it to `BodyDecoder`.
    */
   decodeBody(contentEncoding: string | null, body: Buffer, chunkSize: number, cap: number): NativeDecodeResult;
+  /**
+   * Whether SEC1 `bytes` are a point on curve 0 (secp256k1) or 1 (P-256)
+   * (`curve_point.c`). Throws only when it could not check (out of memory).
+   */
+  isPointOnCurve(curve: 0 | 1, bytes: Uint8Array): boolean;
 }
 
 /** What `decodeBody()` returns; `body` only when `outcome` is `OK`. */
@@ -236,7 +241,7 @@ function load(): NativeAddonLoad {
   } catch (error) {
     return { ok: false, reason: `cannot load ${path}: ${firstLine(error)}` };
   }
-  const missing = ['create', 'request', 'abort', 'clear', 'reset', 'close', 'destroy', 'stats', 'classifyAddress', 'decodeBody']
+  const missing = ['create', 'request', 'abort', 'clear', 'reset', 'close', 'destroy', 'stats', 'classifyAddress', 'decodeBody', 'isPointOnCurve']
     .filter((name) => typeof (addon as unknown as Record<string, unknown>)[name] !== 'function');
   if (missing.length > 0) {
     return { ok: false, reason: `${path} is not the atresolve addon (missing ${missing.join(', ')})` };
