@@ -117,14 +117,16 @@ export class HandleResolver {
   /**
    * `heldDid()` for a handle the caller already normalized and found
    * resolvable (`resolvableHandle()` with this resolver's `allowTestTlds`).
+   * `now`: a reading of the cache's clock taken in the same synchronous
+   * turn (`LookupCache.peekFresh`), else read here.
    *
    * @internal used by `IdResolver.resolveIdentity()`.
    */
-  heldDidOf(normalized: string): string | null | undefined {
+  heldDidOf(normalized: string, now?: number): string | null | undefined {
     const { cache, recorder } = this.#parts;
     // No await comes before the record below: the clock is read only for a listener.
     const startedAt = recorder.listening ? performance.now() : 0;
-    const entry = cache.peekFresh?.(normalized);
+    const entry = cache.peekFresh?.(normalized, now);
     if (entry === undefined) return undefined;
     recorder.record('handle', startedAt, entry.value === null ? 'not_found' : 'ok', 'hit');
     return entry.value;
