@@ -179,7 +179,10 @@ export class HandleResolver {
     const { dns, https, strategy } = this.#parts;
     const result = await combineHandleMethods(handle, strategy, dns, https, signal);
     if (result.conflict) this.#conflicts += 1;
-    const did = result.did ?? null;
+    // A flat copy: the DID is a slice of a TXT record or of a body, and a
+    // sliced string keeps its parent alive (uncharged) and compares slowly
+    // with the DID on every verified identity served from the cache.
+    const did = result.did === undefined ? null : Buffer.from(result.did, 'utf8').toString('utf8');
     // The DID string is the value: two bytes a character at most, plus a string header.
     return { value: did, size: entryCharge(handle, did === null ? 0 : 16 + 2 * did.length) };
   }
