@@ -177,7 +177,8 @@ export class IdResolver implements AsyncDisposable {
   resolveIdentity(input: string, options?: ResolveIdentityOptions | boolean): Promise<Identity> {
     // Not an async function: one that can await allocates its frame on
     // every call, a cache hit included.
-    if (options === undefined || options === false) {
+    // The calls resolveCallOptions() gives no options (NO_CALL_OPTIONS).
+    if (options === undefined || options === null || options === false) {
       const held = this.#identityOfHeldPlc(input);
       if (held !== undefined) return held;
     }
