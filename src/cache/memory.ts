@@ -140,10 +140,14 @@ export class MemoryCacheStore<V> implements CacheStore<V> {
     return Promise.resolve(this.peek(key));
   }
 
-  /** `get()`, synchronously: every entry of this store is in memory. */
-  peek(key: string): StoredEntry<V> | undefined {
+  /**
+   * `get()`, synchronously: every entry of this store is in memory. `now`:
+   * the caller's reading of this store's clock (see `CacheStore.peek`),
+   * else the store reads it.
+   */
+  peek(key: string, now?: number): StoredEntry<V> | undefined {
     const entry = this.#lru.get(key);
-    if (entry !== undefined && this.#now() - entry.fetchedAt >= this.#maxTtlMs) {
+    if (entry !== undefined && (now ?? this.#now()) - entry.fetchedAt >= this.#maxTtlMs) {
       this.#lru.delete(key);
       return undefined;
     }

@@ -80,9 +80,11 @@ export interface LookupCache<V> {
    * synchronously and counted as a hit, exactly as `resolve()` would have
    * served it (`cache: 'hit'`); `undefined` when `resolve()` must be
    * called (no entry held here, stale, expired, closed, caching off).
-   * Optional: absent means the same as always `undefined`.
+   * Optional: absent means the same as always `undefined`. `now`: a
+   * reading of the cache's clock the caller took in the same synchronous
+   * turn (one reading can serve several lookups), else the cache reads it.
    */
-  peekFresh?(key: string): StoredEntry<V> | undefined;
+  peekFresh?(key: string, now?: number): StoredEntry<V> | undefined;
   /** Drop `key`; a load in flight for it writes nothing. */
   purge(key: string): Promise<void>;
   /** Drop what this process holds (a shared store keeps its entries). */
@@ -363,17 +365,22 @@ export class ResolutionCache<V> implements LookupCache<V> {
    * refresh, an expired one, a store without `peek`, a closed cache): the
    * caller then calls `resolve()`, and nothing was counted. A store whose
    * `peek` throws is treated as not holding the key.
+   *
+   * @param now a reading of this cache's clock (its `now` option) taken in
+   *   the same synchronous turn; the store and the freshness decision both
+   *   use it. Default: read the clock once here.
    */
-  peekFresh(key: string): StoredEntry<V> | undefined {
+  peekFresh(key: string, now?: number): StoredEntry<V> | undefined {
     const store = this.#store;
     if (this.#closed || store.peek === undefined) return undefined;
+    const at = now ?? this.#now();
     let entry: StoredEntry<V> | undefined;
     try {
-      entry = store.peek(key);
+      entry = store.peek(key, at);
     } catch {
       return undefined;
     }
-    if (entry === undefined || this.#freshness(entry) !== 'fresh') return undefined;
+    if (entry === undefined || this.#freshness(entry, at) !== 'fresh') return undefined;
     if (entry.value === null) this.#negativeHits++;
     else this.#hits++;
     return entry;
@@ -465,7 +472,7 @@ export class ResolutionCache<V> implements LookupCache<V> {
     if (!forceRefresh) {
       const entry = await this.#read(key);
       if (entry !== undefined) {
-        switch (this.#freshness(entry)) {
+        switch (this.#freshness(entry, this.#now())) {
           case 'fresh':
             if (entry.value === null) this.#negativeHits++;
             else this.#hits++;
@@ -494,9 +501,9 @@ export class ResolutionCache<V> implements LookupCache<V> {
     return { value, cache: forceRefresh ? 'bypass' : 'miss' };
   }
 
-  /** The policy's one freshness decision. A clock that went backwards counts as age 0. */
-  #freshness(entry: StoredEntry<V>): 'fresh' | 'stale' | 'expired' {
-    const age = Math.max(0, this.#now() - entry.fetchedAt);
+  /** The policy's one freshness decision, at `now` (this cache's clock). A clock that went backwards counts as age 0. */
+  #freshness(entry: StoredEntry<V>, now: number): 'fresh' | 'stale' | 'expired' {
+    const age = Math.max(0, now - entry.fetchedAt);
     if (age >= this.#maxTtlMs) return 'expired';
     if (entry.value === null) return age < this.#negativeTtlMs ? 'fresh' : 'expired';
     return age < this.#staleTtlMs ? 'fresh' : 'stale';

@@ -134,8 +134,8 @@ export class RedisCacheStore<V> implements CacheStore<V> {
   }
 
   /** The entry from L1, synchronously; `undefined` when L1 does not hold it (Redis may: see `get()`). */
-  peek(key: string): StoredEntry<V> | undefined {
-    return this.#l1.peek(key);
+  peek(key: string, now?: number): StoredEntry<V> | undefined {
+    return this.#l1.peek(key, now);
   }
 
   /** Store in L1 and Redis (best effort: a Redis failure is counted, never thrown). */

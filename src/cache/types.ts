@@ -47,8 +47,15 @@ export interface CacheStore<V> {
    * still hold it: the policy then calls `get()`). Lets a cached answer be
    * served without a promise chain. Optional: absent means every read goes
    * through `get()`.
+   *
+   * `now`, when given, is a reading of the store's clock (ms since the
+   * epoch) the caller took in the same synchronous turn: a store whose
+   * entries expire compares against it instead of reading the clock again.
+   * `ResolutionCache.peekFresh()` passes its own clock's reading, so a
+   * store and the cache over it must share one clock (both default to
+   * `Date.now`).
    */
-  peek?(key: string): StoredEntry<V> | undefined;
+  peek?(key: string, now?: number): StoredEntry<V> | undefined;
   set(key: string, entry: StoredEntry<V>): Promise<void>;
   delete(key: string): Promise<void>;
   /** Drop every entry; for a shared store, fleet-wide. */

@@ -6,13 +6,13 @@ import type { DidDocument } from '../document/did-document.js';
 import { DID_KEY_PREFIX, parseDidKey } from '../document/did-key.js';
 import { MissingAtprotoDataError, type AtprotoField } from '../document/errors.js';
 import {
-  isPlcDid,
   resolvableDid,
   resolveDidResolutionOptions,
   type ResolvableDid,
   type ResolvedDidResolutionOptions,
 } from '../syntax/did.js';
 import { InvalidDidError } from '../syntax/errors.js';
+import { hasPlcDidShape } from '../syntax/scan.js';
 import { resolveCallOptions, type ResolveCallOptions } from './call-options.js';
 import { fetchDidDocument, type DidFetchContext } from './did-fetch.js';
 import { didMethodLabel, didMethodOf, type DidMethodName } from './did-methods.js';
@@ -31,7 +31,11 @@ export interface DidResolverParts {
   plcUrl: string;
   allowTestTlds: boolean;
   allowLocalhost: boolean;
-  /** The resolver's DID cache, or a pass-through when caching is off. */
+  /**
+   * The resolver's DID cache, or a pass-through when caching is off. Only
+   * `#resolve()` stores into it, under DIDs that passed the syntax check
+   * (`heldPlcDocument()` relies on it).
+   */
   cache: LookupCache<DidDocument>;
   recorder: ResolutionRecorder;
 }
@@ -131,11 +135,13 @@ export class DidResolver {
    * throws the typed error). For calls without per-call options. Never
    * throws.
    *
+   * A `did:plc` is looked up before its syntax check (`heldPlcDocument`).
+   *
    * @internal used by `resolve()` and `IdResolver.resolveIdentity()`.
    */
   heldDocument(did: string): DidDocument | null | undefined {
     if (this.#parts.cache.peekFresh === undefined) return undefined;
-    if (isPlcDid(did)) return this.heldDocumentOf(did, 'plc');
+    if (hasPlcDidShape(did)) return this.heldDocumentOf(did, 'plc');
     try {
       return this.heldDocumentOf(did, resolvableDid(did, this.#resolution).method);
     } catch {
@@ -144,16 +150,32 @@ export class DidResolver {
   }
 
   /**
-   * `heldDocument()` for a DID the caller already found resolvable, of
-   * method `method`.
+   * `heldDocument()` for an input with the shape of a `did:plc`
+   * (`hasPlcDidShape`), looked up without the syntax check: the cache holds
+   * a `did:plc` only under a key that passed it when the answer was stored
+   * (`#resolve()` stores under the checked DID, and the check takes no
+   * options), so an input the cache holds is a valid `did:plc`, and one it
+   * does not hold goes through `resolve()`, which checks it. `undefined`
+   * for any other input. `now`: as for `heldDocumentOf()`.
    *
    * @internal used by `IdResolver.resolveIdentity()`.
    */
-  heldDocumentOf(did: string, method: DidMethodName): DidDocument | null | undefined {
+  heldPlcDocument(input: unknown, now?: number): DidDocument | null | undefined {
+    return hasPlcDidShape(input) ? this.heldDocumentOf(input, 'plc', now) : undefined;
+  }
+
+  /**
+   * `heldDocument()` for a DID the caller already found resolvable, of
+   * method `method`. `now`: a reading of the cache's clock taken in the
+   * same synchronous turn (`LookupCache.peekFresh`), else read here.
+   *
+   * @internal used by `IdResolver.resolveIdentity()`.
+   */
+  heldDocumentOf(did: string, method: DidMethodName, now?: number): DidDocument | null | undefined {
     const { cache, recorder } = this.#parts;
     // No await comes before the record below: the clock is read only for a listener.
     const startedAt = recorder.listening ? performance.now() : 0;
-    const entry = cache.peekFresh?.(did);
+    const entry = cache.peekFresh?.(did, now);
     if (entry === undefined) return undefined;
     recorder.record(method, startedAt, entry.value === null ? 'not_found' : 'ok', 'hit');
     return entry.value;

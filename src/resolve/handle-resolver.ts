@@ -117,14 +117,16 @@ export class HandleResolver {
   /**
    * `heldDid()` for a handle the caller already normalized and found
    * resolvable (`resolvableHandle()` with this resolver's `allowTestTlds`).
+   * `now`: a reading of the cache's clock taken in the same synchronous
+   * turn (`LookupCache.peekFresh`), else read here.
    *
    * @internal used by `IdResolver.resolveIdentity()`.
    */
-  heldDidOf(normalized: string): string | null | undefined {
+  heldDidOf(normalized: string, now?: number): string | null | undefined {
     const { cache, recorder } = this.#parts;
     // No await comes before the record below: the clock is read only for a listener.
     const startedAt = recorder.listening ? performance.now() : 0;
-    const entry = cache.peekFresh?.(normalized);
+    const entry = cache.peekFresh?.(normalized, now);
     if (entry === undefined) return undefined;
     recorder.record('handle', startedAt, entry.value === null ? 'not_found' : 'ok', 'hit');
     return entry.value;
@@ -177,7 +179,10 @@ export class HandleResolver {
     const { dns, https, strategy } = this.#parts;
     const result = await combineHandleMethods(handle, strategy, dns, https, signal);
     if (result.conflict) this.#conflicts += 1;
-    const did = result.did ?? null;
+    // A flat copy: the DID is a slice of a TXT record or of a body, and a
+    // sliced string keeps its parent alive (uncharged) and compares slowly
+    // with the DID on every verified identity served from the cache.
+    const did = result.did === undefined ? null : Buffer.from(result.did, 'utf8').toString('utf8');
     // The DID string is the value: two bytes a character at most, plus a string header.
     return { value: did, size: entryCharge(handle, did === null ? 0 : 16 + 2 * did.length) };
   }

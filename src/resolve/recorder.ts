@@ -40,7 +40,7 @@ export class ResolutionRecorder {
    * value; only read when a listener is registered).
    */
   record(method: ResolutionMethod, startedAt: number, outcome: ResolutionOutcome, cache: CacheOutcome, error?: unknown): void {
-    this.#counts[method][outcome] += 1;
+    rowOf(this.#counts, method)[outcome] += 1;
     if (this.#listeners.size === 0) return;
     const event: ResolutionEvent = { method, outcome, cache, durationMs: performance.now() - startedAt };
     const code = (error as { code?: unknown } | undefined)?.code;
@@ -61,6 +61,30 @@ export class ResolutionRecorder {
       ResolutionMethod,
       Record<ResolutionOutcome, number>
     >;
+  }
+}
+
+/**
+ * The counters of `method`. A switch rather than `counts[method]`:
+ * `record()` runs on every cache hit, and a property load keyed by five
+ * different names is megamorphic (a lookup in V8's global stub cache each
+ * time); a new method makes this switch fail to compile until it is added.
+ */
+function rowOf(
+  counts: Record<ResolutionMethod, Record<ResolutionOutcome, number>>,
+  method: ResolutionMethod,
+): Record<ResolutionOutcome, number> {
+  switch (method) {
+    case 'plc':
+      return counts.plc;
+    case 'web':
+      return counts.web;
+    case 'other':
+      return counts.other;
+    case 'handle':
+      return counts.handle;
+    case 'identity':
+      return counts.identity;
   }
 }
 

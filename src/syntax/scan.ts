@@ -99,6 +99,16 @@ export function scanPlcDid(s: string): boolean {
   return true;
 }
 
+/**
+ * Whether `input` has the length and prefix of a `did:plc` (`did:plc:` and
+ * 24 more characters), without checking those 24: a filter before a lookup
+ * among DIDs that passed {@link scanPlcDid} when they were stored (a cache
+ * hit), where the lookup itself settles the rest.
+ */
+export function hasPlcDidShape(input: unknown): input is string {
+  return typeof input === 'string' && input.length === 32 && input.startsWith('did:plc:');
+}
+
 /** Whether `s` has an ASCII capital (`/[A-Z]/`). */
 export function hasAsciiUpper(s: string): boolean {
   for (let i = 0; i < s.length; i++) {

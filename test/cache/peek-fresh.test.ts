@@ -61,4 +61,22 @@ describe('ResolutionCache.peekFresh', () => {
     await closing.close();
     expect(closing.peekFresh('k')).toBeUndefined();
   });
+
+  it('judges at the reading of the clock it is given, in the policy and in the store alike', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryCacheStore<string>({ maxTtlMs: 10_000, now: clock.now });
+    const cache = cacheWith(clock, store);
+    await cache.resolve('k', load);
+    await cache.resolve('none', () => Promise.resolve({ value: null, size: 1 }));
+    // The cache's own clock says "just written"; the readings given say otherwise.
+    expect(cache.peekFresh('k', clock.ms + 999)?.value).toBe('loaded');
+    expect(cache.peekFresh('k', clock.ms + 1_000)).toBeUndefined();
+    expect(cache.peekFresh('none', clock.ms + 499)?.value).toBeNull();
+    expect(cache.peekFresh('none', clock.ms + 500)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 1, negativeHits: 1, staleHits: 0 });
+    // At maxTtlMs the store drops the entry on that reading, not on its own clock.
+    expect(store.peek('k', clock.ms + 9_999)?.value).toBe('loaded');
+    expect(store.peek('k', clock.ms + 10_000)).toBeUndefined();
+    expect(store.stats().entries).toBe(1);
+  });
 });
