@@ -49,7 +49,9 @@ async function atresolve(transportKind, world, { cache, timeoutMs }) {
     caFile: world.caFile,
     connectTo: { ...world.connectTo },
     allowPrivateNetwork: true,
-    // Every bound at its default, as in the soak (src/cli/ours.ts).
+    // The world's connectTo sends every host to one ip:port, which libcurl
+    // counts as one host: only the total limit applies (as in the soak).
+    maxConnectionsPerHost: 256,
   };
   const transport = transportKind === 'curl' ? new CurlTransport(options) : new UndiciTransport(options);
   const resolver = new IdResolver({

@@ -63,7 +63,7 @@ async function child(mode) {
   const world = await startWorldProcess({ identities: IDENTITIES, webPercent: WEB_PERCENT, precompute: mode !== 'cold' });
   const endpoints = { identities: IDENTITIES, webPercent: WEB_PERCENT };
   // As the soak's own contender (src/cli/ours.ts).
-  const options = { caFile: world.caFile, connectTo: { ...world.connectTo }, allowPrivateNetwork: true };
+  const options = { caFile: world.caFile, connectTo: { ...world.connectTo }, allowPrivateNetwork: true, maxConnectionsPerHost: 256 };
   const kind = process.env.BENCH_TRANSPORT;
   const transport = kind === 'curl' ? new CurlTransport(options) : kind === 'undici' ? new UndiciTransport(options) : createTransport(options);
   const resolver = new IdResolver({

@@ -20,9 +20,11 @@ export function ourContender(kind: 'curl' | 'undici', world: WorldEndpoints, set
     connectTo: { ...world.connectTo },
     allowPrivateNetwork: true,
     recycleAfterRequests: settings.recycleAfter,
-    // Every other bound is the default. The per-host limit applies per
-    // route (origin + address), so the world's hosts, all sent to one
-    // ip:port by connectTo, are still each a route of their own.
+    // libcurl counts connections per *connect-to target*, and the world's
+    // connectTo sends every host to one ip:port, so the per-host limit would
+    // cap all world traffic at 32 connections. Only the total limit applies
+    // here; on the real network each did:web host is its own host.
+    maxConnectionsPerHost: 256,
   };
   const transport: Transport = kind === 'curl' ? new CurlTransport(options) : new UndiciTransport(options);
   const resolver = new IdResolver({
