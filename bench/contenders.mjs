@@ -49,8 +49,7 @@ async function atresolve(transportKind, world, { cache, timeoutMs }) {
     caFile: world.caFile,
     connectTo: { ...world.connectTo },
     allowPrivateNetwork: true,
-    // The world's connectTo sends every host to one ip:port, which libcurl
-    // counts as one host: only the total limit applies (as in the soak).
+    // As the soak (src/cli/ours.ts): the PLC directory is one route.
     maxConnectionsPerHost: 256,
   };
   const transport = transportKind === 'curl' ? new CurlTransport(options) : new UndiciTransport(options);
