@@ -8,12 +8,15 @@
 // src/cli/ours.ts) and changes its rate by phases, in one run:
 //   warm-up   a ramp from 0 to BENCH_START_RATE over 5 s;
 //   steps     BENCH_START_RATE, then × BENCH_STEP_GROWTH every
-//             BENCH_STEP_SECONDS, until a step fails: of what it offered
+//             BENCH_STEP_SECONDS, until a step fails (of what it offered
 //             after its first second, less than 95% succeeded by its end
-//             or more than 1% failed;
+//             or more than 1% failed); then BENCH_REFINE_STEPS more, each
+//             after a drain, at the geometric midpoint of the highest rate
+//             that passed and the lowest that failed (bisection);
 //   drain     nothing offered until what is in flight has ended. The
 //             capacity is the best achieved rate (successes/s of what a
-//             step offered after its first second) of any step;
+//             step offered after its first second) of any step, and the
+//             sustained capacity that of the steps that passed;
 //   normal    BENCH_NORMAL_FRACTION × capacity for 10 s; the median of the
 //             p50 of its last 5 seconds is the normal p50;
 //   overload  2 × capacity for BENCH_OVERLOAD_SECONDS;
@@ -47,7 +50,7 @@
 //
 // Environment: BENCH_TRANSPORTS (default curl,undici), BENCH_HOSTS (world
 // identities, default 5000), BENCH_START_RATE (500), BENCH_STEP_GROWTH
-// (1.25), BENCH_STEP_SECONDS (5), BENCH_MAX_RATE (20000), BENCH_NORMAL_FRACTION
+// (1.25), BENCH_STEP_SECONDS (5), BENCH_REFINE_STEPS (2), BENCH_MAX_RATE (20000), BENCH_NORMAL_FRACTION
 // (0.5), BENCH_OVERLOAD_SECONDS (10), BENCH_RECOVERY_SECONDS (15),
 // BENCH_TIMEOUT_MS (3000, the soak's --timeout).
 import { fork } from 'node:child_process';
@@ -59,6 +62,7 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 5_000);
 const START_RATE = Number(process.env.BENCH_START_RATE ?? 500);
 const STEP_GROWTH = Number(process.env.BENCH_STEP_GROWTH ?? 1.25);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 5);
+const REFINE_STEPS = Number(process.env.BENCH_REFINE_STEPS ?? 2);
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 20_000);
 const NORMAL_FRACTION = Number(process.env.BENCH_NORMAL_FRACTION ?? 0.5);
 const NORMAL_SECONDS = 10;
@@ -217,7 +221,7 @@ async function child(transport, world) {
   // The profile.
   for (let k = 1; k <= WARMUP_SECONDS; k++) await hold('warm-up', Math.round((START_RATE * k) / WARMUP_SECONDS), 1);
   const steps = [];
-  for (let rate = START_RATE; rate <= MAX_RATE; rate = Math.round(rate * STEP_GROWTH)) {
+  const step = async (rate) => {
     const p = await hold('step', rate, STEP_SECONDS);
     // Still running at the end of the step counts as not achieved (yet).
     p.passed = p.judged.ok >= STEP_MIN_ACHIEVED * p.judged.offered && p.judged.errors <= STEP_MAX_ERRORS * p.judged.offered;
@@ -225,9 +229,29 @@ async function child(transport, world) {
     p.completedRate = endedOkRate(p.startMs + 1_000, p.endMs);
     steps.push(p);
     await send({ type: 'step', step: { rate, offered: p.judged.offered / judgedSeconds(p), achieved: p.judged.ok / judgedSeconds(p), completed: p.completedRate, errors: p.judged.errors, passed: p.passed } });
-    if (!p.passed) break;
+    return p.passed;
+  };
+  let lastPassed = 0;
+  let firstFailed = 0;
+  for (let rate = START_RATE; rate <= MAX_RATE; rate = Math.round(rate * STEP_GROWTH)) {
+    if (!(await step(rate))) {
+      firstFailed = rate;
+      break;
+    }
+    lastPassed = rate;
+  }
+  // Refine between the last step that passed and the one that failed
+  // (geometric midpoints), each from an idle start after a drain.
+  for (let k = 0; k < REFINE_STEPS && lastPassed > 0 && firstFailed > 0; k++) {
+    await drain();
+    const rate = Math.round(Math.sqrt(lastPassed * firstFailed));
+    if (rate <= lastPassed || rate >= firstFailed) break;
+    if (await step(rate)) lastPassed = rate;
+    else firstFailed = rate;
   }
   const searchDrainSeconds = await drain();
+  // The most a step that passed achieved: a rate the box sustained.
+  const sustainedCapacity = Math.max(0, ...steps.filter((p) => p.passed).map((p) => p.judged.ok / judgedSeconds(p)));
   // Final counts: the failed step's late successes count too.
   const capacity = Math.max(...steps.map((p) => p.judged.ok / judgedSeconds(p)));
   // The same by completion time: successes that ended within a step's judged seconds.
@@ -251,7 +275,7 @@ async function child(transport, world) {
   await send({
     type: 'done',
     result: {
-      capacity, completedCapacity, overloadCompleted: endedOkRate(overload.startMs, overload.endMs), searchDrainSeconds, unfinished: inFlight,
+      capacity, sustainedCapacity, completedCapacity, overloadCompleted: endedOkRate(overload.startMs, overload.endMs), searchDrainSeconds, unfinished: inFlight,
       steps: steps.map((p) => ({ rate: p.rate, achieved: p.judged.ok / judgedSeconds(p), errors: p.judged.errors, passed: p.passed })),
       normal: phase(normal), overload: phase(overload), recovery: phase(recovery),
       normalP50s: p50s(normal), overloadP50s: p50s(overload), recoveryP50s: p50s(recovery),
@@ -336,7 +360,7 @@ function report(r) {
   const goodput = r.overload.ok / r.overload.seconds;
   const lastHalf = r.overloadOkPerSecond.slice(Math.floor(r.overloadOkPerSecond.length / 2));
   const goodputLastHalf = lastHalf.reduce((a, b) => a + b, 0) / Math.max(1, lastHalf.length);
-  const atLeast = r.steps.at(-1).passed ? `at least (no step failed up to ${MAX_RATE}/s) ` : '';
+  const atLeast = r.steps.every((s) => s.passed) ? `at least (no step failed up to ${MAX_RATE}/s) ` : '';
   console.log(`\n${r.label}: capacity ${atLeast}${n0(r.capacity)} res/s (steps, offered→achieved: ${r.steps.map((s) => `${n0(s.rate)}→${n0(s.achieved)}${s.passed ? '' : ' failed'}`).join(', ')})`);
   console.log('  by the phase a resolution was due in:');
   console.log(`  phase      offered/s  achieved/s  achieved/offered  p50        p99        CPU µs/ok  JS µs/ok  errors`);
@@ -346,6 +370,8 @@ function report(r) {
   }
   console.log(`  goodput during the overload (2× capacity): ${n0(goodput)} res/s = ${((100 * goodput) / r.capacity).toFixed(1)}% of capacity ` +
     `(its last ${lastHalf.length} s: ${((100 * goodputLastHalf) / r.capacity).toFixed(1)}%)`);
+  console.log(`  against the best step that passed (a rate the box sustained, ${n0(r.sustainedCapacity)} res/s): ` +
+    `${((100 * goodput) / r.sustainedCapacity).toFixed(1)}%`);
   console.log(`  by completion time (successes that ended within the window): capacity ${n0(r.completedCapacity)} res/s, ` +
     `overload ${n0(r.overloadCompleted)} res/s = ${((100 * r.overloadCompleted) / r.completedCapacity).toFixed(1)}% of it`);
   console.log(`  normal p50 ${ms(normalP50)}; after the load dropped, the p50 of what was due each second was within ${ms(bound)} for ${RECOVERY_RUN} s in a row ` +
