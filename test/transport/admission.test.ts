@@ -22,6 +22,25 @@ function granted(value: Grant | Promise<Grant>): Grant {
   return value;
 }
 
+/**
+ * An admission with one slot on route `r`, a pace set (one exchange ended
+ * every ~20 ms while others waited), then the slot held and five more
+ * waiting on `r` (rejected later by the test's own cleanup).
+ */
+async function pacedWithFiveWaiting(): Promise<Admission> {
+  const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+  let g = granted(a.admit('r', far(), undefined, 10_000));
+  const queue: Promise<Grant>[] = [];
+  for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
+  for (const next of queue) {
+    await sleep(20);
+    a.release(g);
+    g = await next;
+  }
+  for (let i = 0; i < 5; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+  return a;
+}
+
 describe('Admission', () => {
   it('grants at once under the caps, then queues in order and starts the next on release', async () => {
     const a = new Admission(limits());
@@ -140,17 +159,7 @@ describe('Admission', () => {
   });
 
   it('sheds at once what cannot start before its deadline at the current pace', async () => {
-    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
-    let g = granted(a.admit('r', far(), undefined, 10_000));
-    // Establish a pace: one exchange ends every ~20 ms while others wait.
-    const queue: Promise<Grant>[] = [];
-    for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
-    for (const next of queue) {
-      await sleep(20);
-      a.release(g);
-      g = await next;
-    }
-    for (let i = 0; i < 5; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    const a = await pacedWithFiveWaiting();
     // Six ahead at ~20 ms each: a request with 30 ms left cannot start in time.
     const error = await Promise.resolve(a.admit('r', performance.now() + 30, undefined, 30)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueFullError);
@@ -163,18 +172,10 @@ describe('Admission', () => {
   });
 
   it('refuses before a DNS lookup only what admit() would refuse on any route, and counts it as shed', async () => {
-    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
     // Room for one more: never refused before the lookup.
-    expect(a.refusalBeforeLookup(performance.now() + 1, 1)).toBeUndefined();
-    let g = granted(a.admit('r', far(), undefined, 10_000));
-    const queue: Promise<Grant>[] = [];
-    for (let i = 0; i < 5; i += 1) queue.push(Promise.resolve(a.admit('r', far(), undefined, 10_000)));
-    for (const next of queue) {
-      await sleep(20);
-      a.release(g);
-      g = await next;
-    }
-    for (let i = 0; i < 5; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    const idle = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+    expect(idle.refusalBeforeLookup(performance.now() + 1, 1)).toBeUndefined();
+    const a = await pacedWithFiveWaiting();
     const shedBefore = a.stats().shed;
     // Five waiting at ~20 ms each: 30 ms is not enough on any route, 10 s is.
     const refusal = a.refusalBeforeLookup(performance.now() + 30, 30);
