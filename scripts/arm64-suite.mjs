@@ -6,7 +6,7 @@
 //      (glibc 2.31, libcurl 7.74) and on a Debian 12 arm64 root (glibc 2.36,
 //      libcurl 7.88.1): the prebuild loads on the oldest and the current glibc;
 //   2. the transport conformance suite, the curve check (the prebuild's
-//      BIGNUM calls on arm64's libcrypto) and the identity tests (vitest, run
+//      GMP calls on arm64's libgmp.so.10) and the identity tests (vitest, run
 //      by the arm64 Node with PREBUILDS_ONLY=1, on the Debian 12 root),
 //      against the same loopback servers the x64 run uses.
 //

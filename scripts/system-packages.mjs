@@ -20,7 +20,7 @@ export const PACKAGES = [
   { name: 'python3', groups: ['test', 'prebuild'], why: 'node-gyp' },
   { name: 'pkg-config', groups: ['test', 'prebuild'], why: "binding.gyp and the C suite find libcurl's flags" },
   { name: 'libcurl4-openssl-dev', groups: ['test'], why: 'curl/curl.h and libcurl for the addon and the native C suite' },
-  { name: 'libssl-dev', groups: ['test'], why: "libcrypto for the native C suite: curve_point.c's BIGNUM functions (the addon takes them from the libcrypto already in the process)" },
+  { name: 'libgmp10', groups: ['test'], why: "libgmp.so.10, which curve_point.c opens for the curve check (the addon and the C suite; on every Debian/Ubuntu already, coreutils pre-depends on it)" },
   { name: 'zlib1g-dev', groups: ['test'], why: "zlib.h and libz: the engine's content decoding (addon, C suite, fuzzers)" },
   { name: 'ca-certificates', groups: ['test'], why: 'the system TLS roots both transports load' },
   { name: 'openssl', groups: ['test'], why: 'the openssl CLI makes the throw-away test CAs (tests, soak world)' },

@@ -836,8 +836,9 @@ static napi_value transport_classify_address(napi_env env,
 }
 
 /* isPointOnCurve(curve, bytes) -> boolean: curve_point_check() for curve 0
-   (secp256k1) or 1 (P-256) over a Uint8Array; throws when it could not
-   check (out of memory). */
+   (secp256k1) or 1 (P-256) over a Uint8Array; throws when the check is not
+   available here (exports.isPointOnCurveAvailable is false: no
+   libgmp.so.10). */
 static napi_value transport_is_point_on_curve(napi_env env,
                                               napi_callback_info info)
 {
@@ -861,7 +862,8 @@ static napi_value transport_is_point_on_curve(napi_env env,
                             "expected");
   on = curve_point_check((curve_id_t)curve, data, len);
   if(on < 0)
-    return throw_error(env, "isPointOnCurve: out of memory");
+    return throw_error(env, "isPointOnCurve: not available (libgmp.so.10 "
+                            "could not be opened)");
   if(napi_get_boolean(env, on == 1, &v) != napi_ok)
     return NULL;
   return v;
@@ -1054,7 +1056,10 @@ NAPI_MODULE_INIT()
      napi_set_named_property(env, exports, "curlMinimumVersion", v) !=
      napi_ok ||
      napi_get_boolean(env, engine_curl_supported(), &v) != napi_ok ||
-     napi_set_named_property(env, exports, "curlSupported", v) != napi_ok)
+     napi_set_named_property(env, exports, "curlSupported", v) != napi_ok ||
+     napi_get_boolean(env, curve_point_available(), &v) != napi_ok ||
+     napi_set_named_property(env, exports, "isPointOnCurveAvailable", v) !=
+     napi_ok)
     return NULL;
   if(napi_create_string_utf8(env, engine_curl_ssl_version(), NAPI_AUTO_LENGTH,
                              &v) != napi_ok ||

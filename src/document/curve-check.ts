@@ -8,16 +8,22 @@ import { loadNativeAddon } from '../transport/native-addon.js';
  * infinity (`0x00`) and empty input, which the native check refuses, and
  * which are no key.
  *
- * With the native addon loaded, `curve_point.c` answers in ~8 µs (the
- * Jacobi symbol of x³ + ax + b, OpenSSL's `BN_kronecker`); without it,
- * node:crypto's `ECDH.convertKey`, which refuses points off the curve, in
- * ~28 µs. Both give the same answer (`test/document/curve-check.test.ts`
+ * With the native addon loaded and `libgmp.so.10` on the system,
+ * `curve_point.c` answers in ~2 µs (the Jacobi symbol of x³ + ax + b,
+ * GMP's arithmetic); otherwise node:crypto's `ECDH.convertKey`, which
+ * refuses points off the curve, in ~28 µs. Both give the same answer (`test/document/curve-check.test.ts`
  * holds them to each other). Every new key of a resolution pays this on
  * the JS thread (docs/native-engine.md, "The curve check").
  */
 
 /** The two curves atproto uses, as node:crypto names them. */
 export type CurveName = 'secp256k1' | 'prime256v1';
+
+/** Which check {@link isPointOnCurve} uses here. */
+export function curveCheckKind(): 'native' | 'node:crypto' {
+  check ??= nativePointCheck() ?? nodeCryptoPointCheck;
+  return check === nodeCryptoPointCheck ? 'node:crypto' : 'native';
+}
 
 /** The curve numbers of `curve_point.h`. */
 const NATIVE_CURVE: Record<CurveName, 0 | 1> = { secp256k1: 0, prime256v1: 1 };
@@ -26,7 +32,7 @@ type PointCheck = (curve: CurveName, bytes: Uint8Array) => boolean;
 
 let check: PointCheck | undefined;
 
-/** Whether `bytes` is a point on `curve`, by the native check when the addon loads, else node:crypto's. */
+/** Whether `bytes` is a point on `curve`, by the native check when it is available, else node:crypto's. */
 export function isPointOnCurve(curve: CurveName, bytes: Uint8Array): boolean {
   check ??= nativePointCheck() ?? nodeCryptoPointCheck;
   return check(curve, bytes);
@@ -34,7 +40,7 @@ export function isPointOnCurve(curve: CurveName, bytes: Uint8Array): boolean {
 
 function nativePointCheck(): PointCheck | undefined {
   const load = loadNativeAddon();
-  if (!load.ok) return undefined;
+  if (!load.ok || !load.addon.isPointOnCurveAvailable) return undefined;
   const addon = load.addon;
   return (curve, bytes) => addon.isPointOnCurve(NATIVE_CURVE[curve], bytes);
 }

@@ -182,9 +182,12 @@ export interface NativeAddon {
   decodeBody(contentEncoding: string | null, body: Buffer, chunkSize: number, cap: number): NativeDecodeResult;
   /**
    * Whether SEC1 `bytes` are a point on curve 0 (secp256k1) or 1 (P-256)
-   * (`curve_point.c`). Throws only when it could not check (out of memory).
+   * (`curve_point.c`, GMP's arithmetic). Throws when
+   * {@link isPointOnCurveAvailable} is false.
    */
   isPointOnCurve(curve: 0 | 1, bytes: Uint8Array): boolean;
+  /** Whether `isPointOnCurve` works here: `libgmp.so.10` could be opened. */
+  readonly isPointOnCurveAvailable: boolean;
 }
 
 /** What `decodeBody()` returns; `body` only when `outcome` is `OK`. */

@@ -1,6 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isPointOnCurve, nodeCryptoPointCheck, type CurveName } from '../../src/document/curve-check.js';
+import { curveCheckKind, isPointOnCurve, nodeCryptoPointCheck, type CurveName } from '../../src/document/curve-check.js';
 import { loadNativeAddon } from '../../src/transport/native-addon.js';
 
 /**
@@ -49,6 +49,10 @@ function inputs(curve: CurveName, count: number): Uint8Array[] {
   const p = Buffer.from(PRIME[curve], 'hex');
   const pPlusOne = Buffer.from(p);
   pPlusOne[31]! += 1;
+  const pMinusOne = Buffer.from(p);
+  pMinusOne[31]! -= 1;
+  const one = Buffer.alloc(32);
+  one[31] = 1;
   const valid = createECDH(curve);
   valid.generateKeys();
   const good = valid.getPublicKey(null, 'uncompressed');
@@ -57,6 +61,11 @@ function inputs(curve: CurveName, count: number): Uint8Array[] {
     Buffer.concat([Buffer.of(3), pPlusOne]), // x = p + 1
     Buffer.concat([Buffer.of(2), Buffer.alloc(32, 0xff)]),
     Buffer.concat([Buffer.of(2), Buffer.alloc(32)]), // x = 0
+    Buffer.concat([Buffer.of(3), one]), // x = 1: three zero high limbs
+    Buffer.concat([Buffer.of(2), pMinusOne]), // the largest x below p
+    Buffer.concat([Buffer.of(3), pMinusOne]),
+    Buffer.concat([Buffer.of(2), Buffer.alloc(24), randomBytes(8)]), // x below 2^64
+    Buffer.concat([good.subarray(0, 33), pMinusOne]), // y = p - 1
     Buffer.concat([good.subarray(0, 33), p]), // y = p
     Buffer.concat([Buffer.of(4), p, good.subarray(33)]), // x = p
     Buffer.concat([Buffer.of(5), good.subarray(1)]), // hybrid-like prefix
@@ -68,6 +77,12 @@ function inputs(curve: CurveName, count: number): Uint8Array[] {
 
 describe('the curve check', () => {
   const load = loadNativeAddon();
+
+  it('is the native one here: the addon loads and libgmp.so.10 opens', () => {
+    if (!load.ok) throw new Error(`the native addon must load in this suite: ${load.reason}`);
+    expect(load.addon.isPointOnCurveAvailable).toBe(true);
+    expect(curveCheckKind()).toBe('native');
+  });
 
   it.each(CURVES)('%s: the native check and node:crypto agree on 2,000 keys and edge cases', (curve) => {
     if (!load.ok) throw new Error(`the native addon must load in this suite: ${load.reason}`);
