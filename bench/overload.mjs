@@ -25,7 +25,8 @@
 // late it ends: a phase's achieved rate is what became of the load it
 // offered, and a second's p50 is the latency a resolution due then met
 // (from its due time: open loop). Live lines count what ended in each
-// second. Prints, per transport: the steps; per phase the offered and
+// second, and the new connections made in it to repeat routes (hot hosts:
+// the PLC directory) and first-seen ones (one-off hosts). Prints, per transport: the steps; per phase the offered and
 // achieved rates, errors by code, p50 and p99, and the load runner's CPU
 // in the phase per success, in total and on its JS thread (under overload
 // this includes the work spent on what failed); the goodput during the
@@ -181,6 +182,7 @@ async function child(transport, world) {
     const end = t + length;
     let lastAt = performance.now();
     let lastCpu = cpuMeter();
+    let lastNew = contender.newConnectionsByRoute();
     while (t < end) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, t0 + (t + 1) * 1_000 - performance.now())));
       const now = performance.now();
@@ -189,11 +191,16 @@ async function child(transport, world) {
       lastAt = now;
       const used = lastCpu.read();
       lastCpu = cpuMeter();
+      const made = contender.newConnectionsByRoute();
+      const newRepeat = made.repeat - lastNew.repeat;
+      const newFirstSeen = made.firstSeen - lastNew.firstSeen;
+      lastNew = made;
       await send({
         type: 'sample',
         sample: {
           phase: name, t, seconds: interval, offered: live.offered, ok: live.ok, errors: live.errors,
           p50: live.latency.quantile(0.5), p99: live.latency.quantile(0.99), inFlight, connections: contender.openConnections(),
+          newRepeat, newFirstSeen,
           cpuPct: used.totalUs / 10_000 / interval, jsPct: used.jsUs === null ? null : used.jsUs / 10_000 / interval,
         },
       });
@@ -331,7 +338,7 @@ async function runTransport(transport) {
           if (s.phase === 'normal' || s.phase === 'overload' || s.phase === 'recovery') {
             console.log(`  [${transport}] ${String(s.t).padStart(3)}s ${s.phase.padEnd(8)} offered ${n0(s.offered / s.seconds).padStart(6)}/s  ok ${n0(s.ok / s.seconds).padStart(6)}/s  ` +
               `err ${String(s.errors).padStart(5)}  p50 ${ms(s.p50).padStart(9)}  p99 ${ms(s.p99).padStart(9)}  in flight ${String(s.inFlight).padStart(5)}  ` +
-              `conns ${String(s.connections).padStart(3)}  cpu ${n0(s.cpuPct)}% (JS ${n0(s.jsPct)}%) world ${n0(worldCpu())}% box ${n0(boxCpu())}%`);
+              `conns ${String(s.connections).padStart(3)} (new: repeat ${String(s.newRepeat).padStart(4)}, first-seen ${String(s.newFirstSeen).padStart(4)})  cpu ${n0(s.cpuPct)}% (JS ${n0(s.jsPct)}%) world ${n0(worldCpu())}% box ${n0(boxCpu())}%`);
           } else {
             worldCpu();
             boxCpu();

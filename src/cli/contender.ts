@@ -17,6 +17,12 @@ export interface Contender {
   openConnections(): number;
   /** Transport recycles so far (`recycleAfterRequests`); 0 for peers, which have none. */
   recycles(): number;
+  /**
+   * Ours only: new connections made so far, to repeat routes (hosts kept
+   * warm) and to first-seen routes (one-off hosts); see
+   * `TransportStats.connectionsByRoute`.
+   */
+  newConnectionsByRoute?(): { repeat: number; firstSeen: number };
   /** Release everything (waits for in-flight work; the runner bounds the wait). */
   close(): Promise<void>;
 }

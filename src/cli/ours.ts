@@ -49,6 +49,10 @@ export function ourContender(kind: 'curl' | 'undici', world: WorldEndpoints, set
     },
     openConnections: () => transport.stats().openConnections,
     recycles: () => transport.stats().recycles,
+    newConnectionsByRoute: () => {
+      const { repeat, firstSeen } = transport.stats().connectionsByRoute;
+      return { repeat: repeat.newConnections, firstSeen: firstSeen.newConnections };
+    },
     async close(): Promise<void> {
       await resolver.close();
       await transport.close();

@@ -2,7 +2,7 @@ import { parseDidDocument, type DidDocument, type DidDocumentOptions } from '../
 import { InvalidDidDocumentError } from '../document/errors.js';
 import { ResponseTooLargeError } from '../transport/errors.js';
 import type { Transport } from '../transport/types.js';
-import { ResolutionFailedError } from './errors.js';
+import { requestFailed, ResolutionFailedError } from './errors.js';
 
 /** Sent with every document request; frozen, so the transport merges it with its defaults once. */
 const DID_DOCUMENT_HEADERS = Object.freeze({ accept: 'application/did+ld+json, application/json' });
@@ -49,7 +49,7 @@ export async function fetchDidDocument(
       throw new InvalidDidDocumentError(did, `document is larger than ${ctx.document.maxDocumentBytes} bytes`, { cause: error });
     }
     if (signal?.aborted) throw error;
-    throw new ResolutionFailedError(did, `fetching ${new URL(url).origin} failed`, { cause: error });
+    throw requestFailed(did, `fetching ${new URL(url).origin} failed`, error);
   }
   if (response.status === 200) {
     return { doc: parseDidDocument(response.body, did, ctx.document), bodyBytes: response.body.length };

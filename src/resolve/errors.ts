@@ -1,5 +1,7 @@
 import { AtresolveError } from '../errors.js';
+import { QueueFullError } from '../transport/errors.js';
 import { keptInput, previewInput as preview } from '../util/preview.js';
+import { withoutStackTrace } from '../util/stackless.js';
 
 /**
  * Errors of the resolvers. "Not found" (the authority answered: no such
@@ -76,4 +78,16 @@ export class ResolutionFailedError extends AtresolveError {
     this.target = target;
     this.status = options?.status;
   }
+}
+
+/**
+ * The `ResolutionFailedError` for a request that failed with `cause`. When
+ * the transport shed it under overload (`QueueFullError`), it is built
+ * without a stack trace, as the refusal itself is: both are made by the
+ * thousand per second then, and a stack costs ~10 µs of the JS thread
+ * each (`docs/admission.md`, "Cost of a refusal").
+ */
+export function requestFailed(target: string, reason: string, cause: unknown): ResolutionFailedError {
+  if (cause instanceof QueueFullError) return withoutStackTrace(() => new ResolutionFailedError(target, reason, { cause }));
+  return new ResolutionFailedError(target, reason, { cause });
 }

@@ -1,6 +1,6 @@
 import dnsPacket from 'dns-packet';
 import type { Transport } from '../transport/types.js';
-import { ResolutionFailedError } from './errors.js';
+import { requestFailed, ResolutionFailedError } from './errors.js';
 import type { HandleMethod } from './types.js';
 import { didFromTxtRecords } from './txt-records.js';
 
@@ -46,7 +46,7 @@ export function createDohTxtMethod(options: DohOptions): HandleMethod {
       });
     } catch (error) {
       if (signal?.aborted) throw error;
-      throw new ResolutionFailedError(handle, `DNS-over-HTTPS query to ${url.origin} failed`, { cause: error });
+      throw requestFailed(handle, `DNS-over-HTTPS query to ${url.origin} failed`, error);
     }
     if (response.status !== 200) {
       throw new ResolutionFailedError(handle, `DNS-over-HTTPS server answered HTTP ${response.status}`, { status: response.status });

@@ -2,7 +2,7 @@ import { AbortError } from '../errors.js';
 import { isValidDid } from '../syntax/did.js';
 import { DnsError } from '../transport/errors.js';
 import type { Transport } from '../transport/types.js';
-import { ResolutionFailedError } from './errors.js';
+import { requestFailed, ResolutionFailedError } from './errors.js';
 import type { HandleMethod } from './types.js';
 
 /** Options for `https://<handle>/.well-known/atproto-did` lookups. */
@@ -44,7 +44,7 @@ export function createWellKnownMethod(options: WellKnownOptions): HandleMethod {
     } catch (error) {
       if (error instanceof DnsError && error.definitive) return undefined;
       if (error instanceof AbortError || signal?.aborted) throw error;
-      throw new ResolutionFailedError(handle, 'HTTPS well-known request failed', { cause: error });
+      throw requestFailed(handle, 'HTTPS well-known request failed', error);
     }
     if (response.status === 404) return undefined;
     if (response.status !== 200) {

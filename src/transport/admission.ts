@@ -191,6 +191,49 @@ class ReadyRoutes {
   }
 }
 
+/** Length of one of the two buckets {@link RecentPace} counts events in, ms. */
+const PACE_BUCKET_MS = 500;
+
+/**
+ * The pace of an event over the last half second to second: a count in
+ * the current half-second bucket and the one before. Measured over wall
+ * time, not between consecutive events, so a turn of a saturated event
+ * loop that admits a batch long after the last event ended reads the pace
+ * of the last second, not the length of that turn.
+ */
+class RecentPace {
+  #bucketStart = 0;
+  #current = 0;
+  #previous = 0;
+
+  add(now: number): void {
+    this.#roll(now);
+    this.#current += 1;
+  }
+
+  /** Mean time between events over the last 0.5–1 s, ms; `Infinity` when there were none. */
+  meanInterval(now: number): number {
+    this.#roll(now);
+    const events = this.#current + this.#previous;
+    return events === 0 ? Infinity : (PACE_BUCKET_MS + now - this.#bucketStart) / events;
+  }
+
+  clear(): void {
+    this.#bucketStart = 0;
+    this.#current = 0;
+    this.#previous = 0;
+  }
+
+  #roll(now: number): void {
+    const elapsed = now - this.#bucketStart;
+    if (elapsed < PACE_BUCKET_MS) return;
+    const adjacent = elapsed < 2 * PACE_BUCKET_MS;
+    this.#previous = adjacent ? this.#current : 0;
+    this.#current = 0;
+    this.#bucketStart = adjacent ? this.#bucketStart + PACE_BUCKET_MS : now;
+  }
+}
+
 /** A moving average (0 until the first sample). */
 class MovingAverage {
   value = 0;
@@ -222,9 +265,8 @@ export class Admission {
    * a TLS handshake).
    */
   readonly #exchangeDuration = { repeat: new MovingAverage(), firstSeen: new MovingAverage() };
-  /** Time between two kept-alive exchanges on a new connection ending (each adds a connection to the idle pool), in ms. */
-  readonly #poolEntryInterval = new MovingAverage();
-  #lastPoolEntryAt = 0;
+  /** Kept-alive exchanges on a new connection ending (each adds a connection to the idle pool). */
+  readonly #poolEntryPace = new RecentPace();
   /** Kept-alive exchanges on a new connection since the routes were last forgotten. */
   #poolEntries = 0;
 
@@ -329,8 +371,7 @@ export class Admission {
     const now = performance.now();
     this.#durationOf(grant.repeat).add(now - grant.admittedAt);
     if (grant.repeat && newConnection) {
-      if (this.#lastPoolEntryAt > 0) this.#poolEntryInterval.add(now - this.#lastPoolEntryAt);
-      this.#lastPoolEntryAt = now;
+      this.#poolEntryPace.add(now);
       this.#poolEntries += 1;
     }
     if (this.#waiting > 0 && this.#lastEndAt > 0) this.#serviceInterval.add(now - this.#lastEndAt);
@@ -358,8 +399,7 @@ export class Admission {
   forgetRoutes(): void {
     this.#lastUsed.clear();
     this.#poolEntries = 0;
-    this.#lastPoolEntryAt = 0;
-    this.#poolEntryInterval.value = 0;
+    this.#poolEntryPace.clear();
   }
 
   #grant(route: RouteState, repeat: boolean): Grant {
@@ -378,14 +418,20 @@ export class Admission {
    * route used less often than that is closed before its reuse, and on its
    * way in pushes a hot route's connection out. Reused connections add
    * nothing to the pool, so a few hot routes never shrink the window.
+   *
+   * The pace is that of the last second ({@link RecentPace}). It was the
+   * time since the last entry, or a moving average between entries if
+   * longer: on a saturated event loop, a batch admitted tens of ms after
+   * the last entry then read a window 64 × that long (3–6 s) while entries
+   * came every 0.3 ms, so one-off hosts met again within seconds counted
+   * as repeat routes, and each pushed a PLC connection out (700–800 such
+   * evictions a second under 2× overload in `bench:overload`). A pace
+   * that slows is still seen within a second, so a window learnt in a busy
+   * minute does not keep every route first-seen once it is quiet.
    */
   #repeatWindowMs(now: number): number {
     if (this.#poolEntries < this.#limits.maxIdle) return this.#limits.repeatWindowMs;
-    // A pace that has since slowed counts as slowed: without it, a window
-    // learnt in a busy minute would keep every route first-seen, and no
-    // kept connection would ever be added to correct it.
-    const interval = Math.max(this.#poolEntryInterval.value, now - this.#lastPoolEntryAt);
-    return Math.min(this.#limits.repeatWindowMs, this.#limits.maxIdle * interval);
+    return Math.min(this.#limits.repeatWindowMs, this.#limits.maxIdle * this.#poolEntryPace.meanInterval(now));
   }
 
   #durationOf(repeat: boolean): MovingAverage {

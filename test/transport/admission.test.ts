@@ -235,9 +235,33 @@ describe('Admission', () => {
     expect(hot.every(Boolean)).toBe(true);
     // 'cold' was last used 20 intervals ago: its connection would be gone.
     expect(use('cold')).toBe(false);
-    // A quiet spell widens the window again (nothing kept alive ended since).
-    await sleep(200);
+    // A quiet spell widens the window again: the pace is that of the last
+    // half second to second, and nothing kept alive ended in it.
+    await sleep(1_100);
     expect(use('cold')).toBe(true);
+  });
+
+  it('reads the pace of the last second, not the length of a busy turn of the event loop', () => {
+    // A saturated loop: kept-alive exchanges end every ~1 ms for 300 ms,
+    // then one turn runs 100 ms with none ending, then admits a one-off
+    // host last used 400 ms ago. The pace is still one per ~1 ms, so with
+    // maxIdle 10 an idle connection lasts ~10–35 ms: the host is first-seen.
+    // (Reading the pace as the time since the last entry made the window
+    // 10 × 100 ms and kept the host's connection, pushing a hot one out.)
+    const a = new Admission(limits({ maxInFlight: 10, maxIdle: 10, repeatWindowMs: 60_000 }));
+    const busyFor = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // the event loop is busy
+      }
+    };
+    a.release(granted(a.admit('one-off', far(), undefined, 1000)));
+    for (let i = 0; i < 300; i += 1) {
+      busyFor(1);
+      a.release(granted(a.admit(`hot-${i % 3}`, far(), undefined, 1000)), true);
+    }
+    busyFor(100);
+    expect(granted(a.admit('one-off', far(), undefined, 1000)).repeat).toBe(false);
   });
 
   it('marks a route used again within the window as repeat, and forgets on forgetRoutes()', () => {
