@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { RECENT_PEAK_BUCKET_MS, RecentPeak } from '../util/recent-peak.js';
 
 /** Limits the gate enforces; all come from `TransportOptions`. */
 export interface ConnectionGateLimits {
@@ -63,8 +64,10 @@ interface Waiter {
  *   slot; if none has come back within `ROOM_GRACE_MS`, the gate closes the
  *   least recently idle socket to make room (and a socket that becomes idle
  *   while someone still waits is closed for them).
- * - At most `maxIdleConnections` idle sockets are kept, across origins; the
- *   least recently used go first.
+ * - At most `maxIdleConnections` idle sockets are kept, across origins, on
+ *   top of those the last one to two seconds' peak of busy sockets needed
+ *   (a dip within a burst closes nothing that the burst will open again);
+ *   the least recently used go first.
  * - A socket older than `maxConnectionLifetimeMs` is closed once it is idle.
  *
  * Idleness comes from undici itself: an HTTP/1.1 client `unref()`s its socket
@@ -86,6 +89,10 @@ export class ConnectionGate {
   readonly #idle = new Map<ConnectionSlot, true>();
   #maintenanceScheduled = false;
   #roomTimer: NodeJS.Timeout | undefined;
+  /** Busy sockets (open, not idle) at their peak over the last 1–2 s. */
+  readonly #busyPeak = new RecentPeak();
+  /** Runs maintenance again once a burst's peak has passed, to close the idle sockets it left. */
+  #afterPeakTimer: NodeJS.Timeout | undefined;
   #emptyWaiters: (() => void)[] = [];
 
   /**
@@ -119,6 +126,7 @@ export class ConnectionGate {
   acquire(owner: object): Promise<ConnectionSlot> {
     if (this.#open < this.#limits.maxConnections && this.#waiters.length === 0) {
       this.#open += 1;
+      this.#observeBusy();
       return Promise.resolve(new ConnectionSlot(owner));
     }
     return new Promise<ConnectionSlot>((resolve, reject) => {
@@ -178,6 +186,7 @@ export class ConnectionGate {
       const waiter = this.#waiters.shift();
       if (!waiter) break;
       this.#open += 1;
+      this.#observeBusy();
       waiter.resolve(new ConnectionSlot(waiter.owner));
     }
     if (this.#open === 0) {
@@ -211,6 +220,12 @@ export class ConnectionGate {
   #markBusy(slot: ConnectionSlot): void {
     slot.idle = false;
     this.#idle.delete(slot);
+    this.#observeBusy();
+  }
+
+  /** Busy sockets now; records the peak. Returns the peak of the last 1–2 s. */
+  #observeBusy(): number {
+    return this.#busyPeak.observe(this.#open - this.#idle.size, performance.now());
   }
 
   /**
@@ -230,10 +245,24 @@ export class ConnectionGate {
     for (const slot of [...this.#idle.keys()]) {
       if (slot.expired) this.#evict(slot);
     }
-    while (this.#idle.size > this.#limits.maxIdleConnections) {
+    // Keep maxIdleConnections idle beyond what the busy peak of the last
+    // 1–2 s needed: under overload the busy count of a hot route swings by
+    // more than the idle budget within a second, and closing the idle
+    // connections of each dip reopened them in the next rise (100–580 new
+    // PLC connections a second in bench:overload).
+    const busy = this.#open - this.#idle.size;
+    const keep = this.#limits.maxIdleConnections + Math.max(0, this.#observeBusy() - busy);
+    while (this.#idle.size > keep) {
       const oldest = this.#idle.keys().next().value;
       if (!oldest) break;
       this.#evict(oldest);
+    }
+    if (this.#idle.size > this.#limits.maxIdleConnections && this.#afterPeakTimer === undefined) {
+      this.#afterPeakTimer = setTimeout(() => {
+        this.#afterPeakTimer = undefined;
+        this.#maintain();
+      }, 2 * RECENT_PEAK_BUCKET_MS);
+      this.#afterPeakTimer.unref();
     }
     if (this.#waiters.length > this.#evicting && this.#idle.size > 0 && this.#roomTimer === undefined) {
       this.#roomTimer = setTimeout(() => {

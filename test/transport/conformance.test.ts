@@ -699,6 +699,28 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       expect(t.stats().newConnections - before).toBeLessThanOrEqual(2);
     });
 
+    it('keeps the connections a burst needed through a dip: the next burst reuses them all', async () => {
+      const t = make({ maxIdleConnections: 1, maxConnectionsPerHost: 8 });
+      await t.request(`${origin}/status/200`); // the route is known: its connections are kept
+      const burst = async (): Promise<void> => {
+        const hold = holdingRoute(server, '/burst');
+        const requests = Array.from({ length: 6 }, () => t.request(`${origin}/burst`));
+        await hold.arrived(6);
+        hold.releaseAll();
+        for (const res of await Promise.all(requests)) expect(res.body.toString()).toBe('released');
+      };
+      await burst(); // six connections at once
+      const before = t.stats();
+      // The dip: nothing in flight, six idle against maxIdleConnections 1.
+      // The busy peak of the last second was six, so all six are kept.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await burst();
+      const after = t.stats();
+      expect(after.newConnections - before.newConnections).toBe(0);
+      expect(after.reusedConnections - before.reusedConnections).toBe(6);
+      expect(after.openConnections).toBeLessThanOrEqual(6 + 1);
+    });
+
     it('keeps total sockets under maxConnections + maxIdleConnections across 1,000 distinct hosts', async () => {
       const maxConnections = 8;
       const maxIdleConnections = 4;

@@ -84,16 +84,44 @@ describe('ConnectionGate', () => {
     await gate.whenEmpty();
   });
 
-  it('keeps at most maxIdleConnections idle sockets, closing the least recently idle', async () => {
+  it('keeps maxIdleConnections idle sockets beyond the busy peak of the last 1–2 s, then closes the least recently idle', async () => {
     const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 1, maxConnectionLifetimeMs: 60_000 });
     const a = await open(gate, {});
     const b = await open(gate, {});
+    // A dip: both go idle a moment after both were busy. The burst needed
+    // two, so neither is closed yet (closing would reopen it in the next rise).
+    const idleAt = performance.now();
     a.socket.unref();
     b.socket.unref();
+    await tick();
+    await tick();
+    expect(a.socket.destroyed || b.socket.destroyed).toBe(false);
+    expect(gate.idle).toBe(2);
+    // Once the peak is behind, only maxIdleConnections stay: the least recently idle goes.
     await once(a.socket, 'close');
+    expect(performance.now() - idleAt).toBeGreaterThanOrEqual(900);
     expect(b.socket.destroyed).toBe(false);
     expect(gate.idle).toBe(1);
     b.socket.destroy();
+    await gate.whenEmpty();
+  });
+
+  it('closes at once an idle socket beyond maxIdleConnections + the busy peak', async () => {
+    const gate = new ConnectionGate({ maxConnections: 10, maxIdleConnections: 1, maxConnectionLifetimeMs: 60_000 });
+    // One busy at a time: the peak is 1, so at most 1 + 1 sockets are kept.
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const { socket } = await open(gate, {});
+      socket.unref();
+      sockets.push(socket);
+      await tick();
+    }
+    const [a, b, c] = sockets as [Socket, Socket, Socket];
+    expect(a.destroyed).toBe(true); // the least recently idle, closed in the same turn
+    expect(b.destroyed || c.destroyed).toBe(false);
+    expect(gate.idle).toBe(2);
+    b.destroy();
+    c.destroy();
     await gate.whenEmpty();
   });
 
