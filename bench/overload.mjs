@@ -26,9 +26,10 @@
 // offered, and a second's p50 is the latency a resolution due then met
 // (from its due time: open loop). Live lines count what ended in each
 // second, and the new connections made in it to repeat routes (hot hosts:
-// the PLC directory) and first-seen ones (one-off hosts). Prints, per transport: the steps; per phase the offered and
-// achieved rates, errors by code, p50 and p99, and the load runner's CPU
-// in the phase per success, in total and on its JS thread (under overload
+// the PLC directory) and first-seen ones (one-off hosts). Prints, per
+// transport: the steps; per phase the offered and achieved rates, errors
+// by code, p50 and p99, and the load runner's CPU in the phase per
+// success, in total and on its JS thread (under overload
 // this includes the work spent on what failed); the goodput during the
 // overload as a fraction of the capacity; and how long after the load
 // dropped the p50 of each second was back within 1.5× the normal p50 (at

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { memory } from '../telemetry/memory.js';
+import { curveCheckKind } from '../document/curve-check.js';
 import { transportInfo, type TransportInfo } from '../transport/create.js';
 import { flagHelp, parseFlags, type FlagTable } from './args.js';
 import { packageVersion } from './version.js';
@@ -77,6 +78,8 @@ export interface DoctorReport {
     curlLibrary: string | undefined;
   };
   memory: { mallocFigures: boolean; reason: string | undefined };
+  /** Which curve check verification keys get: the addon's (GMP) or node:crypto's. */
+  curveCheck: ReturnType<typeof curveCheckKind>;
   peers: Record<'prom-client' | 'redis' | 'echarts', PeerReport>;
 }
 
@@ -106,6 +109,7 @@ export function doctorReport(): DoctorReport {
       curlLibrary: info.nativeAvailable ? mappedLibrary(/\/libcurl[^/]*\.so[.\d]*$/) : undefined,
     },
     memory: { mallocFigures: snapshot.available, reason: snapshot.reason },
+    curveCheck: curveCheckKind(),
     peers: {
       'prom-client': peerReport('prom-client', PEERS['prom-client']),
       redis: peerReport('redis', PEERS.redis),
@@ -172,6 +176,10 @@ export function formatDoctorReport(r: DoctorReport): string {
   if (t.forced === 'undici' && t.nativeReason) rows.push(['native addon', `unavailable: ${t.nativeReason}`]);
   if (t.curlVersion) rows.push(['libcurl', `${t.curlVersion}${t.curlLibrary ? ` (${t.curlLibrary})` : ''}`]);
   if (t.tlsLibrary) rows.push(['TLS library', t.tlsLibrary]);
+  rows.push([
+    'curve check',
+    r.curveCheck === 'native' ? 'native (GMP, libgmp.so.10), ~2 µs a key' : "node:crypto, ~28 µs a key (no native addon, or no libgmp.so.10)",
+  ]);
   rows.push(['malloc figures', r.memory.mallocFigures ? 'available (glibc mallinfo2)' : `unavailable: ${r.memory.reason ?? 'unknown'}`]);
   for (const [name, peer] of Object.entries(r.peers)) {
     rows.push([name, peer.present ? `${peer.version ?? 'present'}: ${peer.enables}` : `not installed (npm i ${name} for ${peer.enables})`]);

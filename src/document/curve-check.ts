@@ -11,9 +11,10 @@ import { loadNativeAddon } from '../transport/native-addon.js';
  * With the native addon loaded and `libgmp.so.10` on the system,
  * `curve_point.c` answers in ~2 µs (the Jacobi symbol of x³ + ax + b,
  * GMP's arithmetic); otherwise node:crypto's `ECDH.convertKey`, which
- * refuses points off the curve, in ~28 µs. Both give the same answer (`test/document/curve-check.test.ts`
- * holds them to each other). Every new key of a resolution pays this on
- * the JS thread (docs/native-engine.md, "The curve check").
+ * refuses points off the curve, in ~28 µs. Both give the same answer
+ * (`test/document/curve-check.test.ts` holds them to each other). Every new
+ * key of a resolution pays this on the JS thread (docs/native-engine.md,
+ * "The curve check").
  */
 
 /** The two curves atproto uses, as node:crypto names them. */

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { AbortError, QueueFullError, TimeoutError, type TransportError } from './errors.js';
+import { RecentPace } from '../util/recent.js';
 import { withoutStackTrace } from '../util/stackless.js';
 
 /**
@@ -188,49 +189,6 @@ class ReadyRoutes {
     const entry = heap[a] as ReadyEntry;
     heap[a] = heap[b] as ReadyEntry;
     heap[b] = entry;
-  }
-}
-
-/** Length of one of the two buckets {@link RecentPace} counts events in, ms. */
-const PACE_BUCKET_MS = 500;
-
-/**
- * The pace of an event over the last half second to second: a count in
- * the current half-second bucket and the one before. Measured over wall
- * time, not between consecutive events, so a turn of a saturated event
- * loop that admits a batch long after the last event ended reads the pace
- * of the last second, not the length of that turn.
- */
-class RecentPace {
-  #bucketStart = 0;
-  #current = 0;
-  #previous = 0;
-
-  add(now: number): void {
-    this.#roll(now);
-    this.#current += 1;
-  }
-
-  /** Mean time between events over the last 0.5–1 s, ms; `Infinity` when there were none. */
-  meanInterval(now: number): number {
-    this.#roll(now);
-    const events = this.#current + this.#previous;
-    return events === 0 ? Infinity : (PACE_BUCKET_MS + now - this.#bucketStart) / events;
-  }
-
-  clear(): void {
-    this.#bucketStart = 0;
-    this.#current = 0;
-    this.#previous = 0;
-  }
-
-  #roll(now: number): void {
-    const elapsed = now - this.#bucketStart;
-    if (elapsed < PACE_BUCKET_MS) return;
-    const adjacent = elapsed < 2 * PACE_BUCKET_MS;
-    this.#previous = adjacent ? this.#current : 0;
-    this.#current = 0;
-    this.#bucketStart = adjacent ? this.#bucketStart + PACE_BUCKET_MS : now;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { RECENT_PEAK_BUCKET_MS, RecentPeak } from '../util/recent-peak.js';
+import { RECENT_PEAK_BUCKET_MS, RecentPeak } from '../util/recent.js';
 
 /** Limits the gate enforces; all come from `TransportOptions`. */
 export interface ConnectionGateLimits {

@@ -34,6 +34,7 @@ describe('atresolve doctor', () => {
         curlVersion: '7.88.1',
       },
       memory: { mallocFigures: true },
+      curveCheck: 'native',
     });
     expect(report.transport.tlsLibrary).toMatch(/^OpenSSL\/3\./);
     expect(report.transport.curlLibrary).toMatch(/\/libcurl\.so\.4[.\d]*$/);
@@ -62,6 +63,8 @@ describe('atresolve doctor', () => {
     expect(json.transport).toMatchObject({ kind: 'undici', native: false });
     expect(json.transport.curlVersion).toBeUndefined();
     expect(json.transport.nativeReason).toContain(empty);
+    expect(json.curveCheck).toBe('node:crypto');
+    expect(text.stdout).toMatch(/^curve check: +node:crypto/m);
 
     const gate = await runCli(['doctor', '--require-native'], { env });
     expect(gate.code).toBe(1);
