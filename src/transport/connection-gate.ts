@@ -249,9 +249,11 @@ export class ConnectionGate {
     // 1–2 s needed: under overload the busy count of a hot route swings by
     // more than the idle budget within a second, and closing the idle
     // connections of each dip reopened them in the next rise (100–580 new
-    // PLC connections a second in bench:overload).
+    // PLC connections a second in bench:overload). With maxIdleConnections
+    // 0 nothing is kept idle at all: no connection is ever reused then.
     const busy = this.#open - this.#idle.size;
-    const keep = this.#limits.maxIdleConnections + Math.max(0, this.#observeBusy() - busy);
+    const maxIdle = this.#limits.maxIdleConnections;
+    const keep = maxIdle === 0 ? 0 : maxIdle + Math.max(0, this.#observeBusy() - busy);
     while (this.#idle.size > keep) {
       const oldest = this.#idle.keys().next().value;
       if (!oldest) break;

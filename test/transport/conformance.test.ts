@@ -680,6 +680,8 @@ describe.each(implementations)('$name transport conformance', ({ create }) => {
       const second = await t.request(`${origin}/status/200`);
       expect(second.reusedConnection).toBe(false);
       expect(t.stats().newConnections).toBe(2);
+      // Nor does it hold one open for a while (no allowance for a recent burst).
+      await waitFor('the connection closed', () => t.stats().openConnections === 0, 1_000 * TIME_SCALE);
     });
 
     it('opens at most maxConnectionsPerHost connections to one host', async () => {
