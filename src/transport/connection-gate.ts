@@ -1,5 +1,16 @@
 import type { Socket } from 'node:net';
+import { errors } from 'undici';
 import { RECENT_PEAK_BUCKET_MS, RecentPeak } from '../util/recent.js';
+import { withoutStackTrace } from '../util/stackless.js';
+
+/**
+ * The error every socket the gate closes is destroyed with: one object,
+ * made once. undici reads a socket's error when it closes and otherwise
+ * builds a new `SocketError` for each close, with a stack trace (~10 µs of
+ * the JS thread each); an informational one (`UND_ERR_INFO`) fails no
+ * request (an idle socket has none).
+ */
+const CLOSED_BY_GATE = withoutStackTrace(() => new errors.InformationalError('closed by the connection gate'));
 
 /** Limits the gate enforces; all come from `TransportOptions`. */
 export interface ConnectionGateLimits {
@@ -21,6 +32,8 @@ export class ConnectionSlot {
   idle = false;
   /** Set once the socket is older than `maxConnectionLifetimeMs`; it is closed as soon as it is idle. */
   expired = false;
+  /** Set for a one-off route's connection: it is closed as soon as it is idle. */
+  closeWhenIdle = false;
   /** Set when the gate destroyed the socket to make room or enforce a limit. */
   evicted = false;
   /** `performance.now()` when TCP connected, then when TLS finished (both 0 until then). */
@@ -243,7 +256,7 @@ export class ConnectionGate {
 
   #maintain(): void {
     for (const slot of [...this.#idle.keys()]) {
-      if (slot.expired) this.#evict(slot);
+      if (slot.expired || slot.closeWhenIdle) this.#evict(slot);
     }
     // Keep maxIdleConnections idle beyond what the busy peak of the last
     // 1–2 s needed: under overload the busy count of a hot route swings by
@@ -290,6 +303,6 @@ export class ConnectionGate {
     if (slot.evicted || slot.released) return;
     slot.evicted = true;
     this.#evicting += 1;
-    slot.socket?.destroy();
+    slot.socket?.destroy(CLOSED_BY_GATE);
   }
 }

@@ -89,8 +89,12 @@ export class Job implements Dispatcher.DispatchHandler {
       method,
       headers,
       body: body ?? null,
-      // A one-off route's connection closes after the exchange.
-      reset: !this.request.keepAlive,
+      // A one-off route's connection closes after the exchange, but by the
+      // gate once it is idle (onRequestStart), not by undici's `reset`:
+      // undici closes a reset connection with a new InformationalError
+      // whose stack Node's destroy() formats, ~10% of the JS thread when
+      // every did:web host is new (docs/undici-transport.md).
+      reset: false,
     };
   }
 
@@ -123,6 +127,10 @@ export class Job implements Dispatcher.DispatchHandler {
     if (fresh !== undefined && fresh.owner === this.entry) {
       this.#connectedAt = fresh.connectedAt;
       this.#secureAt = fresh.secureAt;
+      // A one-off route's connection, opened for this exchange: closed as
+      // soon as undici is done with it. (On a pooled connection a one-off
+      // exchange leaves it pooled: the route had a repeat exchange too.)
+      if (!this.request.keepAlive && this.client) this.entry.closeAfterUse(this.client, fresh);
     } else {
       this.#reused = true;
       this.#host.countReuse();

@@ -90,6 +90,8 @@ export class PoolEntry implements ConnectOwner {
   readonly #maxClients: number;
   /** `false` with `maxIdleConnections: 0`: a finished connection is never given another request. */
   readonly #reuse: boolean;
+  /** Clients whose connection closes once idle (a one-off exchange's): never given another request. */
+  readonly #closing = new WeakSet<Client>();
   #clientsFinished = false;
   #resolveGone!: () => void;
   readonly #changed: (entry: PoolEntry) => void;
@@ -136,7 +138,7 @@ export class PoolEntry implements ConnectOwner {
     let leastSize = Infinity;
     for (const client of this.#clients) {
       const { connected, size } = client.stats;
-      if (size === 0 && connected && this.#reuse) {
+      if (size === 0 && connected && this.#reuse && !this.#closing.has(client)) {
         chosen = client;
         break;
       }
@@ -146,7 +148,10 @@ export class PoolEntry implements ConnectOwner {
         leastBusy = client;
       }
     }
-    chosen ??= unconnected;
+    if (chosen === undefined && unconnected !== undefined) {
+      chosen = unconnected;
+      this.#closing.delete(chosen); // it connects anew
+    }
     if (!chosen && this.#clients.length < this.#maxClients) {
       chosen = new Client(this.#origin, this.#clientOptions);
       this.#clients.push(chosen);
@@ -156,6 +161,17 @@ export class PoolEntry implements ConnectOwner {
     chosen ??= leastBusy as Client;
     chosen.dispatch(options, handler);
     return chosen;
+  }
+
+  /**
+   * Close `client`'s connection, opened for a one-off exchange, once undici
+   * is done with it (the gate closes `slot` when it goes idle), and give it
+   * no other request meanwhile: as undici's `reset` would, without the
+   * error object undici makes for each reset connection.
+   */
+  closeAfterUse(client: Client, slot: ConnectionSlot): void {
+    this.#closing.add(client);
+    slot.closeWhenIdle = true;
   }
 
   /**

@@ -44,6 +44,15 @@ describe('ConnectionGate', () => {
 
   const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+  /** Resolves when the gate has closed `socket`: destroyed with its one shared informational error. */
+  const closedByGate = (socket: Socket): Promise<void> =>
+    new Promise((resolve) => {
+      socket.once('close', () => {
+        expect(socket.errored).toMatchObject({ code: 'UND_ERR_INFO', message: 'closed by the connection gate' });
+        resolve();
+      });
+    });
+
   it('makes a connect wait at the cap and closes an idle socket for it', async () => {
     const gate = new ConnectionGate({ maxConnections: 2, maxIdleConnections: 10, maxConnectionLifetimeMs: 60_000 });
     const a = await open(gate, {});
@@ -98,7 +107,7 @@ describe('ConnectionGate', () => {
     expect(a.socket.destroyed || b.socket.destroyed).toBe(false);
     expect(gate.idle).toBe(2);
     // Once the peak is behind, only maxIdleConnections stay: the least recently idle goes.
-    await once(a.socket, 'close');
+    await closedByGate(a.socket);
     expect(performance.now() - idleAt).toBeGreaterThanOrEqual(900);
     expect(b.socket.destroyed).toBe(false);
     expect(gate.idle).toBe(1);
@@ -134,7 +143,7 @@ describe('ConnectionGate', () => {
     expect(a.socket.destroyed).toBe(false);
     expect(gate.idle).toBe(0);
     a.socket.unref();
-    await once(a.socket, 'close');
+    await closedByGate(a.socket);
     await gate.whenEmpty();
   });
 
@@ -145,7 +154,7 @@ describe('ConnectionGate', () => {
     await tick();
     expect(a.socket.destroyed).toBe(false); // busy
     a.socket.unref();
-    await once(a.socket, 'close');
+    await closedByGate(a.socket);
     await gate.whenEmpty();
   });
 
