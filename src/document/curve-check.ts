@@ -22,8 +22,7 @@ export type CurveName = 'secp256k1' | 'prime256v1';
 
 /** Which check {@link isPointOnCurve} uses here. */
 export function curveCheckKind(): 'native' | 'node:crypto' {
-  check ??= nativePointCheck() ?? nodeCryptoPointCheck;
-  return check === nodeCryptoPointCheck ? 'node:crypto' : 'native';
+  return chosenCheck() === nodeCryptoPointCheck ? 'node:crypto' : 'native';
 }
 
 /** The curve numbers of `curve_point.h`. */
@@ -35,8 +34,13 @@ let check: PointCheck | undefined;
 
 /** Whether `bytes` is a point on `curve`, by the native check when it is available, else node:crypto's. */
 export function isPointOnCurve(curve: CurveName, bytes: Uint8Array): boolean {
+  return chosenCheck()(curve, bytes);
+}
+
+/** The check, chosen on first use: the native one when available, else node:crypto's. */
+function chosenCheck(): PointCheck {
   check ??= nativePointCheck() ?? nodeCryptoPointCheck;
-  return check(curve, bytes);
+  return check;
 }
 
 function nativePointCheck(): PointCheck | undefined {
