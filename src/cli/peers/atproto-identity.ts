@@ -4,13 +4,15 @@ import { UnverifiedHandleError, type Contender, type ContenderSettings } from '.
 import { MissingPeerError } from '../errors.js';
 import type { LoadKind } from '../load-plan.js';
 import { openSocketCount } from '../sockets.js';
-import { atprotoIdentity05Resolver, PeerNodeVersionError } from './atproto-identity-0.5.js';
+import { ATPROTO_IDENTITY_05_INSTALL, atprotoIdentity05Resolver, PeerNodeVersionError } from './atproto-identity-0.5.js';
 import { importPeer } from './load.js';
 import { useWorldNetwork } from './world-network.js';
 
-/** The npm command that adds the peer (0.5.x needs Node >= 22; 0.4.x runs on Node 20). */
-export const ATPROTO_IDENTITY_INSTALL =
-  nodeMajor() >= 22 ? 'npm i -D @atproto/identity' : 'npm i -D @atproto/identity@0.4';
+/**
+ * The npm command that adds the peer this Node runs: 0.5 under its alias on
+ * Node >= 22 (what `newestPeer` looks for first), else 0.4.
+ */
+export const ATPROTO_IDENTITY_INSTALL = nodeMajor() >= 22 ? ATPROTO_IDENTITY_05_INSTALL : 'npm i -D @atproto/identity@0.4';
 
 /** The part of either version's `IdResolver` the soak calls. */
 interface PeerIdResolver {
