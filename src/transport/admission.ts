@@ -249,7 +249,7 @@ export class Admission {
   refusalBeforeLookup(deadline: number, timeoutMs: number): TransportError | undefined {
     if (this.#admitted < this.#limits.maxInFlight) return undefined;
     const { repeat, firstSeen } = this.#exchangeDuration;
-    const refusal = this.#refusalOf(0, Math.min(repeat.value, firstSeen.value), deadline - performance.now(), timeoutMs);
+    const refusal = this.#refusalOf(undefined, Math.min(repeat.value, firstSeen.value), deadline - performance.now(), timeoutMs);
     if (refusal) this.#shed += 1;
     return refusal;
   }
@@ -398,12 +398,16 @@ export class Admission {
 
   /** Why an exchange that would have to wait is refused at once, if it is. */
   #refusal(route: RouteState, repeat: boolean, leftMs: number, timeoutMs: number): TransportError | undefined {
-    return this.#refusalOf(route.waiting, this.#durationOf(repeat).value, leftMs, timeoutMs);
+    return this.#refusalOf(route, this.#durationOf(repeat).value, leftMs, timeoutMs);
   }
 
-  /** {@link #refusal} given the route's own waiters and the exchange's expected duration. */
-  #refusalOf(routeWaiting: number, exchangeMs: number, leftMs: number, timeoutMs: number): TransportError | undefined {
-    const { maxQueued, maxInFlight } = this.#limits;
+  /**
+   * {@link #refusal} given the exchange's route (`undefined`: the best
+   * case, a route with room and nobody of its own waiting) and expected
+   * duration.
+   */
+  #refusalOf(route: RouteState | undefined, exchangeMs: number, leftMs: number, timeoutMs: number): TransportError | undefined {
+    const { maxQueued, maxInFlight, maxInFlightPerRoute } = this.#limits;
     if (this.#waiting >= maxQueued) {
       return withoutStackTrace(
         () => new QueueFullError(`too many requests waiting: maxConnections (${maxInFlight}) in flight and maxQueuedRequests (${maxQueued}) waiting`),
@@ -415,8 +419,15 @@ export class Admission {
     // learns at once.
     const intervalMs = this.#serviceInterval.value;
     if (intervalMs === 0) return undefined;
-    const ahead = this.#waiting + routeWaiting + 1;
-    const expectedWaitMs = ahead * intervalMs;
+    // Waiters start in arrival order among routes with room: everyone
+    // waiting now starts first. A route at its own cap adds a wait of its
+    // own: each of its waiters, and this one, needs one of its exchanges
+    // to end, and its `maxInFlightPerRoute` exchanges end one every
+    // `exchangeMs / maxInFlightPerRoute`. The longer of the two is the wait.
+    let expectedWaitMs = (this.#waiting + 1) * intervalMs;
+    if (route !== undefined && route.active >= maxInFlightPerRoute) {
+      expectedWaitMs = Math.max(expectedWaitMs, ((route.waiting + 1) * exchangeMs) / maxInFlightPerRoute);
+    }
     if (expectedWaitMs + exchangeMs > leftMs) {
       return withoutStackTrace(
         () =>

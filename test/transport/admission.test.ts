@@ -171,6 +171,51 @@ describe('Admission', () => {
     await expect(patient).rejects.toBeInstanceOf(TransportDestroyedError);
   });
 
+  it('counts the waiters ahead of a request once: a hot route with room is not shed for its own queue', async () => {
+    // One slot (the global cap); 'r' has room under its own cap (2). Turns
+    // of ≥ 50 ms set the pace and an exchange's length (each moving
+    // average starts at its first sample).
+    const a = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
+    let g = granted(a.admit('r', far(), undefined, 10_000));
+    const next = [Promise.resolve(a.admit('r', far(), undefined, 10_000)), Promise.resolve(a.admit('r', far(), undefined, 10_000))];
+    for (const waiter of next) {
+      await sleep(50);
+      a.release(g);
+      g = await waiter;
+    }
+    for (let i = 0; i < 15; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    expect(a.stats().waiting).toBe(15);
+    // Fifteen waiting, all on 'r': a new request starts after them, in ~16
+    // turns, and ends a turn later: ≤ 1,500 ms while a turn is under ~88
+    // ms, whichever route it is on. Counting 'r''s own waiters a second
+    // time makes it ≥ 32 turns of ≥ 50 ms, and refuses it.
+    const onHotRoute = a.admit('r', performance.now() + 1_500, undefined, 1_500);
+    const elsewhere = a.admit('other', performance.now() + 1_500, undefined, 1_500);
+    expect('then' in onHotRoute && 'then' in elsewhere).toBe(true);
+    a.rejectWaiting(new TransportDestroyedError('done'));
+    await expect(onHotRoute).rejects.toBeInstanceOf(TransportDestroyedError);
+    await expect(elsewhere).rejects.toBeInstanceOf(TransportDestroyedError);
+  });
+
+  it("sheds a request whose route, at its own cap, will not get to it in time, however fast other routes move", async () => {
+    const a = new Admission(limits({ maxInFlight: 3, maxInFlightPerRoute: 1, maxQueued: 100 }));
+    a.release(granted(a.admit('r', far(), undefined, 10_000))); // first-seen; from here 'r' is a repeat route
+    const slow = granted(a.admit('r', far(), undefined, 10_000));
+    await sleep(100);
+    a.release(slow); // a repeat exchange takes ~100 ms
+    granted(a.admit('r', far(), undefined, 10_000)); // 'r' at its cap (1)
+    for (let i = 0; i < 3; i += 1) void Promise.resolve(a.admit('r', far(), undefined, 10_000)).catch(() => undefined);
+    // Exchanges on other routes end every moment while 'r''s three wait: the pace is well under 1 ms.
+    for (let i = 0; i < 5; i += 1) a.release(granted(a.admit(`quick-${i}`, far(), undefined, 10_000)));
+    // 'r' frees a slot every ~100 ms: the fourth waiter on it starts in ~400 ms, ends in ~500.
+    const error = await Promise.resolve(a.admit('r', performance.now() + 250, undefined, 250)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueFullError);
+    expect((error as Error).message).toMatch(/overloaded: about \d+ ms of queue ahead/);
+    // The same deadline on a route with room is granted at once.
+    a.release(granted(a.admit('fresh', performance.now() + 250, undefined, 250)));
+    a.rejectWaiting(new TransportDestroyedError('done'));
+  });
+
   it('refuses before a DNS lookup only what admit() would refuse on any route, and counts it as shed', async () => {
     // Room for one more: never refused before the lookup.
     const idle = new Admission(limits({ maxInFlight: 1, maxQueued: 100 }));
