@@ -5,7 +5,7 @@ import { AtresolveError } from '../../errors.js';
 import type { WorldEndpoints } from '../../world/endpoints.js';
 import type { ContenderSettings } from '../contender.js';
 import { MissingPeerError } from '../errors.js';
-import { importPeer } from './load.js';
+import { importPeer, nodeMajor, peerManifest } from './load.js';
 import { useWorldNetwork } from './world-network.js';
 
 /** The alias under which `@atproto/identity` 0.5 is installed, next to 0.4 (which still runs on Node 20). */
@@ -84,11 +84,11 @@ export async function atprotoIdentity05Resolver(
   } catch (error) {
     throw new MissingPeerError(ATPROTO_IDENTITY_05, `${ATPROTO_IDENTITY_05} is not installed; add it with: ${ATPROTO_IDENTITY_05_INSTALL}`, { cause: error });
   }
-  const { version, engines } = createRequire(identityPath)('../package.json') as { version: string; engines?: { node?: string } };
+  const { version, engines } = peerManifest(identityPath);
   // Checked before loading: on Node 20 the load fails, and Node 20's ES
   // module loader then also rethrows the failure as an uncaught exception.
   const floor = Number(/^>=\s*(\d+)/.exec(engines?.node ?? '')?.[1] ?? 0);
-  if (Number(process.versions.node.split('.')[0]) < floor) {
+  if (nodeMajor() < floor) {
     throw new PeerNodeVersionError(
       `@atproto/identity ${version} needs Node ${engines?.node} (its engines field: its fetch, undici 8, needs zlib's zstd); this is Node ${process.versions.node}`,
     );

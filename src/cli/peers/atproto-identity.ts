@@ -5,7 +5,7 @@ import { MissingPeerError } from '../errors.js';
 import type { LoadKind } from '../load-plan.js';
 import { openSocketCount } from '../sockets.js';
 import { ATPROTO_IDENTITY_05_INSTALL, atprotoIdentity05Resolver, PeerNodeVersionError } from './atproto-identity-0.5.js';
-import { importPeer } from './load.js';
+import { importPeer, nodeMajor, peerManifest } from './load.js';
 import { useWorldNetwork } from './world-network.js';
 
 /**
@@ -85,16 +85,6 @@ async function newestPeer(world: WorldEndpoints, settings: ContenderSettings): P
     timeout: settings.timeoutMs,
     ...(settings.cache ? { didCache: new peer.MemoryCache() } : {}),
   });
-  return { resolver, version: installedVersion('@atproto/identity'), close: () => agent.close() };
-}
-
-/** The `version` of an installed package, from its package.json next to its entry point's folder. */
-function installedVersion(name: string): string {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve(name);
-  return (createRequire(entry)('../package.json') as { version: string }).version;
-}
-
-function nodeMajor(): number {
-  return Number(process.versions.node.split('.')[0]);
+  const { version } = peerManifest(createRequire(import.meta.url).resolve('@atproto/identity'));
+  return { resolver, version, close: () => agent.close() };
 }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { MissingPeerError } from '../errors.js';
 
 /**
@@ -15,4 +16,25 @@ export async function importPeer<T>(packageName: string, install: string, load: 
     }
     throw error;
   }
+}
+
+/** The fields of a peer's package.json the peers read. */
+export interface PeerManifest {
+  version: string;
+  engines?: { node?: string };
+}
+
+/**
+ * The package.json of the package whose entry point is `entryPath`
+ * (a path `require.resolve` gave), read from beside its entry point's
+ * folder (`dist/index.js` → `package.json`), as both `@atproto/identity`
+ * versions lay out.
+ */
+export function peerManifest(entryPath: string): PeerManifest {
+  return createRequire(entryPath)('../package.json') as PeerManifest;
+}
+
+/** The major version of the Node running this process. */
+export function nodeMajor(): number {
+  return Number(process.versions.node.split('.')[0]);
 }
