@@ -14,6 +14,13 @@ class TwoBuckets {
 
   constructor(readonly bucketMs: number) {}
 
+  /** Forget both buckets. */
+  clear(): void {
+    this.current = 0;
+    this.previous = 0;
+    this.start = -Infinity;
+  }
+
   /** Move to the bucket `now` falls in. */
   roll(now: number): void {
     const elapsed = now - this.start;
@@ -51,9 +58,7 @@ export class RecentPace {
   }
 
   clear(): void {
-    this.#buckets.current = 0;
-    this.#buckets.previous = 0;
-    this.#buckets.start = -Infinity;
+    this.#buckets.clear();
   }
 }
 
